@@ -1,0 +1,25 @@
+"""Snakemake entry point: draw the synthetic survey and write it with its codebook."""
+
+from xhs_sharing.io import run_step, write_csv, write_json
+from xhs_sharing.spec import load_study
+from xhs_sharing.synthetic import codebook, simulate_survey
+
+
+def main(logger):
+    cfg = snakemake.params.synthetic  # noqa: F821 (provided by Snakemake)
+    study = load_study(snakemake.input.study)  # noqa: F821
+    survey = simulate_survey(
+        study,
+        n=cfg["n"],
+        seed=cfg["seed"],
+        scale_points=cfg["scale_points"],
+        thresholds=cfg["thresholds"],
+        skew_shift=cfg["skew_shift"],
+    )
+    logger.info("drew %d respondents x %d items (seed %d, %d-point scale, %s thresholds)",
+                len(survey), survey.shape[1] - 1, cfg["seed"], cfg["scale_points"], cfg["thresholds"])
+    write_csv(survey, snakemake.output.survey)  # noqa: F821
+    write_json(codebook(study, cfg["scale_points"]), snakemake.output.codebook)  # noqa: F821
+
+
+run_step(snakemake.log[0], main)  # noqa: F821

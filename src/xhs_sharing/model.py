@@ -1,0 +1,40 @@
+"""lavaan-syntax model descriptions built from the study spec.
+
+The same strings are fitted by semopy and written to ``results/`` so that a
+lavaan or Mplus user can refit exactly the same model.
+"""
+
+from __future__ import annotations
+
+from .spec import Study
+
+
+def measurement_syntax(study: Study) -> str:
+    """The correlated-factors CFA: one ``=~`` line per construct.
+
+    Latent covariances are left free (semopy and lavaan's ``cfa()`` both free
+    them among exogenous latents by default; here every latent is exogenous).
+    """
+    lines = ["# measurement model"]
+    lines += [f"{c.id} =~ " + " + ".join(it.id for it in c.items) for c in study.constructs]
+    return "\n".join(lines) + "\n"
+
+
+def structural_syntax(study: Study) -> str:
+    """Measurement model plus every structural regression of the spec.
+
+    Paths whose population value is 0 (e.g. the direct IS, ES, PR, PA -> WSI
+    effects) are estimated too, so that mediation can be classified and null
+    claims tested. Covariances among the exogenous constructs are stated
+    explicitly so that lavaan's ``sem()`` and semopy agree.
+    """
+    lines = [measurement_syntax(study).rstrip("\n"), "# structural model"]
+    for target in study.endogenous:
+        preds = [p.source for p in study.paths if p.target == target]
+        lines.append(f"{target} ~ " + " + ".join(preds))
+    exo = study.exogenous
+    if len(exo) > 1:
+        lines.append("# covariances among exogenous constructs")
+        for i, a in enumerate(exo[:-1]):
+            lines.append(f"{a} ~~ " + " + ".join(exo[i + 1 :]))
+    return "\n".join(lines) + "\n"

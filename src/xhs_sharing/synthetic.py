@@ -1,0 +1,110 @@
+"""Synthetic Likert survey drawn from the study's population model.
+
+Latent item responses are multivariate normal with the population covariance
+of :mod:`xhs_sharing.population` (reverse-worded items load negatively, as a
+respondent would answer them) and are cut into ``K`` scale points at fixed
+thresholds. Every draw comes from one :class:`numpy.random.Generator` seeded
+from the config, so the same config gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import SpecError
+from .population import population_model
+from .spec import Study
+
+ID_COLUMN = "respondent_id"
+"""Name of the respondent id column of every survey file."""
+
+
+def likert_thresholds(scale_points: int, kind: str = "symmetric", skew_shift: float = 0.5) -> np.ndarray:
+    """Cut points on the standard normal scale that turn a latent response into 1..K.
+
+    ``symmetric``: ``K - 1`` equally spaced cut points centred on 0, spaced
+    ``6 / K`` apart (so the outer cut points sit near +-3 SD * (K-2)/K and
+    every category is used). ``skewed``: the same cut points moved down by
+    ``skew_shift`` SD, so answers pile up towards the top of the scale.
+
+    Examples
+    --------
+    >>> likert_thresholds(5).round(2).tolist()
+    [-1.8, -0.6, 0.6, 1.8]
+    """
+    if scale_points < 2:
+        raise SpecError(f"synthetic.scale_points must be at least 2, got {scale_points}")
+    k = np.arange(1, scale_points)
+    cuts = (k - scale_points / 2) * (6.0 / scale_points)
+    if kind == "symmetric":
+        return cuts
+    if kind == "skewed":
+        return cuts - skew_shift
+    raise SpecError(f"synthetic.thresholds must be 'symmetric' or 'skewed', got {kind!r}")
+
+
+def draw_latent_responses(study: Study, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Draw ``n`` rows of latent (continuous) item responses, as answered.
+
+    Uses ``Z @ chol(Sigma).T`` with standard normal ``Z``, which keeps the
+    stream of draws independent of the covariance values.
+    """
+    if n < 1:
+        raise SpecError(f"synthetic.n must be positive, got {n}")
+    sigma = population_model(study, recoded=False).item_covariance
+    chol = np.linalg.cholesky(sigma)
+    return rng.standard_normal((n, sigma.shape[0])) @ chol.T
+
+
+def to_likert(latent: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Cut latent responses into scale points ``1 .. len(thresholds) + 1``."""
+    return np.searchsorted(thresholds, latent, side="right").astype(np.int64) + 1
+
+
+def simulate_survey(
+    study: Study,
+    n: int,
+    seed: int | np.random.SeedSequence,
+    scale_points: int = 7,
+    thresholds: str = "symmetric",
+    skew_shift: float = 0.5,
+) -> pd.DataFrame:
+    """Simulate one survey: a ``respondent_id`` column and one integer column per item.
+
+    Reverse-coded items are stored as answered (high = disagree with the construct);
+    :func:`xhs_sharing.survey.recode_reverse_items` turns them round before analysis.
+    """
+    rng = np.random.default_rng(seed)
+    cuts = likert_thresholds(scale_points, thresholds, skew_shift)
+    answers = to_likert(draw_latent_responses(study, n, rng), cuts)
+    width = max(4, len(str(n)))
+    frame = pd.DataFrame(answers, columns=study.item_ids)
+    frame.insert(0, ID_COLUMN, [f"R{i:0{width}d}" for i in range(1, n + 1)])
+    return frame
+
+
+def codebook(study: Study, scale_points: int) -> dict[str, Any]:
+    """The codebook written beside the survey: constructs and items with their wording and coding."""
+    return {
+        "title": study.title,
+        "id_column": ID_COLUMN,
+        "scale_points": scale_points,
+        "scale_labels": {"1": "strongly disagree", str(scale_points): "strongly agree"},
+        "constructs": [
+            {"id": c.id, "label": c.label, "definition": c.definition, "section": c.section}
+            for c in study.constructs
+        ],
+        "items": [
+            {
+                "id": it.id,
+                "construct": it.construct,
+                "text": it.text,
+                "scale_points": scale_points,
+                "reverse_coded": it.reverse,
+            }
+            for it in study.items
+        ],
+    }

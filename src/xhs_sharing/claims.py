@@ -1,0 +1,175 @@
+"""Checking the paper's claims against the estimates.
+
+A claim is one finding of the paper (section 5): a structural path or a
+specific indirect effect, expected to be significant with a given sign or not
+significant. The decision rule is the interval one:
+
+* ``positive_significant`` / ``negative_significant``: reproduced when the
+  estimate has the expected sign and its 95% interval excludes zero;
+* ``not_significant``: reproduced when the 95% interval includes zero.
+
+Paths use their Wald interval; indirect effects use the percentile bootstrap
+interval by default (the Monte Carlo interval in the Monte Carlo study, where
+refitting thousands of bootstrap resamples per replication is not affordable).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+
+from .errors import EstimationError
+from .spec import Claim
+
+EXPECTED_SIGN = {"positive_significant": 1, "negative_significant": -1, "not_significant": 0}
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """The verdict on one claim, with the numbers it rests on."""
+
+    id: str
+    statement: str
+    section: str
+    kind: str
+    expected: str
+    estimate: float
+    std_estimate: float
+    ci_low: float
+    ci_high: float
+    interval: str
+    pvalue: float | None
+    verdict: str
+    reason: str
+    equivalence: dict[str, Any] | None = None
+
+    @property
+    def reproduced(self) -> bool:
+        """True when the verdict is ``reproduced``."""
+        return self.verdict == "reproduced"
+
+
+def judge(expected: str, estimate: float, ci_low: float, ci_high: float) -> tuple[str, str]:
+    """Apply the decision rule to one estimate and its 95% interval.
+
+    Returns
+    -------
+    (verdict, reason)
+        ``verdict`` is ``"reproduced"`` or ``"not_reproduced"``; ``reason`` is one line.
+
+    Examples
+    --------
+    >>> judge("positive_significant", 0.2, 0.1, 0.3)[0]
+    'reproduced'
+    >>> judge("not_significant", 0.2, 0.1, 0.3)[0]
+    'not_reproduced'
+    """
+    if expected not in EXPECTED_SIGN:
+        raise ValueError(f"unknown expectation {expected!r}; expected one of {sorted(EXPECTED_SIGN)}")
+    if not all(math.isfinite(v) for v in (estimate, ci_low, ci_high)):
+        return "not_reproduced", "the estimate or its interval is not finite"
+    if ci_low > ci_high:
+        raise ValueError(f"interval bounds out of order: [{ci_low}, {ci_high}]")
+    span = f"95% CI [{ci_low:.3f}, {ci_high:.3f}]"
+    excludes_zero = ci_low > 0 or ci_high < 0
+    sign = EXPECTED_SIGN[expected]
+    if sign == 0:
+        if excludes_zero:
+            return "not_reproduced", f"{span} excludes zero: the effect is significant, the paper found none"
+        return "reproduced", f"{span} includes zero, as the paper reports"
+    word = "positive" if sign > 0 else "negative"
+    if not excludes_zero:
+        return "not_reproduced", f"{span} includes zero: not significant, the paper reports a {word} effect"
+    if math.copysign(1, estimate) != sign:
+        return "not_reproduced", f"{span} excludes zero but the effect is not {word}"
+    return "reproduced", f"{span} excludes zero with the expected {word} sign"
+
+
+def _path_row(paths: pd.DataFrame, source: str, target: str) -> pd.Series:
+    rows = paths[(paths["lhs"] == target) & (paths["op"] == "~") & (paths["rhs"] == source)]
+    if len(rows) != 1:
+        raise EstimationError(f"the paths table has {len(rows)} rows for {target} ~ {source} (expected 1)")
+    return rows.iloc[0]
+
+
+def _indirect_row(indirect: pd.DataFrame, x: str, m: str, y: str) -> pd.Series:
+    effect = indirect["effect"] if "effect" in indirect.columns else pd.Series("indirect", index=indirect.index)
+    rows = indirect[(indirect["x"] == x) & (indirect["mediator"] == m) & (indirect["y"] == y) & (effect == "indirect")]
+    if len(rows) != 1:
+        raise EstimationError(f"the indirect-effects table has {len(rows)} rows for {x}->{m}->{y} (expected 1)")
+    return rows.iloc[0]
+
+
+def evaluate_claim(
+    claim: Claim,
+    paths: pd.DataFrame,
+    indirect: pd.DataFrame | None = None,
+    interval: str = "boot",
+    equivalence: Mapping[str, dict[str, Any]] | None = None,
+) -> ClaimResult:
+    """Evaluate one claim.
+
+    Parameters
+    ----------
+    claim : Claim
+        From the study spec.
+    paths : DataFrame
+        Columns ``lhs, op, rhs, est, std_all, pvalue, ci_low, ci_high``.
+    indirect : DataFrame, optional
+        Columns ``x, mediator, y, est, std_est`` and ``{interval}_ci_low``,
+        ``{interval}_ci_high`` (needed for indirect claims).
+    interval : {"boot", "mc"}
+        Which interval decides an indirect claim.
+    equivalence : mapping, optional
+        Claim id -> equivalence-test result, attached to null claims.
+    """
+    if claim.kind == "path":
+        row = _path_row(paths, claim.path[0], claim.path[1])
+        est, std, lo, hi = (float(row[c]) for c in ("est", "std_all", "ci_low", "ci_high"))
+        pvalue = float(row["pvalue"]) if "pvalue" in row and pd.notna(row["pvalue"]) else None
+        used = "wald"
+    elif claim.kind == "indirect":
+        if indirect is None:
+            raise EstimationError(f"claim {claim.id} needs the indirect-effects table")
+        if interval not in ("boot", "mc"):
+            raise ValueError(f"interval must be 'boot' or 'mc', got {interval!r}")
+        row = _indirect_row(indirect, *claim.path)
+        est, std = float(row["est"]), float(row["std_est"])
+        lo, hi = float(row[f"{interval}_ci_low"]), float(row[f"{interval}_ci_high"])
+        pvalue = None
+        used = {"boot": "percentile bootstrap", "mc": "Monte Carlo"}[interval]
+    else:
+        raise ValueError(f"unknown claim kind {claim.kind!r}")
+    verdict, reason = judge(claim.expected, est, lo, hi)
+    equiv = None
+    if equivalence is not None and claim.expected == "not_significant":
+        equiv = dict(equivalence[claim.id]) if claim.id in equivalence else None
+    return ClaimResult(
+        id=claim.id, statement=claim.statement, section=claim.section, kind=claim.kind,
+        expected=claim.expected, estimate=est, std_estimate=std, ci_low=lo, ci_high=hi,
+        interval=used, pvalue=pvalue, verdict=verdict, reason=reason, equivalence=equiv,
+    )
+
+
+def evaluate_claims(
+    claims: Iterable[Claim],
+    paths: pd.DataFrame,
+    indirect: pd.DataFrame | None = None,
+    interval: str = "boot",
+    equivalence: Mapping[str, dict[str, Any]] | None = None,
+) -> list[ClaimResult]:
+    """Evaluate every claim, in spec order."""
+    return [evaluate_claim(c, paths, indirect, interval, equivalence) for c in claims]
+
+
+def claims_document(results: list[ClaimResult]) -> dict[str, Any]:
+    """The content of ``results/claims.json``: the claims in spec order and the tally."""
+    return {
+        "claims": [asdict(r) for r in results],
+        "reproduced": sum(r.reproduced for r in results),
+        "total": len(results),
+    }

@@ -38,3 +38,14 @@ def structural_syntax(study: Study) -> str:
         for i, a in enumerate(exo[:-1]):
             lines.append(f"{a} ~~ " + " + ".join(exo[i + 1 :]))
     return "\n".join(lines) + "\n"
+
+
+def n_free_parameters(study: Study) -> int:
+    """Free parameters of :func:`structural_syntax` (identified by fixing each first loading to 1).
+
+    Loadings (items - constructs), item residual variances (items), exogenous
+    variances and covariances (e(e+1)/2), endogenous residual variances, and
+    the structural paths.
+    """
+    n_items, n_constructs, e = len(study.items), len(study.constructs), len(study.exogenous)
+    return (n_items - n_constructs) + n_items + e * (e + 1) // 2 + len(study.endogenous) + len(study.paths)

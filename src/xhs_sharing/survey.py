@@ -1,14 +1,81 @@
-"""Reading a survey file with its codebook, and recoding reverse-worded items."""
+"""Reading and validating a survey file against its codebook.
+
+A survey file (CSV, SPSS ``.sav`` or Excel ``.xlsx``) has one row per
+respondent, a respondent id column and one column per item of the codebook,
+coded ``1 .. K`` as answered (reverse-worded items not yet recoded). Every
+problem is reported as a :class:`~xhs_sharing.errors.DataError` naming the
+file, the column and up to ten offending rows, with a hint how to fix it,
+before any statistic is computed.
+"""
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import json
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .errors import DataError
+
+log = logging.getLogger("xhs_sharing")
+
+MAX_ROWS_SHOWN = 10
+"""How many offending rows an error message lists."""
+
+MISSING_METHODS = ("listwise", "fiml")
+
+
+@dataclass
+class Survey:
+    """A validated survey, ready for the models.
+
+    Attributes
+    ----------
+    path : str
+        The file it was read from.
+    sha256 : str
+        SHA-256 of the file's bytes.
+    raw : DataFrame
+        The table as read (after validation), id column and items, as answered.
+    items : DataFrame
+        Item columns only, reverse-coded items recoded, as float; rows with a
+        missing answer removed under listwise deletion, kept (with NaN) under FIML.
+    n_rows : int
+        Rows in the file.
+    dropped : list of str
+        Respondent ids removed by listwise deletion.
+    warnings : list of str
+        Problems that do not stop the analysis (e.g. unknown extra columns).
+    """
+
+    path: str
+    sha256: str
+    raw: pd.DataFrame
+    items: pd.DataFrame
+    n_rows: int
+    missing: str
+    dropped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """What the report says about the data source."""
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "n_rows": self.n_rows,
+            "n_analysed": int(len(self.items)),
+            "missing": self.missing,
+            "dropped_rows": len(self.dropped),
+            "dropped_ids": self.dropped[:MAX_ROWS_SHOWN],
+            "warnings": self.warnings,
+        }
 
 
 def read_codebook(path: str | Path) -> dict[str, Any]:
@@ -25,6 +92,162 @@ def read_codebook(path: str | Path) -> dict[str, Any]:
         if key not in book:
             raise DataError(f"{path}: codebook lacks the field {key!r}")
     return book
+
+
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _rows(labels: pd.Index | list[Any]) -> str:
+    """Up to :data:`MAX_ROWS_SHOWN` row labels, and how many more there are."""
+    labels = list(labels)
+    shown = ", ".join(str(x) for x in labels[:MAX_ROWS_SHOWN])
+    more = f" (and {len(labels) - MAX_ROWS_SHOWN} more)" if len(labels) > MAX_ROWS_SHOWN else ""
+    return shown + more
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    data = path.read_bytes()
+    if not data.strip():
+        raise DataError(f"{path}: the file is empty; export the survey with a header row and one row per respondent")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded); re-save the file as 'CSV UTF-8'"
+        ) from None
+    header = text.splitlines()[0]
+    if "," not in header:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if sep in header:
+                raise DataError(
+                    f"{path}: the header is separated by {name}, not commas; "
+                    "re-save the file as comma-separated CSV"
+                )
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
+                            quoting=csv.QUOTE_MINIMAL, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{path}: cannot be parsed as CSV ({exc})") from None
+    return frame
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a survey file by its extension (``.csv``, ``.sav``, ``.xlsx``), every cell as text or number."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: survey file not found")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(path)
+    if suffix == ".sav":
+        try:
+            import pyreadstat
+        except ImportError:  # pragma: no cover - dependency declared in pyproject
+            raise DataError(f"{path}: reading SPSS files needs pyreadstat (pip install pyreadstat)") from None
+        try:
+            frame, _meta = pyreadstat.read_sav(str(path))
+        except Exception as exc:  # pyreadstat raises its own exception types
+            raise DataError(f"{path}: cannot be read as an SPSS .sav file ({exc})") from None
+        return frame
+    if suffix == ".xlsx":
+        try:
+            frame = pd.read_excel(path, sheet_name=0)
+        except ImportError:  # pragma: no cover
+            raise DataError(f"{path}: reading Excel files needs openpyxl (pip install openpyxl)") from None
+        except Exception as exc:
+            raise DataError(f"{path}: cannot be read as an Excel .xlsx file ({exc})") from None
+        return frame
+    raise DataError(f"{path}: unsupported file type {suffix!r}; use .csv, .sav or .xlsx")
+
+
+def validate_survey(frame: pd.DataFrame, book: dict[str, Any], source: str, min_rows: int) -> tuple[pd.DataFrame, list[str]]:
+    """Check a raw survey table against the codebook.
+
+    Returns the table with the id column as text and item columns as float
+    (NaN for a missing answer), and a list of warnings.
+
+    Raises
+    ------
+    DataError
+        Naming ``source``, the column and up to ten rows, for: no rows, a missing
+        id or item column, duplicated or missing ids, non-numeric answers, codes
+        outside ``1..K`` or not whole numbers, rows or items with no answer at all,
+        items with zero variance, and fewer rows than ``min_rows``.
+    """
+    id_col = book["id_column"]
+    k = int(book["scale_points"])
+    items = [it["id"] for it in book["items"]]
+    warnings: list[str] = []
+    if frame.shape[0] == 0:
+        raise DataError(f"{source}: the file has a header but no rows")
+    frame = frame.rename(columns=lambda c: str(c).strip())
+    missing_cols = [c for c in [id_col, *items] if c not in frame.columns]
+    if missing_cols:
+        raise DataError(
+            f"{source}: missing column(s) {missing_cols}; the codebook expects '{id_col}' and the items "
+            f"{items}. Rename your columns to these ids (see the README's 'Your own data')."
+        )
+    extra = [c for c in frame.columns if c not in (id_col, *items)]
+    if extra:
+        warnings.append(f"{source}: ignoring column(s) not in the codebook: {extra}")
+    # Row labels in messages are file line numbers (header = line 1) for CSV-like thinking.
+    frame = frame[[id_col, *items]].copy()
+    frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
+    ids = frame[id_col].astype("string").str.strip()
+    blank = ids.isna() | (ids == "")
+    if blank.any():
+        raise DataError(f"{source}: column {id_col}: empty respondent id on line(s) {_rows(frame.index[blank])}")
+    dup = ids.duplicated(keep=False)
+    if dup.any():
+        raise DataError(
+            f"{source}: column {id_col}: duplicated respondent id(s) {sorted(set(ids[dup]))[:MAX_ROWS_SHOWN]} "
+            f"on line(s) {_rows(frame.index[dup])}; each respondent must appear once"
+        )
+    out = pd.DataFrame({id_col: ids.astype(str)}, index=frame.index)
+    for col in items:
+        raw = frame[col]
+        values = pd.to_numeric(raw, errors="coerce")
+        bad = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
+        if bad.any():
+            examples = sorted({str(v) for v in raw[bad]})[:5]
+            raise DataError(
+                f"{source}: column {col}: non-numeric value(s) {examples} on line(s) {_rows(frame.index[bad])}; "
+                f"answers must be whole numbers 1..{k}, empty for a missing answer"
+            )
+        values = values.astype(float)
+        outside = values.notna() & ((values < 1) | (values > k) | (values != np.round(values)))
+        if outside.any():
+            examples = sorted({float(v) for v in values[outside]})[:5]
+            raise DataError(
+                f"{source}: column {col}: code(s) {examples} outside the scale 1..{k} on line(s) "
+                f"{_rows(frame.index[outside])}; recode them or mark them missing"
+            )
+        if values.isna().all():
+            raise DataError(f"{source}: column {col}: no respondent answered this item")
+        out[col] = values
+    empty_rows = out[items].isna().all(axis=1)
+    if empty_rows.any():
+        raise DataError(
+            f"{source}: line(s) {_rows(frame.index[empty_rows])} answer no item at all; remove these respondents"
+        )
+    flat = [c for c in items if out[c].nunique(dropna=True) < 2]
+    if flat:
+        raise DataError(
+            f"{source}: column(s) {flat}: every respondent gave the same answer (zero variance); "
+            "such an item carries no information and the model cannot be estimated with it"
+        )
+    if len(out) < min_rows:
+        raise DataError(
+            f"{source}: {len(out)} rows, but the model has {min_rows} free parameters and needs at least "
+            f"{min_rows} respondents"
+        )
+    return out, warnings
 
 
 def recode_reverse_items(data: pd.DataFrame, book: dict[str, Any]) -> pd.DataFrame:
@@ -46,15 +269,49 @@ def analysis_frame(data: pd.DataFrame, book: dict[str, Any]) -> pd.DataFrame:
     missing = [c for c in items if c not in data.columns]
     if missing:
         raise DataError(f"survey lacks item column(s) {missing} named in the codebook")
-    return recode_reverse_items(data[[book["id_column"], *items]], book)[items].astype(float)
+    return recode_reverse_items(data[items], book).astype(float).reset_index(drop=True)
 
 
-def read_survey(path: str | Path, book: dict[str, Any]) -> pd.DataFrame:
-    """Read a survey CSV, as answered (no recoding), with its id column as string."""
+def load_survey(
+    path: str | Path, book: dict[str, Any], min_rows: int, missing: str = "listwise"
+) -> Survey:
+    """Read, validate and prepare a survey file for the models.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.csv``, ``.sav`` or ``.xlsx`` file.
+    book : dict
+        The codebook.
+    min_rows : int
+        Fewest complete rows the model can be estimated on (its free parameters).
+    missing : {"listwise", "fiml"}
+        Listwise deletion (rows with any missing answer are dropped and
+        counted) or full-information ML (rows are kept; the models use
+        semopy's FIML objective).
+    """
+    if missing not in MISSING_METHODS:
+        raise DataError(f"missing-data method must be one of {MISSING_METHODS}, got {missing!r}")
     path = Path(path)
-    try:
-        return pd.read_csv(path, dtype={book["id_column"]: str})
-    except FileNotFoundError:
-        raise DataError(f"{path}: survey file not found") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot be read as CSV ({exc})") from None
+    table, warnings = validate_survey(read_table(path), book, str(path), min_rows)
+    for w in warnings:
+        log.warning("%s", w)
+    items = [it["id"] for it in book["items"]]
+    incomplete = table[items].isna().any(axis=1)
+    dropped: list[str] = []
+    kept = table
+    if missing == "listwise" and incomplete.any():
+        dropped = table.loc[incomplete, book["id_column"]].tolist()
+        kept = table.loc[~incomplete]
+        log.info("listwise deletion dropped %d of %d rows", len(dropped), len(table))
+        if len(kept) < min_rows:
+            raise DataError(
+                f"{path}: only {len(kept)} complete rows remain after listwise deletion "
+                f"({len(dropped)} dropped), fewer than the {min_rows} the model needs; "
+                "set missing: fiml in config.yaml to use every answer"
+            )
+    return Survey(
+        path=str(path), sha256=sha256_file(path), raw=kept.reset_index(drop=True),
+        items=analysis_frame(kept, book), n_rows=len(table), missing=missing,
+        dropped=dropped, warnings=warnings,
+    )

@@ -12,10 +12,24 @@ def study_spec_path():
     return config["study"]
 
 
+def own_data():
+    """True when the user named a survey file (--config data=...)."""
+    return bool(config["data"])
+
+
+def survey_input():
+    """The survey the analyses run on: the user's file, or the synthetic one."""
+    return config["data"] if own_data() else "data/synthetic/survey.csv"
+
+
+def codebook_input():
+    """The codebook of that survey."""
+    return "results/data/codebook.json" if own_data() else "data/synthetic/codebook.json"
+
+
 def all_outputs():
     """Every final output of the default run."""
     return [
-        "data/synthetic/survey.csv",
-        "data/synthetic/codebook.json",
         "results/calibration/population.json",
+        "results/data/items.csv",
     ]

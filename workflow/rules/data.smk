@@ -1,5 +1,6 @@
-# Stage 1: the survey data. The synthetic survey is drawn from the population
-# model of the study spec; the spec itself is validated against its schema.
+# Stage 1: the survey data. The study spec is validated, the synthetic survey
+# is drawn from its population model (unless the user names a file), and the
+# survey is checked against its codebook and prepared for the models.
 
 
 rule validate_study:
@@ -31,3 +32,38 @@ rule simulate_survey:
         "logs/data/simulate_survey.log",
     script:
         "../../scripts/simulate.py"
+
+
+rule codebook:
+    input:
+        study=study_spec_path(),
+        population="results/calibration/population.json",
+    output:
+        codebook="results/data/codebook.json",
+    params:
+        scale_points=config["synthetic"]["scale_points"],
+    conda:
+        "../../environment.yml"
+    log:
+        "logs/data/codebook.log",
+    script:
+        "../../scripts/codebook.py"
+
+
+rule prepare_data:
+    input:
+        survey=survey_input(),
+        codebook=codebook_input(),
+        study=study_spec_path(),
+    output:
+        table="results/data/items.csv",
+        source="results/data/source.json",
+    params:
+        kind="observed" if own_data() else "synthetic",
+        missing=config["missing"],
+    conda:
+        "../../environment.yml"
+    log:
+        "logs/data/prepare_data.log",
+    script:
+        "../../scripts/prepare_data.py"

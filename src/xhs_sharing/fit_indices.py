@@ -420,17 +420,22 @@ def _polish(
     if not math.isfinite(f):
         raise EstimationError("the starting values give a non-positive-definite implied covariance")
     for it in range(1, max_iter + 1):
-        g, info = _grad_and_info(model, x, S)
+        try:
+            g, info = _grad_and_info(model, x, S)
+        except np.linalg.LinAlgError as exc:
+            raise EstimationError("the implied covariance matrix became singular") from exc
         ev = np.linalg.eigvalsh(info)
         if ev[0] <= 1e-10 * max(ev[-1], 1e-300):
             raise EstimationError(
                 "the information matrix is singular: the model is not (empirically) identified"
             )
         fisher_step = np.linalg.solve(info, g)
+        if np.max(np.abs(fisher_step)) < tol:
+            return x, f, it
         step = fisher_step
         if it > 1:
-            hess = _fd_hessian(model, x, S)
             try:
+                hess = _fd_hessian(model, x, S)
                 newton = np.linalg.solve(hess, g)
                 if np.all(np.isfinite(newton)) and float(newton @ g) > 0 and np.all(
                     np.linalg.eigvalsh(hess) > 0
@@ -438,8 +443,6 @@ def _polish(
                     step = newton
             except np.linalg.LinAlgError:
                 pass
-        if np.max(np.abs(fisher_step)) < tol:
-            return x, f, it
         alpha = 1.0
         while True:
             x_new = x - alpha * step
@@ -512,7 +515,8 @@ def fit_semopy(
 
     Models with explicit (in)equality constraints (semopy's ``constraint``
     operator) cannot be polished without the constraints; for them step 2 is
-    replaced by a re-run of SLSQP with ``ftol = 1e-12``.
+    replaced by a re-run of SLSQP with ``ftol = 1e-12`` (semopy's bound of
+    variances at 0 then stays in force).
 
     Parameters
     ----------

@@ -299,9 +299,10 @@ def item_descriptives(
     -------
     pandas.DataFrame
         One row per item, columns ``construct, item, n, mean, sd, skewness,
-        excess_kurtosis, [p1..pK,] citc``. ``sd`` uses N - 1; ``skewness``
-        and ``excess_kurtosis`` are the bias-adjusted G1 / G2 (as SPSS and
-        :meth:`pandas.Series.skew` / :meth:`~pandas.Series.kurt`); ``citc``
+        kurtosis, [p1..pK,] citc``. ``sd`` uses N - 1; ``skewness`` and
+        ``kurtosis`` are the bias-adjusted G1 / G2 of SPSS and
+        :meth:`pandas.Series.skew` / :meth:`~pandas.Series.kurt`, the
+        kurtosis being *excess* kurtosis (0 for a normal distribution); ``citc``
         is the corrected item-total correlation, the Pearson correlation of
         the item with the sum of the *other* items of its construct, on the
         rows complete on that construct (NaN for a single-item construct, for
@@ -336,7 +337,7 @@ def item_descriptives(
                 "mean": float(col.mean()),
                 "sd": float(col.std(ddof=1)),
                 "skewness": float(col.skew()),
-                "excess_kurtosis": float(col.kurt()),
+                "kurtosis": float(col.kurt()),  # excess (normal = 0)
             }
             if scale_points is not None:
                 points = np.arange(1, scale_points + 1, dtype=float)
@@ -872,7 +873,8 @@ def measurement_checks(
         * ``htmt`` per pair (``construct`` is ``"A|B"``), ``lt`` .85;
         * ``cfi``, ``tli`` (``ge`` .95), ``rmsea`` (``le`` .06), ``srmr``
           (``le`` .08), ``construct`` null;
-        * ``std_loading`` per item (``ge`` .50) and ``residual_variance`` per
+        * ``std_loading`` per item (``ge`` .50; the value is ``std_all``) and
+          ``residual_variance`` per
           item with an estimated residual variance (``gt`` 0: a negative
           value is a Heywood case).
 
@@ -982,7 +984,7 @@ def measurement_checks(
                 "std_loading",
                 construct=c,
                 item=item,
-                statistic="std_all",
+                statistic="std_loading",
                 threshold=th["std_loading"],
                 comparison="ge",
                 value=row.std_all,

@@ -315,3 +315,9 @@ def load_survey(
         items=analysis_frame(kept, book), n_rows=len(table), missing=missing,
         dropped=dropped, warnings=warnings,
     )
+
+
+def read_analysis_table(path: str | Path, id_column: str = "respondent_id") -> pd.DataFrame:
+    """Read ``results/data/items.csv`` (written by the prepare_data rule): items as float, ids as index."""
+    frame = pd.read_csv(path, dtype={id_column: str})
+    return frame.set_index(id_column).astype(float)

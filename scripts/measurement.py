@@ -1,0 +1,31 @@
+"""Snakemake entry point: the measurement-validation stage."""
+
+from xhs_sharing.io import run_step, write_csv, write_json, write_text
+from xhs_sharing.spec import load_study
+from xhs_sharing.stages import run_measurement
+from xhs_sharing.survey import read_analysis_table
+
+
+def main(logger):
+    study = load_study(snakemake.input.study)  # noqa: F821 (provided by Snakemake)
+    items = read_analysis_table(snakemake.input.table)  # noqa: F821
+    logger.info("fitting the %d-construct CFA on %d respondents", len(study.constructs), len(items))
+    out = run_measurement(items, study, snakemake.params.scale_points,  # noqa: F821
+                          dict(snakemake.params.thresholds))  # noqa: F821
+    fit = out.cfa_fit
+    logger.info("CFA: chi2 = %.3f on %d df, CFI = %.3f, TLI = %.3f, RMSEA = %.3f, SRMR = %.3f",
+                fit["chi2"], fit["df"], fit["cfi"], fit["tli"], fit["rmsea"], fit["srmr"])
+    logger.info("checks: %d passed, %d failed, %d warnings", out.checks["passed"],
+                out.checks["failed"], out.checks["warnings"])
+    o = snakemake.output  # noqa: F821
+    write_csv(out.item_descriptives, o.descriptives)
+    write_csv(out.reliability, o.reliability)
+    write_csv(out.fornell_larcker.rename_axis("construct"), o.fornell_larcker, index=True)
+    write_csv(out.htmt.rename_axis("construct"), o.htmt, index=True)
+    write_csv(out.loadings, o.loadings)
+    write_json(fit, o.fit)
+    write_json(out.checks, o.checks)
+    write_text(out.syntax, o.syntax)
+
+
+run_step(snakemake.log[0], main)  # noqa: F821

@@ -1,0 +1,50 @@
+"""Stages on the synthetic survey, where the population values are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xhs_sharing.measurement import average_variance_extracted, composite_reliability, htmt, htmt_from_corr
+from xhs_sharing.population import population_model
+from xhs_sharing.stages import run_measurement
+from xhs_sharing.survey import analysis_frame
+from xhs_sharing.synthetic import codebook, simulate_survey
+
+
+@pytest.fixture(scope="module")
+def large(study):
+    # 5,000 respondents: sampling error of CR/AVE is ~.005, so the tolerances below
+    # mostly cover the attenuation of cutting normal responses into 7 points.
+    return run_measurement(analysis_frame(simulate_survey(study, 5000, seed=4242), codebook(study, 7)), study, 7)
+
+
+def test_reliability_lands_near_the_population_values(study, large):
+    rel = large.reliability.set_index("construct")
+    for c in study.constructs:
+        lam = [it.loading for it in c.items]
+        assert rel.loc[c.id, "cr"] == pytest.approx(composite_reliability(lam), abs=0.03), c.id
+        assert rel.loc[c.id, "ave"] == pytest.approx(average_variance_extracted(lam), abs=0.05), c.id
+        # Likert cutting attenuates, never inflates, the loadings
+        assert rel.loc[c.id, "ave"] < average_variance_extracted(lam) + 0.01, c.id
+
+
+def test_htmt_lands_near_the_population_value(study):
+    # HTMT is the maximum-sensitive statistic here (28 pairs): at n = 20,000 the
+    # sd of one pair is about .008, so .04 is about 5 sd for the worst pair.
+    items = analysis_frame(simulate_survey(study, 20_000, seed=4242), codebook(study, 7))
+    sample = htmt(items, study.items_by_construct)
+    pop = population_model(study).item_covariance
+    pop_htmt = htmt_from_corr(pd.DataFrame(pop, index=study.item_ids, columns=study.item_ids),
+                              study.items_by_construct)
+    np.testing.assert_allclose(sample.to_numpy(), pop_htmt.to_numpy(), atol=0.04)
+
+
+def test_every_default_check_passes_on_the_default_survey(study):
+    """The population model is built so the measurement holds; at the default N it does."""
+    items = analysis_frame(simulate_survey(study, 500, seed=20261127), codebook(study, 7))
+    out = run_measurement(items, study, 7)
+    failed = [c for c in out.checks["checks"] if c["status"] != "pass"]
+    assert failed == []
+    assert out.checks["total"] == 8 * 3 + 28 + 8 + 4 + 25 + 25  # alpha/cr/ave, htmt pairs, FL, fit, loadings, residuals

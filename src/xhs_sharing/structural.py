@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import combinations
 from typing import Final
 
@@ -230,6 +231,13 @@ class ModelStructure:
         return lam @ veta @ np.swapaxes(lam, -1, -2) + th
 
     # -- derivatives -------------------------------------------------------
+    @cached_property
+    def incidence(self) -> np.ndarray:
+        """``(q, n_loc)`` 0/1 matrix mapping locations to free parameters."""
+        out = np.zeros((self.n_params, self.loc_param.size))
+        out[self.loc_param, np.arange(self.loc_param.size)] = 1.0
+        return out
+
     def sigma_derivatives(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``Sigma`` and ``dSigma/dtheta_k`` for every free parameter.
 
@@ -252,26 +260,19 @@ class ModelStructure:
         sigma = mm @ psi @ mm.T + th
         p = sigma.shape[0]
         eye = np.eye(p)
-        n_loc = self.loc_matrix.shape[0]
-        u = np.empty((n_loc, p))
-        v = np.empty((n_loc, p))
-        f = np.ones(n_loc)
-        for k in range(n_loc):
-            m, i, j = self.loc_matrix[k], self.loc_row[k], self.loc_col[k]
-            if m == BETA:
-                u[k], v[k] = mm[:, i], d[j]
-            elif m == LAMBDA:
-                u[k], v[k] = eye[i], d[j]
-            elif m == PSI:
-                u[k], v[k] = mm[:, i], mm[:, j]
-                f[k] = 1.0 if i != j else 0.5
-            else:
-                u[k], v[k] = eye[i], eye[j]
-                f[k] = 1.0 if i != j else 0.5
-        outer = np.einsum("li,lj->lij", u, v)
+        kind, i, j = self.loc_matrix, self.loc_row, self.loc_col
+        u = np.empty((kind.size, p))
+        v = np.empty((kind.size, p))
+        for m, u_src, v_src in ((BETA, mm.T, d), (LAMBDA, eye, d),
+                                (PSI, mm.T, mm.T), (THETA, eye, eye)):
+            sel = kind == m
+            u[sel] = u_src[i[sel]]
+            v[sel] = v_src[j[sel]]
+        diag = ((kind == PSI) | (kind == THETA)) & (i == j)
+        f = np.where(diag, 0.5, 1.0)
+        outer = u[:, :, None] * v[:, None, :]
         dloc = f[:, None, None] * (outer + np.swapaxes(outer, 1, 2))
-        dsigma = np.zeros((self.n_params, p, p))
-        np.add.at(dsigma, self.loc_param, dloc)
+        dsigma = (self.incidence @ dloc.reshape(dloc.shape[0], -1)).reshape(-1, p, p)
         return sigma, dsigma
 
 
@@ -407,12 +408,13 @@ def _score_terms(
     f = ml_discrepancy(sigma, s)
     if not np.isfinite(f):
         return f, np.full(theta.shape, np.nan), np.full((theta.size,) * 2, np.nan)
+    q = dsigma.shape[0]
     sinv = np.linalg.inv(sigma)
     w = sinv - sinv @ s @ sinv
-    grad = np.einsum("kij,ij->k", dsigma, w)
-    a = sinv @ dsigma
-    hess = np.einsum("kij,lji->kl", a, a)
-    return f, grad, hess
+    grad = dsigma.reshape(q, -1) @ w.ravel()
+    a = sinv @ dsigma  # tr(A_k A_l) = sum_ij A_k[i,j] A_l[j,i]
+    hess = a.reshape(q, -1) @ np.swapaxes(a, 1, 2).reshape(q, -1).T
+    return f, grad, 0.5 * (hess + hess.T)
 
 
 def solve_ml(
@@ -621,6 +623,8 @@ class StructuralResult:
         Fisher-scoring iterations of the polish.
     problems : tuple of str
         Improper-solution diagnoses; empty when ``proper``.
+    input_syntax : str
+        The syntax as passed to :func:`fit_structural`.
     """
 
     paths: pd.DataFrame
@@ -639,6 +643,7 @@ class StructuralResult:
     converged: bool
     n_iter: int
     problems: tuple[str, ...] = field(default=())
+    input_syntax: str = ""
 
     @property
     def proper(self) -> bool:
@@ -699,14 +704,12 @@ def lavaan_default_covariances(model: semopy.Model) -> list[str]:
     variables (``auto.cov.y = TRUE``; ``lv.y`` in ``lav_partable_vnames``:
     on the left of ``~``, never on its right, not an indicator).
     """
+    rows, cols = model.names_beta
     regs = [
-        (loc_lhs, loc_rhs)
+        (rows[loc.indices[0]], cols[loc.indices[1]])
         for p in model.parameters.values()
         for loc in p.locations
         if loc.matrix is model.mx_beta
-        for loc_lhs, loc_rhs in [
-            (model.names_beta[0][loc.indices[0]], model.names_beta[1][loc.indices[1]])
-        ]
     ]
     eqs_y = {lhs for lhs, _ in regs}
     eqs_x = {rhs for _, rhs in regs}
@@ -791,7 +794,7 @@ def _params_table(
 ) -> pd.DataFrame:
     mats = structure.matrices(theta)
     recs = []
-    for r, s_all in zip(structure.rows, std):
+    for r, s_all in zip(structure.rows, std, strict=True):
         est = float(mats[r.matrix][r.row, r.col])
         sei = float(se[r.free]) if r.free >= 0 else np.nan
         z = est / sei if r.free >= 0 and sei > 0 else np.nan
@@ -834,7 +837,7 @@ def _paths_tables(
     )
     beta_rows = [n for n, r in enumerate(structure.rows) if r.op == "~"]
     row_key = [(structure.rows[n].lhs, structure.rows[n].rhs) for n in beta_rows]
-    order = [row_key.index((a, b)) for a, b in zip(reg["lhs"], reg["rhs"])]
+    order = [row_key.index((a, b)) for a, b in zip(reg["lhs"], reg["rhs"], strict=True)]
     idx = np.array(beta_rows, dtype=np.intp)[order] if beta_rows else np.array([], np.intp)
 
     def std_fun(t: np.ndarray) -> np.ndarray:
@@ -923,6 +926,7 @@ def fit_structural(
         Non-convergence, or (unless ``allow_improper``) an improper solution.
     """
     _validate_syntax(syntax)
+    input_syntax = syntax
     model = _build_model(syntax)
     if lavaan_defaults:
         extra = lavaan_default_covariances(model)
@@ -974,4 +978,5 @@ def fit_structural(
         converged=sol.converged,
         n_iter=sol.n_iter,
         problems=tuple(problems),
+        input_syntax=input_syntax,
     )

@@ -1,0 +1,1016 @@
+"""Indirect, direct and total effects of a latent SEM, with intervals.
+
+Effects are functions of the free-parameter vector ``theta`` of a
+:class:`~xhs_sharing.structural.ModelStructure` (regressions ``B`` among the
+latent variables, ``C = (I - B)^{-1}``):
+
+* specific indirect effect of ``x`` on ``y`` through ``m``: ``a b`` with
+  ``a = B[m, x]`` and ``b = B[y, m]`` (Baron & Kenny 1986; Sobel 1982);
+* direct effect: ``B[y, x]`` (0 when the model has no ``y ~ x`` path);
+* total effect: ``C[y, x]`` (Bollen 1987, Sociol. Methodol. 17:37-69), and
+  total indirect effect ``C[y, x] - B[y, x]``, which equals the sum of the
+  listed specific effects when the triples list every pathway (a warning is
+  logged when they do not);
+* standardised versions multiply by ``sd(x) / sd(y)`` with model-implied
+  latent SDs from ``diag(C Psi C')`` (lavaan ``std.all``).
+
+Intervals
+---------
+* Monte Carlo (Selig & Preacher 2008; MacKinnon, Lockwood & Williams 2004):
+  ``theta* ~ N(theta_hat, acov)``, effects per draw, percentile interval.
+* Percentile bootstrap (Efron & Tibshirani 1993; Preacher & Hayes 2008):
+  respondents resampled with replacement, model refitted per resample
+  (warm start from the full-sample estimates).  Resample ``j`` of chunk
+  ``k`` is drawn from ``np.random.SeedSequence(seed).spawn(n_chunks)[k]``
+  with a fixed ``chunk_size``, so results do not depend on ``n_jobs``.
+  The refit of one chunk goes through one replaceable function
+  (``chunk_fitter``, default :func:`fit_chunk`, which calls
+  :func:`refit_resample` per resample).
+
+Classification and equivalence
+------------------------------
+* Mediation type after Zhao, Lynch & Chen (2010, J. Consum. Res.
+  37:197-206): :func:`classify_mediation`.
+* TOST equivalence (Schuirmann 1987; Lakens 2017, Soc. Psychol. Personal.
+  Sci. 8:355-362) against a standardised smallest effect size of interest:
+  :func:`tost_wald`, :func:`tost_draws`, :func:`tost_interval`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final, Literal, Protocol
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from xhs_sharing.errors import EstimationError, SpecError
+from xhs_sharing.structural import (
+    ModelStructure,
+    StructuralResult,
+    fit_structural,
+    observed_matrix,
+    sample_covariance,
+    solution_problems,
+    solve_ml,
+)
+
+__all__ = [
+    "BootstrapProgress",
+    "BootstrapResult",
+    "EffectDraws",
+    "EffectSpec",
+    "MediationType",
+    "MonteCarloCI",
+    "MonteCarloResult",
+    "RefitOutcome",
+    "TostResult",
+    "bootstrap_indirect",
+    "classify_mediation",
+    "compute_effects",
+    "effect_specs",
+    "fit_chunk",
+    "indirect_effects_table",
+    "monte_carlo_ci",
+    "monte_carlo_draws",
+    "monte_carlo_indirect",
+    "percentile_interval",
+    "refit_resample",
+    "tost_draws",
+    "tost_effect",
+    "tost_interval",
+    "tost_path",
+    "tost_wald",
+]
+
+logger = logging.getLogger(__name__)
+
+Triple = tuple[str, str, str]
+EffectKind = Literal["indirect", "total_indirect", "direct", "total"]
+Scale = Literal["est", "std"]
+
+#: Default number of Monte Carlo draws (Selig & Preacher 2008 use 20,000).
+N_DRAWS: Final = 20_000
+#: Default bootstrap chunk size; fixed so that results do not depend on n_jobs.
+CHUNK_SIZE: Final = 100
+#: Default smallest effect size of interest, standardised units.
+SESOI: Final = 0.10
+
+#: Resample outcomes.
+CONVERGED: Final = "converged"
+NONCONVERGED: Final = "nonconverged"
+IMPROPER: Final = "improper"
+SINGULAR_DATA: Final = "singular_data"
+
+
+# --------------------------------------------------------------------------
+# Effect definitions
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EffectSpec:
+    """One effect row: ``x`` on ``y`` (through ``mediator`` for ``indirect``)."""
+
+    x: str
+    mediator: str | None
+    y: str
+    effect: EffectKind
+
+
+def _validate_triples(triples: Sequence[Triple]) -> list[Triple]:
+    if isinstance(triples, (str, bytes)) or not isinstance(triples, Sequence):
+        raise SpecError("triples must be a sequence of (x, m, y) tuples")
+    out: list[Triple] = []
+    for t in triples:
+        if (
+            not isinstance(t, (tuple, list))
+            or len(t) != 3
+            or not all(isinstance(v, str) and v for v in t)
+        ):
+            raise SpecError(f"mediation triple {t!r} is not (x, m, y) of names")
+        x, m, y = t
+        if len({x, m, y}) != 3:
+            raise SpecError(f"mediation triple {t!r} repeats a variable")
+        if (x, m, y) in out:
+            raise SpecError(f"mediation triple {t!r} is listed twice")
+        out.append((x, m, y))
+    if not out:
+        raise SpecError("at least one (x, m, y) mediation triple is required")
+    return out
+
+
+def effect_specs(triples: Sequence[Triple]) -> tuple[EffectSpec, ...]:
+    """Effect rows for ``triples``.
+
+    For every ``(x, y)`` pair (in order of first appearance): one
+    ``indirect`` row per listed mediator, then ``total_indirect``,
+    ``direct`` and ``total``.
+    """
+    ts = _validate_triples(triples)
+    pairs: list[tuple[str, str]] = []
+    for x, _, y in ts:
+        if (x, y) not in pairs:
+            pairs.append((x, y))
+    specs: list[EffectSpec] = []
+    for x, y in pairs:
+        specs += [EffectSpec(x, m, y, "indirect") for tx, m, ty in ts if (tx, ty) == (x, y)]
+        specs += [
+            EffectSpec(x, None, y, "total_indirect"),
+            EffectSpec(x, None, y, "direct"),
+            EffectSpec(x, None, y, "total"),
+        ]
+    return tuple(specs)
+
+
+def check_triples(structure: ModelStructure, triples: Sequence[Triple]) -> None:
+    """Raise :class:`SpecError` unless every triple's paths are in the model."""
+    for x, m, y in _validate_triples(triples):
+        for v in (x, m, y):
+            structure.inner_index(v)
+        for lhs, rhs in ((m, x), (y, m)):
+            if not structure.has_path(lhs, rhs):
+                raise SpecError(
+                    f"triple ({x}, {m}, {y}) needs the path {lhs} ~ {rhs}, "
+                    "which the model does not contain"
+                )
+
+
+def compute_effects(
+    structure: ModelStructure, theta: np.ndarray, specs: Sequence[EffectSpec]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unstandardised and standardised effects at ``theta``.
+
+    Parameters
+    ----------
+    structure : ModelStructure
+    theta : np.ndarray
+        Shape ``(q,)`` or ``(n, q)`` (one row per draw/resample).
+    specs : sequence of EffectSpec
+
+    Returns
+    -------
+    est, std_est : np.ndarray
+        Shape ``(k,)`` or ``(n, k)``.  ``std_est = est * sd(x) / sd(y)``
+        with model-implied SDs; NaN where an implied variance is negative.
+    """
+    b, _, _, _ = structure.matrices(theta)
+    veta, c = structure.inner_covariance(theta)
+    with np.errstate(invalid="ignore"):
+        sd = np.sqrt(np.diagonal(veta, axis1=-2, axis2=-1))
+    cols_est, cols_std = [], []
+    for s in specs:
+        ix, iy = structure.inner_index(s.x), structure.inner_index(s.y)
+        if s.effect == "indirect":
+            im = structure.inner_index(s.mediator)  # type: ignore[arg-type]
+            e = b[..., im, ix] * b[..., iy, im]
+        elif s.effect == "direct":
+            e = b[..., iy, ix]
+        elif s.effect == "total":
+            e = c[..., iy, ix]
+        elif s.effect == "total_indirect":
+            e = c[..., iy, ix] - b[..., iy, ix]
+        else:
+            raise SpecError(f"unknown effect kind {s.effect!r}")
+        cols_est.append(e)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cols_std.append(e * sd[..., ix] / sd[..., iy])
+    return np.stack(cols_est, axis=-1), np.stack(cols_std, axis=-1)
+
+
+def _warn_unlisted_pathways(specs: Sequence[EffectSpec], est: np.ndarray) -> None:
+    for n, s in enumerate(specs):
+        if s.effect != "total_indirect":
+            continue
+        listed = sum(
+            est[k] for k, t in enumerate(specs)
+            if t.effect == "indirect" and (t.x, t.y) == (s.x, s.y)
+        )
+        if not math.isclose(listed, est[n], rel_tol=1e-8, abs_tol=1e-10):
+            logger.warning(
+                "total indirect effect %s -> %s (%.4g) differs from the sum of "
+                "the listed specific indirect effects (%.4g): the model has "
+                "pathways not listed in the triples",
+                s.x, s.y, est[n], listed,
+            )
+
+
+# --------------------------------------------------------------------------
+# Draw-based results (shared by Monte Carlo and bootstrap)
+# --------------------------------------------------------------------------
+def percentile_interval(draws: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval of ``draws`` along axis 0 (NaN draws ignored).
+
+    Quantiles ``(1 - level)/2`` and ``(1 + level)/2`` with linear
+    interpolation (Hyndman & Fan 1996 type 7).
+    """
+    _check_level(level)
+    draws = np.asarray(draws, dtype=float)
+    if draws.shape[0] == 0:
+        raise EstimationError("no draws to form an interval from")
+    lo, hi = np.nanquantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    return lo, hi
+
+
+def _check_level(level: float) -> None:
+    if not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise SpecError(f"confidence level must be in (0, 1), got {level!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class EffectDraws:
+    """Point effects and their sampling draws.
+
+    Attributes
+    ----------
+    specs : tuple of EffectSpec
+    est, std_est : np.ndarray, shape (k,)
+        Full-sample point estimates.
+    draws_est, std_draws : np.ndarray, shape (n, k)
+        Per draw/resample (unstandardised, standardised).
+    """
+
+    specs: tuple[EffectSpec, ...]
+    est: np.ndarray
+    std_est: np.ndarray
+    draws_est: np.ndarray
+    std_draws: np.ndarray
+
+    def index(self, x: str, y: str, effect: EffectKind = "indirect",
+              mediator: str | None = None) -> int:
+        """Column of the effect ``x -> (mediator) -> y`` of kind ``effect``."""
+        key = EffectSpec(x, mediator if effect == "indirect" else None, y, effect)
+        try:
+            return self.specs.index(key)
+        except ValueError:
+            raise SpecError(f"no effect {key} in these results") from None
+
+    def interval(self, level: float = 0.95, scale: Scale = "est") -> tuple[np.ndarray, np.ndarray]:
+        """Percentile interval of every effect on scale ``est`` or ``std``."""
+        if scale not in ("est", "std"):
+            raise SpecError(f"scale must be 'est' or 'std', got {scale!r}")
+        return percentile_interval(self.draws_est if scale == "est" else self.std_draws, level)
+
+
+@dataclass(frozen=True, eq=False)
+class MonteCarloResult(EffectDraws):
+    """Monte Carlo draws of the effects (Selig & Preacher 2008)."""
+
+    n_draws: int = 0
+    seed: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class BootstrapResult(EffectDraws):
+    """Percentile-bootstrap draws of the effects.
+
+    Attributes
+    ----------
+    requested : int
+        Number of resamples drawn (``n_boot``).
+    converged : int
+        Resamples with a converged, proper solution (rows of the draws).
+    failed : int
+        ``requested - converged``; never silently dropped.
+    seed : int
+    chunk_size : int
+    failures : dict
+        Count per failure reason (``nonconverged``, ``improper``,
+        ``singular_data``).
+    thetas : np.ndarray, shape (converged, q)
+        Parameter vectors of the converged resamples.
+    status : np.ndarray of str, shape (requested,)
+        Outcome of every resample in draw order.
+    """
+
+    requested: int = 0
+    converged: int = 0
+    failed: int = 0
+    seed: int = 0
+    chunk_size: int = CHUNK_SIZE
+    failures: dict[str, int] = field(default_factory=dict)
+    thetas: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    status: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+
+    def summary(self) -> dict[str, object]:
+        """``requested, converged, failed, seed`` plus failure reasons."""
+        return dict(requested=self.requested, converged=self.converged,
+                    failed=self.failed, seed=self.seed, failures=dict(self.failures))
+
+
+# --------------------------------------------------------------------------
+# Monte Carlo
+# --------------------------------------------------------------------------
+def _check_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise SpecError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def _check_count(name: str, value: object, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise SpecError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def monte_carlo_draws(
+    theta_hat: np.ndarray, acov: np.ndarray, n_draws: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``n_draws`` parameter vectors from ``N(theta_hat, acov)``.
+
+    Uses the symmetric eigendecomposition of ``acov`` (robust to a
+    semi-definite ``acov``).
+
+    Raises
+    ------
+    SpecError
+        Shape mismatch or non-symmetric ``acov``.
+    EstimationError
+        ``acov`` has a clearly negative eigenvalue.
+    """
+    theta_hat = np.asarray(theta_hat, dtype=float)
+    acov = np.asarray(acov, dtype=float)
+    q = theta_hat.shape[0]
+    if theta_hat.ndim != 1 or acov.shape != (q, q):
+        raise SpecError(f"acov must be {q}x{q} for {q} parameters, got {acov.shape}")
+    if not np.allclose(acov, acov.T, rtol=1e-8, atol=1e-12):
+        raise SpecError("acov is not symmetric")
+    eig = np.linalg.eigvalsh(acov)
+    if eig.min() < -1e-8 * max(eig.max(), 1e-300):
+        raise EstimationError("acov is not positive semi-definite")
+    return rng.multivariate_normal(theta_hat, acov, size=_check_count("n_draws", n_draws),
+                                   method="eigh")
+
+
+@dataclass(frozen=True, eq=False)
+class MonteCarloCI:
+    """Monte Carlo percentile interval of a function of the parameters."""
+
+    low: np.ndarray
+    high: np.ndarray
+    draws: np.ndarray
+
+
+def monte_carlo_ci(
+    func: Callable[[np.ndarray], np.ndarray],
+    theta_hat: np.ndarray,
+    acov: np.ndarray,
+    *,
+    seed: int,
+    n_draws: int = N_DRAWS,
+    level: float = 0.95,
+) -> MonteCarloCI:
+    """Monte Carlo confidence interval (Selig & Preacher 2008).
+
+    Draws ``theta* ~ N(theta_hat, acov)`` with
+    ``np.random.default_rng(seed)``, evaluates ``func`` on the ``(n_draws,
+    q)`` array of draws (it must return shape ``(n_draws,)`` or
+    ``(n_draws, k)``) and takes the percentile interval.
+    """
+    _check_level(level)
+    rng = np.random.default_rng(_check_seed(seed))
+    thetas = monte_carlo_draws(theta_hat, acov, n_draws, rng)
+    values = np.asarray(func(thetas), dtype=float)
+    if values.shape[0] != thetas.shape[0]:
+        raise SpecError("func must return one value (row) per draw")
+    lo, hi = percentile_interval(values, level)
+    return MonteCarloCI(low=lo, high=hi, draws=values)
+
+
+def monte_carlo_indirect(
+    fit: StructuralResult,
+    triples: Sequence[Triple],
+    *,
+    seed: int,
+    n_draws: int = N_DRAWS,
+) -> MonteCarloResult:
+    """Monte Carlo draws of every effect of ``triples`` for a fitted model.
+
+    Parameters
+    ----------
+    fit : StructuralResult
+        Its ``theta`` and ``acov`` define the sampling distribution.
+    triples : sequence of (x, m, y)
+    seed : int
+        Seed of ``np.random.default_rng``.
+    n_draws : int, default 20,000
+
+    Returns
+    -------
+    MonteCarloResult
+    """
+    check_triples(fit.structure, triples)
+    if not fit.proper:
+        logger.warning("Monte Carlo draws around an improper solution: %s",
+                       "; ".join(fit.problems))
+    specs = effect_specs(triples)
+    est, std_est = compute_effects(fit.structure, fit.theta, specs)
+    _warn_unlisted_pathways(specs, est)
+    rng = np.random.default_rng(_check_seed(seed))
+    thetas = monte_carlo_draws(fit.theta, fit.acov, n_draws, rng)
+    d_est, d_std = compute_effects(fit.structure, thetas, specs)
+    n_bad = int(np.isnan(d_std).any(axis=1).sum())
+    if n_bad:
+        logger.info("%d of %d Monte Carlo draws imply a negative latent variance "
+                    "(standardised effects NaN there; ignored in std intervals)",
+                    n_bad, n_draws)
+    return MonteCarloResult(specs=specs, est=est, std_est=std_est, draws_est=d_est,
+                            std_draws=d_std, n_draws=int(n_draws), seed=int(seed))
+
+
+# --------------------------------------------------------------------------
+# Bootstrap
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RefitOutcome:
+    """Result of refitting one resample: ``theta`` and a status string."""
+
+    theta: np.ndarray
+    status: str
+    n_iter: int
+
+
+def refit_resample(
+    structure: ModelStructure, sample: np.ndarray, theta0: np.ndarray
+) -> RefitOutcome:
+    """Refit the model to one resample (the replaceable inner step).
+
+    ML by Fisher scoring (:func:`~xhs_sharing.structural.solve_ml`) from
+    ``theta0`` (the full-sample estimates).  Status ``converged`` only for a
+    converged, proper solution; otherwise ``nonconverged``, ``improper``
+    (negative variance / non-PD matrix, see
+    :func:`~xhs_sharing.structural.solution_problems`) or ``singular_data``
+    (resample covariance not positive definite).
+
+    Parameters
+    ----------
+    structure : ModelStructure
+    sample : np.ndarray, shape (n, p)
+        Resampled respondents, columns in ``structure.observed`` order.
+    theta0 : np.ndarray
+    """
+    s = sample_covariance(sample)
+    try:
+        np.linalg.cholesky(s)
+    except np.linalg.LinAlgError:
+        return RefitOutcome(np.full_like(theta0, np.nan), SINGULAR_DATA, 0)
+    sol = solve_ml(structure, s, theta0)
+    if not sol.converged:
+        return RefitOutcome(sol.theta, NONCONVERGED, sol.n_iter)
+    if solution_problems(structure, sol.theta):
+        return RefitOutcome(sol.theta, IMPROPER, sol.n_iter)
+    return RefitOutcome(sol.theta, CONVERGED, sol.n_iter)
+
+
+class ChunkFitter(Protocol):
+    """Signature of a chunk fitter (the batched estimator implements this)."""
+
+    def __call__(
+        self, structure: ModelStructure, data: np.ndarray, indices: np.ndarray,
+        theta0: np.ndarray,
+    ) -> tuple[np.ndarray, list[str]]: ...
+
+
+def fit_chunk(
+    structure: ModelStructure, data: np.ndarray, indices: np.ndarray, theta0: np.ndarray
+) -> tuple[np.ndarray, list[str]]:
+    """Refit every resample of a chunk, one at a time.
+
+    Parameters
+    ----------
+    structure : ModelStructure
+    data : np.ndarray, shape (n, p)
+        Full sample.
+    indices : np.ndarray of int, shape (size, n)
+        Row ``j`` holds the respondents of resample ``j``.
+    theta0 : np.ndarray
+        Warm start (full-sample estimates).
+
+    Returns
+    -------
+    thetas : np.ndarray, shape (size, q)
+    status : list of str
+    """
+    thetas = np.empty((indices.shape[0], structure.n_params))
+    status: list[str] = []
+    for j, idx in enumerate(indices):
+        out = refit_resample(structure, data[idx], theta0)
+        thetas[j] = out.theta
+        status.append(out.status)
+    return thetas, status
+
+
+def _bootstrap_chunk(
+    k: int,
+    seed_seq: np.random.SeedSequence,
+    size: int,
+    structure: ModelStructure,
+    data: np.ndarray,
+    theta0: np.ndarray,
+    chunk_fitter: ChunkFitter,
+) -> tuple[int, np.ndarray, list[str]]:
+    """Draw chunk ``k``'s resample indices from its own seed and refit them."""
+    rng = np.random.default_rng(seed_seq)
+    indices = rng.integers(0, data.shape[0], size=(size, data.shape[0]))
+    thetas, status = chunk_fitter(structure, data, indices, theta0)
+    if thetas.shape != (size, structure.n_params) or len(status) != size:
+        raise EstimationError(f"chunk fitter returned wrong shapes for chunk {k}")
+    return k, thetas, list(status)
+
+
+_BLAS_THREAD_VARS: Final = (
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+)
+
+
+@contextmanager
+def _single_threaded_blas_env() -> Iterator[None]:
+    """Make spawned workers start with one BLAS thread each.
+
+    The refits use tiny matrices; with several processes each running a
+    multi-threaded BLAS pool the spinning threads oversubscribe the cores
+    (measured more than 10x slower on 2 cores).  Spawned children read these
+    variables when they import NumPy; the parent's values are restored.
+    """
+    saved = {k: os.environ.get(k) for k in _BLAS_THREAD_VARS}
+    os.environ.update({k: "1" for k in _BLAS_THREAD_VARS})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _blas_single_thread() -> AbstractContextManager[object]:
+    """Context limiting BLAS to one thread (threadpoolctl, if installed)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional dependency
+        return nullcontext()
+    return threadpool_limits(limits=1)
+
+
+def _init_worker() -> None:
+    """Limit BLAS to one thread in a worker (covers forked workers too)."""
+    _blas_single_thread()
+
+
+@dataclass(frozen=True)
+class BootstrapProgress:
+    """Progress report passed to the ``progress`` callback after each chunk."""
+
+    chunks_done: int
+    n_chunks: int
+    resamples_done: int
+    requested: int
+    failed: int
+
+
+def _chunk_sizes(n_boot: int, chunk_size: int) -> list[int]:
+    n_chunks = math.ceil(n_boot / chunk_size)
+    return [min(chunk_size, n_boot - k * chunk_size) for k in range(n_chunks)]
+
+
+def bootstrap_indirect(
+    data: pd.DataFrame,
+    syntax: str,
+    triples: Sequence[Triple],
+    n_boot: int,
+    seed: int,
+    *,
+    chunk_size: int = CHUNK_SIZE,
+    n_jobs: int = 1,
+    progress: Callable[[BootstrapProgress], None] | None = None,
+    full_fit: StructuralResult | None = None,
+    chunk_fitter: ChunkFitter = fit_chunk,
+    mp_context: str = "spawn",
+) -> BootstrapResult:
+    """Percentile bootstrap of indirect, direct and total effects.
+
+    Parameters
+    ----------
+    data : pd.DataFrame
+        Respondents (complete cases) with every indicator of ``syntax``.
+    syntax : str
+        lavaan syntax, as for :func:`~xhs_sharing.structural.fit_structural`.
+    triples : sequence of (x, m, y)
+    n_boot : int
+        Number of resamples requested.
+    seed : int
+        Root of ``np.random.SeedSequence(seed).spawn(n_chunks)``.
+    chunk_size : int, default 100
+        Resamples per chunk; fixes the random streams, so keep it constant to
+        reproduce a run.  Results do not depend on ``n_jobs``.
+    n_jobs : int, default 1
+        Worker processes for the chunks (``n_jobs = 1`` runs in-process).
+    progress : callable, optional
+        Called with a :class:`BootstrapProgress` after every chunk (progress
+        is also logged at INFO level).
+    full_fit : StructuralResult, optional
+        Full-sample fit of the same ``syntax`` (identical string) and
+        ``data``; fitted here if not given.  Its ``theta`` warm-starts every
+        refit.
+    chunk_fitter : callable, default :func:`fit_chunk`
+        Refits one chunk; the single boundary to swap in a batched
+        estimator.  Must be a picklable module-level function for
+        ``n_jobs > 1``.
+    mp_context : str, default "spawn"
+        multiprocessing start method for ``n_jobs > 1``.  With ``spawn`` (and
+        ``forkserver``) the calling script's top level is re-imported in the
+        workers, so it must be guarded by ``if __name__ == "__main__":``;
+        scripts that cannot be guarded may pass ``"fork"`` (POSIX only).
+        The start method does not affect the results.
+
+    Returns
+    -------
+    BootstrapResult
+
+    Raises
+    ------
+    SpecError
+        Invalid arguments or triples, ``full_fit`` from other syntax/data, or
+        parameters fixed at sample values (fixed.x covariates).
+    EstimationError
+        Full-sample fit failed or is improper, a worker died, or no resample
+        converged.
+    """
+    n_boot = _check_count("n_boot", n_boot)
+    seed = _check_seed(seed)
+    chunk_size = _check_count("chunk_size", chunk_size)
+    n_jobs = _check_count("n_jobs", n_jobs)
+    specs = effect_specs(triples)
+    fit = full_fit if full_fit is not None else fit_structural(syntax, data)
+    if fit.input_syntax != syntax:
+        raise SpecError("full_fit was fitted with a different model syntax")
+    if not fit.proper:
+        raise EstimationError("full-sample solution is improper: " + "; ".join(fit.problems))
+    structure = fit.structure
+    check_triples(structure, triples)
+    if structure.data_dependent_fixed:
+        raise SpecError(
+            "the model fixes parameters at sample values (observed exogenous "
+            "covariates); model them as single-indicator latents to bootstrap"
+        )
+    x = observed_matrix(data, structure.observed)
+    if x.shape[0] != fit.n_obs:
+        raise SpecError(f"full_fit used {fit.n_obs} respondents, data has {x.shape[0]}")
+    est, std_est = compute_effects(structure, fit.theta, specs)
+    _warn_unlisted_pathways(specs, est)
+
+    sizes = _chunk_sizes(n_boot, chunk_size)
+    children = np.random.SeedSequence(seed).spawn(len(sizes))
+    results: dict[int, tuple[np.ndarray, list[str]]] = {}
+    failed = done = 0
+
+    def record(k: int, thetas: np.ndarray, status: list[str]) -> None:
+        nonlocal failed, done
+        results[k] = (thetas, status)
+        done += len(status)
+        failed += sum(s != CONVERGED for s in status)
+        report = BootstrapProgress(len(results), len(sizes), done, n_boot, failed)
+        logger.info("bootstrap chunk %d/%d done: %d/%d resamples, %d failed",
+                    report.chunks_done, report.n_chunks, done, n_boot, failed)
+        if progress is not None:
+            progress(report)
+
+    args = [(k, children[k], sizes[k], structure, x, fit.theta, chunk_fitter)
+            for k in range(len(sizes))]
+    if n_jobs == 1:
+        with _blas_single_thread():
+            for a in args:
+                record(*_bootstrap_chunk(*a))
+    else:
+        try:
+            ctx = multiprocessing.get_context(mp_context)
+        except ValueError as exc:
+            raise SpecError(f"unknown multiprocessing start method {mp_context!r}") from exc
+        try:
+            with _single_threaded_blas_env(), ProcessPoolExecutor(
+                max_workers=n_jobs, mp_context=ctx, initializer=_init_worker
+            ) as pool:
+                futures = [pool.submit(_bootstrap_chunk, *a) for a in args]
+                for fut in as_completed(futures):
+                    record(*fut.result())
+        except BrokenProcessPool as exc:
+            raise EstimationError(
+                "a bootstrap worker process died; with the 'spawn' start method "
+                "the calling script must guard its top level with "
+                "`if __name__ == \"__main__\":` (or pass mp_context='fork')"
+            ) from exc
+
+    thetas = np.concatenate([results[k][0] for k in range(len(sizes))])
+    status = np.array([s for k in range(len(sizes)) for s in results[k][1]], dtype=object)
+    ok = status == CONVERGED
+    n_ok = int(ok.sum())
+    if n_ok == 0:
+        raise EstimationError(f"none of {n_boot} bootstrap resamples converged")
+    failures = dict(Counter(s for s in status if s != CONVERGED))
+    if n_ok < n_boot:
+        logger.warning("bootstrap: %d of %d resamples failed (%s); intervals use the "
+                       "%d converged ones", n_boot - n_ok, n_boot, failures, n_ok)
+    d_est, d_std = compute_effects(structure, thetas[ok], specs)
+    return BootstrapResult(
+        specs=specs, est=est, std_est=std_est, draws_est=d_est, std_draws=d_std,
+        requested=n_boot, converged=n_ok, failed=n_boot - n_ok, seed=seed,
+        chunk_size=chunk_size, failures=failures, thetas=thetas[ok], status=status,
+    )
+
+
+# --------------------------------------------------------------------------
+# Zhao, Lynch & Chen (2010) classification
+# --------------------------------------------------------------------------
+class MediationType(StrEnum):
+    """Mediation types of Zhao, Lynch & Chen (2010, Fig. 2)."""
+
+    COMPLEMENTARY = "complementary"
+    COMPETITIVE = "competitive"
+    INDIRECT_ONLY = "indirect-only"
+    DIRECT_ONLY = "direct-only"
+    NO_EFFECT = "no-effect"
+
+
+def _interval_sign(ci: tuple[float, float]) -> int:
+    lo, hi = float(ci[0]), float(ci[1])
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo > hi:
+        raise SpecError(f"invalid interval {ci!r}")
+    return 1 if lo > 0 else (-1 if hi < 0 else 0)
+
+
+def classify_mediation(
+    indirect_ci: tuple[float, float], direct_ci: tuple[float, float]
+) -> MediationType:
+    """Zhao, Lynch & Chen (2010) mediation type from two intervals.
+
+    An effect is "significant" when its interval excludes zero; its sign is
+    the side of zero the interval lies on.
+
+    * indirect and direct significant, same sign: complementary;
+      opposite signs: competitive;
+    * only indirect significant: indirect-only;
+    * only direct significant: direct-only (no mediation);
+    * neither: no-effect (no mediation).
+    """
+    si, sd = _interval_sign(indirect_ci), _interval_sign(direct_ci)
+    if si and sd:
+        return MediationType.COMPLEMENTARY if si == sd else MediationType.COMPETITIVE
+    if si:
+        return MediationType.INDIRECT_ONLY
+    if sd:
+        return MediationType.DIRECT_ONLY
+    return MediationType.NO_EFFECT
+
+
+# --------------------------------------------------------------------------
+# TOST equivalence
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TostResult:
+    """Two one-sided tests of ``|effect| < sesoi`` (standardised units).
+
+    ``ci_low, ci_high`` is the ``1 - 2 alpha`` interval (90% for alpha=.05);
+    ``p_value`` is ``max`` of the two one-sided p-values (NaN when only an
+    interval was given); ``verdict`` is ``equivalent`` (interval inside
+    ``(-sesoi, sesoi)``), ``not equivalent`` (interval entirely outside it)
+    or ``inconclusive``.
+    """
+
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    sesoi: float
+    alpha: float
+    p_value: float
+    verdict: Literal["equivalent", "inconclusive", "not equivalent"]
+
+
+def _check_tost_args(sesoi: float, alpha: float) -> None:
+    if not isinstance(sesoi, (int, float)) or not sesoi > 0:
+        raise SpecError(f"sesoi must be > 0, got {sesoi!r}")
+    if not isinstance(alpha, (int, float)) or not 0 < alpha < 0.5:
+        raise SpecError(f"alpha must be in (0, 0.5), got {alpha!r}")
+
+
+Verdict = Literal["equivalent", "inconclusive", "not equivalent"]
+
+
+def _verdict(lo: float, hi: float, sesoi: float) -> Verdict:
+    if -sesoi < lo and hi < sesoi:
+        return "equivalent"
+    if lo >= sesoi or hi <= -sesoi:
+        return "not equivalent"
+    return "inconclusive"
+
+
+def tost_wald(
+    estimate: float, se: float, *, sesoi: float = SESOI, alpha: float = 0.05
+) -> TostResult:
+    """TOST with a normal test statistic (Schuirmann 1987; Lakens 2017).
+
+    ``p_lower = 1 - Phi((est + sesoi)/se)``, ``p_upper = Phi((est -
+    sesoi)/se)``, ``p = max``; equivalent iff ``p < alpha`` iff the
+    ``1 - 2 alpha`` Wald interval lies inside ``(-sesoi, sesoi)``.
+    """
+    _check_tost_args(sesoi, alpha)
+    if not (np.isfinite(estimate) and np.isfinite(se) and se > 0):
+        raise SpecError(f"TOST needs a finite estimate and se > 0, got {estimate!r}, {se!r}")
+    p_lower = float(stats.norm.sf((estimate + sesoi) / se))
+    p_upper = float(stats.norm.cdf((estimate - sesoi) / se))
+    z = float(stats.norm.ppf(1 - alpha))
+    lo, hi = estimate - z * se, estimate + z * se
+    return TostResult(float(estimate), float(se), lo, hi, float(sesoi), float(alpha),
+                      max(p_lower, p_upper), _verdict(lo, hi, sesoi))
+
+
+def tost_interval(
+    estimate: float, ci_low: float, ci_high: float, *, sesoi: float = SESOI, alpha: float = 0.05
+) -> TostResult:
+    """TOST verdict from a given ``1 - 2 alpha`` interval (no p-value)."""
+    _check_tost_args(sesoi, alpha)
+    if not (np.isfinite(ci_low) and np.isfinite(ci_high)) or ci_low > ci_high:
+        raise SpecError(f"invalid interval ({ci_low!r}, {ci_high!r})")
+    return TostResult(float(estimate), float("nan"), float(ci_low), float(ci_high),
+                      float(sesoi), float(alpha), float("nan"),
+                      _verdict(float(ci_low), float(ci_high), sesoi))
+
+
+def tost_draws(
+    draws: np.ndarray, estimate: float, *, sesoi: float = SESOI, alpha: float = 0.05
+) -> TostResult:
+    """TOST from bootstrap or Monte Carlo draws of a standardised effect.
+
+    Interval: percentile ``1 - 2 alpha`` interval.  One-sided p-values are
+    the draw proportions ``P*(d <= -sesoi)`` and ``P*(d >= sesoi)`` (the
+    percentile-bootstrap test that inverts that interval); ``p = max``.
+    NaN draws are ignored.
+    """
+    _check_tost_args(sesoi, alpha)
+    d = np.asarray(draws, dtype=float).ravel()
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        raise EstimationError("no finite draws for the TOST")
+    lo, hi = np.quantile(d, [alpha, 1 - alpha])
+    p = max(float(np.mean(d <= -sesoi)), float(np.mean(d >= sesoi)))
+    return TostResult(float(estimate), float(d.std(ddof=1)), float(lo), float(hi),
+                      float(sesoi), float(alpha), p, _verdict(float(lo), float(hi), sesoi))
+
+
+def tost_path(
+    fit: StructuralResult, lhs: str, rhs: str, *, sesoi: float = SESOI, alpha: float = 0.05
+) -> TostResult:
+    """TOST for the standardised path ``lhs ~ rhs`` (delta-method SE)."""
+    row = fit.std_path(lhs, rhs)
+    return tost_wald(float(row["std_all"]), float(row["se"]), sesoi=sesoi, alpha=alpha)
+
+
+def tost_effect(
+    draws: EffectDraws,
+    x: str,
+    y: str,
+    *,
+    effect: EffectKind = "indirect",
+    mediator: str | None = None,
+    sesoi: float = SESOI,
+    alpha: float = 0.05,
+) -> TostResult:
+    """TOST for a standardised effect from bootstrap or Monte Carlo draws."""
+    k = draws.index(x, y, effect, mediator)
+    return tost_draws(draws.std_draws[:, k], float(draws.std_est[k]), sesoi=sesoi, alpha=alpha)
+
+
+# --------------------------------------------------------------------------
+# Table
+# --------------------------------------------------------------------------
+def _check_draws_match(name: str, res: EffectDraws | None, specs: tuple[EffectSpec, ...]) -> None:
+    if res is not None and tuple(res.specs) != specs:
+        raise SpecError(f"{name} results were computed for other triples")
+
+
+def indirect_effects_table(
+    fit: StructuralResult,
+    triples: Sequence[Triple],
+    *,
+    boot: BootstrapResult | None = None,
+    mc: MonteCarloResult | None = None,
+    seed: int | None = None,
+    n_draws: int = N_DRAWS,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """One table of all effects with bootstrap and Monte Carlo intervals.
+
+    Parameters
+    ----------
+    fit : StructuralResult
+    triples : sequence of (x, m, y)
+    boot : BootstrapResult, optional
+        Bootstrap draws; ``boot_ci_*`` are NaN without them.
+    mc : MonteCarloResult, optional
+        Monte Carlo draws; computed here (``seed`` required) if not given.
+    seed : int, optional
+        Seed for the Monte Carlo draws when ``mc`` is None.
+    n_draws : int, default 20,000
+    level : float, default 0.95
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``x, mediator, y, effect, est, std_est, boot_ci_low,
+        boot_ci_high, mc_ci_low, mc_ci_high, mediation_type``.  Intervals are
+        percentile intervals of the unstandardised ``est``.
+        ``mediation_type`` (Zhao et al. 2010, from the bootstrap intervals
+        when given, else the Monte Carlo ones): on an ``indirect`` row it
+        classifies that specific indirect effect against the direct effect;
+        on the ``total_indirect``, ``direct`` and ``total`` rows of an
+        ``(x, y)`` pair it classifies the total indirect effect.
+    """
+    _check_level(level)
+    check_triples(fit.structure, triples)
+    specs = effect_specs(triples)
+    _check_draws_match("bootstrap", boot, specs)
+    _check_draws_match("Monte Carlo", mc, specs)
+    if mc is None:
+        if seed is None:
+            raise SpecError("give Monte Carlo results (mc=) or a seed to draw them")
+        mc = monte_carlo_indirect(fit, triples, seed=seed, n_draws=n_draws)
+    est, std_est = compute_effects(fit.structure, fit.theta, specs)
+    mc_lo, mc_hi = mc.interval(level)
+    if boot is not None:
+        b_lo, b_hi = boot.interval(level)
+    else:
+        b_lo = b_hi = np.full(len(specs), np.nan)
+    cls_lo, cls_hi = (b_lo, b_hi) if boot is not None else (mc_lo, mc_hi)
+
+    def pos(x: str, y: str, kind: str, m: str | None = None) -> int:
+        return specs.index(EffectSpec(x, m, y, kind))  # type: ignore[arg-type]
+
+    types = []
+    for s in specs:
+        d = pos(s.x, s.y, "direct")
+        i = pos(s.x, s.y, "indirect", s.mediator) if s.effect == "indirect" \
+            else pos(s.x, s.y, "total_indirect")
+        types.append(str(classify_mediation((cls_lo[i], cls_hi[i]), (cls_lo[d], cls_hi[d]))))
+    return pd.DataFrame({
+        "x": [s.x for s in specs],
+        "mediator": [s.mediator for s in specs],
+        "y": [s.y for s in specs],
+        "effect": [s.effect for s in specs],
+        "est": est,
+        "std_est": std_est,
+        "boot_ci_low": b_lo,
+        "boot_ci_high": b_hi,
+        "mc_ci_low": mc_lo,
+        "mc_ci_high": mc_hi,
+        "mediation_type": types,
+    })

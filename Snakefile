@@ -13,6 +13,8 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/measurement.smk"
+include: "workflow/rules/structural.smk"
+include: "workflow/rules/claims.smk"
 
 
 rule all:

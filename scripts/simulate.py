@@ -1,6 +1,7 @@
 """Snakemake entry point: draw the synthetic survey and write it with its codebook."""
 
 from xhs_sharing.io import run_step, write_csv, write_json
+from xhs_sharing.seeds import stream
 from xhs_sharing.spec import load_study
 from xhs_sharing.synthetic import codebook, simulate_survey
 
@@ -11,7 +12,7 @@ def main(logger):
     survey = simulate_survey(
         study,
         n=cfg["n"],
-        seed=cfg["seed"],
+        seed=stream(cfg["seed"], "synthetic"),
         scale_points=cfg["scale_points"],
         thresholds=cfg["thresholds"],
         skew_shift=cfg["skew_shift"],

@@ -40,4 +40,5 @@ def all_outputs():
         "results/calibration/population.json",
         "results/data/items.csv",
         "results/measurement/checks.json",
+        "results/claims.json",
     ]

@@ -1,0 +1,23 @@
+# Stage 4: every finding of the paper checked against the estimates.
+
+
+rule claims:
+    input:
+        study=study_spec_path(),
+        paths="results/structural/paths.csv",
+        indirect="results/structural/indirect_effects.csv",
+        equivalence="results/structural/equivalence.csv",
+    output:
+        claims=report(
+            "results/claims.json",
+            caption="../report/claims.rst",
+            category="Claims",
+        ),
+    params:
+        strict=config["strict"],
+    conda:
+        "../../environment.yml"
+    log:
+        "logs/claims/claims.log",
+    script:
+        "../../scripts/claims.py"

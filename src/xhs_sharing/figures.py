@@ -1,0 +1,410 @@
+"""Figures of the report, drawn with matplotlib and returned as inline SVG text.
+
+Every figure is drawn on a bare :class:`matplotlib.figure.Figure` (no pyplot,
+no global state) inside an ``rc_context`` that makes the SVG deterministic
+(``svg.hashsalt`` fixed, no date in the metadata) and keeps text as text
+(``svg.fonttype = 'none'``), so the same inputs give the same bytes.
+
+The SVG is then passed through :func:`sanitize_svg`, which parses it as XML
+and keeps only what an inline figure needs: no ``<script>``, no
+``<foreignObject>``, no event-handler attributes, no ``<metadata>`` (it
+carries RDF links), no reference that leaves the document (only ``#id``
+fragments survive), and every ``id`` prefixed with the figure's name so two
+figures on one page cannot clash.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+import matplotlib.cm
+import matplotlib.colors
+import matplotlib.patches
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Ellipse, FancyArrowPatch
+
+from .spec import Study
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+ET.register_namespace("", SVG_NS)
+ET.register_namespace("xlink", XLINK_NS)
+
+RC = {
+    "svg.hashsalt": "xhs-sharing-report",
+    "svg.fonttype": "none",
+    "svg.image_inline": True,
+    "font.family": "sans-serif",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "figure.dpi": 100,
+}
+"""rcParams every figure is drawn and saved under."""
+
+SIG_COLOR = "#1f3b73"
+NONSIG_COLOR = "#8a8a8a"
+EXO_FILL = "#dce8f7"
+ENDO_FILL = "#fde9cf"
+BOOT_COLOR = "#1f5fa8"
+MC_COLOR = "#c2571a"
+
+_DROP_TAGS = {"script", "foreignObject", "metadata", "style", "iframe", "object", "embed", "audio", "video", "image"}
+_HREF_ATTRS = {"href", f"{{{XLINK_NS}}}href"}
+_URL_EXTERNAL = re.compile(r"url\(\s*['\"]?\s*(?!#)", re.IGNORECASE)
+_URL_FRAGMENT = re.compile(r"url\(\s*(['\"]?)#([^)'\"\s]+)\1\s*\)")
+
+
+def stars(p: float | None) -> str:
+    """Significance stars: ``*`` p < .05, ``**`` p < .01, ``***`` p < .001, else empty."""
+    if p is None or not math.isfinite(p):
+        return ""
+    if p < 0.001:
+        return "***"
+    if p < 0.01:
+        return "**"
+    if p < 0.05:
+        return "*"
+    return ""
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def sanitize_svg(svg: str | bytes, prefix: str, title: str) -> str:
+    """Reduce matplotlib SVG output to a self-contained inline ``<svg>`` element.
+
+    Parameters
+    ----------
+    svg : str or bytes
+        A complete SVG document.
+    prefix : str
+        Prefix for every ``id`` (and the references to it), e.g. ``"fig-htmt"``.
+    title : str
+        Accessible name: written as the ``<title>`` child and ``aria-label``.
+
+    Returns
+    -------
+    str
+        One ``<svg>`` element, without XML declaration or doctype.
+    """
+    data = svg.encode("utf-8") if isinstance(svg, str) else svg
+    root = ET.fromstring(data)
+    if _local(root.tag) != "svg":
+        raise ValueError(f"not an SVG document (root element {root.tag!r})")
+
+    def prune(parent: ET.Element) -> None:
+        for child in list(parent):
+            if not isinstance(child.tag, str) or _local(child.tag) in _DROP_TAGS:
+                parent.remove(child)
+            else:
+                prune(child)
+
+    prune(root)
+    ids = {el.get("id"): f"{prefix}-{el.get('id')}" for el in root.iter() if el.get("id")}
+
+    def fix_fragment(match: re.Match[str]) -> str:
+        target = match.group(2)
+        return f"url(#{ids.get(target, target)})"
+
+    for el in root.iter():
+        for name in list(el.attrib):
+            value = el.attrib[name]
+            if _local(name).lower().startswith("on"):
+                del el.attrib[name]
+            elif name in _HREF_ATTRS:
+                if not value.startswith("#"):
+                    del el.attrib[name]
+                else:
+                    el.set(name, "#" + ids.get(value[1:], value[1:]))
+            elif "url(" in value.lower():
+                if _URL_EXTERNAL.search(value):
+                    del el.attrib[name]
+                else:
+                    el.set(name, _URL_FRAGMENT.sub(fix_fragment, value))
+        if el.get("id"):
+            el.set("id", ids[el.get("id")])
+    for name in ("width", "height", "version"):
+        root.attrib.pop(name, None)
+    root.set("class", "figure-svg")
+    root.set("role", "img")
+    root.set("aria-label", title)
+    root.set("preserveAspectRatio", "xMidYMid meet")
+    title_el = ET.Element(f"{{{SVG_NS}}}title")
+    title_el.text = title
+    root.insert(0, title_el)
+    return ET.tostring(root, encoding="unicode")
+
+
+def _to_svg(fig: Figure, prefix: str, title: str) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, facecolor="white")
+    return sanitize_svg(buf.getvalue(), prefix, title)
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+# --------------------------------------------------------------------------- HTMT
+
+
+def htmt_heatmap(htmt: pd.DataFrame, threshold: float = 0.85, prefix: str = "fig-htmt") -> str:
+    """Heat map of the HTMT ratios (lower triangle), values written in each cell.
+
+    Parameters
+    ----------
+    htmt : DataFrame
+        Square, index and columns = construct ids.
+    threshold : float
+        Cells above it are outlined and written in bold (discriminant validity in doubt).
+    """
+    labels = [str(c) for c in htmt.columns]
+    k = len(labels)
+    values = htmt.reindex(index=htmt.columns, columns=htmt.columns).to_numpy(dtype=float)
+    masked = np.full_like(values, np.nan)
+    for i in range(k):
+        for j in range(i):
+            masked[i, j] = values[i, j]
+    levels = np.linspace(0.0, 1.0, 11)
+    cmap = matplotlib.colormaps["Blues"]
+    norm = matplotlib.colors.BoundaryNorm(levels, cmap.N)
+    with matplotlib.rc_context(RC):
+        size = 1.0 + 0.62 * k
+        fig = _new_figure(size + 1.2, size)
+        ax = fig.add_subplot()
+        # one vector rectangle per cell (no raster image, so the SVG stays text and paths)
+        for i in range(k):
+            for j in range(i):
+                v = masked[i, j]
+                if not math.isfinite(v):
+                    continue
+                over = v > threshold
+                ax.add_patch(matplotlib.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=cmap(norm(min(max(v, 0.0), 1.0))),
+                                                          edgecolor="white", linewidth=1))
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
+                        color="white" if v > 0.6 else "black", fontweight="bold" if over else "normal")
+                if over:
+                    ax.add_patch(matplotlib.patches.Rectangle((j - 0.45, i - 0.45), 0.9, 0.9, fill=False,
+                                                              edgecolor="#b3001b", linewidth=2.2))
+        ax.set_xlim(-0.5, k - 0.5)
+        ax.set_ylim(k - 0.5, -0.5)
+        ax.set_aspect("equal")
+        ax.set_xticks(range(k), labels)
+        ax.set_yticks(range(k), labels)
+        ax.tick_params(length=0)
+        for side in ("left", "bottom"):
+            ax.spines[side].set_visible(False)
+        mappable = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
+        bar = fig.colorbar(mappable, ax=ax, shrink=0.8, ticks=levels[::2])
+        bar.set_label("HTMT")
+        bar.ax.axhline(threshold, color="#b3001b", linewidth=1.5)
+        ax.set_title(f"HTMT ratios (outlined in red: > {threshold:.2f})", fontsize=9)
+        return _to_svg(fig, prefix, "Heat map of the heterotrait-monotrait ratios between constructs")
+
+
+# --------------------------------------------------------------------------- path diagram
+
+
+def _layers(study: Study) -> dict[str, int]:
+    preds: dict[str, list[str]] = {}
+    for p in study.paths:
+        preds.setdefault(p.target, []).append(p.source)
+    depth = {c: 0 for c in study.exogenous}
+    for c in study.endogenous:
+        depth[c] = 1 + max(depth.get(s, 0) for s in preds.get(c, []))
+    for c in study.construct_ids:
+        depth.setdefault(c, 0)
+    return depth
+
+
+def diagram_layout(study: Study) -> dict[str, tuple[float, float]]:
+    """Node positions of the path diagram: exogenous constructs in a column on the
+    left, then one column per step of the causal order (SN, CN in the middle, WSI
+    on the right). Middle columns with several nodes are spread to the top and
+    bottom so that direct paths from the left column to the right pass between them."""
+    depth = _layers(study)
+    columns: dict[int, list[str]] = {}
+    for c in study.construct_ids:
+        columns.setdefault(depth[c], []).append(c)
+    height = max(len(columns.get(0, [])) - 1, 1)
+    pos: dict[str, tuple[float, float]] = {}
+    for d, nodes in sorted(columns.items()):
+        m = len(nodes)
+        if d == 0:
+            ys = [float(height - i) for i in range(m)] if m > 1 else [height / 2]
+        elif m == 1:
+            ys = [height / 2]
+        else:
+            top, bottom = height + 0.6, -0.6
+            ys = [top - i * (top - bottom) / (m - 1) for i in range(m)]
+        for node, y in zip(nodes, ys):
+            pos[node] = (3.0 * d, y)
+    return pos
+
+
+def path_diagram(study: Study, paths: pd.DataFrame, r2: Mapping[str, float], prefix: str = "fig-paths") -> str:
+    """Path diagram with standardized coefficients and significance stars.
+
+    Parameters
+    ----------
+    study : Study
+        Gives the constructs and their roles.
+    paths : DataFrame
+        ``lhs, op, rhs, std_all, pvalue`` (rows with ``op == '~'`` between constructs are drawn).
+    r2 : mapping
+        Endogenous construct -> R-squared, written inside its node.
+    """
+    pos = diagram_layout(study)
+    endogenous = set(study.endogenous)
+    rows = paths[(paths["op"] == "~") & paths["lhs"].isin(list(pos)) & paths["rhs"].isin(list(pos))]
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+    x0, x1 = min(xs) - 0.9, max(xs) + 0.9
+    y0, y1 = min(ys) - 0.6, max(ys) + 0.6
+    with matplotlib.rc_context(RC):
+        width = 8.0
+        fig = _new_figure(width, width * (y1 - y0) / (x1 - x0) + 0.3)
+        ax = fig.add_subplot()
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        patches: dict[str, Ellipse] = {}
+        for cid, (x, y) in pos.items():
+            endo = cid in endogenous
+            patch = Ellipse((x, y), 1.35, 0.78 if endo else 0.62, facecolor=ENDO_FILL if endo else EXO_FILL,
+                            edgecolor="#333333", linewidth=1.2, zorder=3)
+            ax.add_patch(patch)
+            patches[cid] = patch
+            if endo:
+                value = r2.get(cid, float("nan"))
+                r2_text = f"R² = {value:.2f}" if value is not None and math.isfinite(value) else "R² = —"
+                ax.text(x, y + 0.11, cid, ha="center", va="center", fontsize=10, fontweight="bold", zorder=4)
+                ax.text(x, y - 0.15, r2_text, ha="center", va="center", fontsize=8, zorder=4)
+            else:
+                ax.text(x, y, cid, ha="center", va="center", fontsize=10, fontweight="bold", zorder=4)
+        for row in rows.itertuples(index=False):
+            src, dst = str(row.rhs), str(row.lhs)
+            beta = float(row.std_all)
+            p = float(row.pvalue) if row.pvalue is not None and pd.notna(row.pvalue) else float("nan")
+            sig = math.isfinite(p) and p < 0.05
+            arrow = FancyArrowPatch(
+                pos[src], pos[dst], patchA=patches[src], patchB=patches[dst],
+                arrowstyle="-|>", mutation_scale=11, shrinkA=1, shrinkB=1,
+                linestyle="-" if sig else (0, (4, 3)), linewidth=1.5 if sig else 1.0,
+                color=SIG_COLOR if sig else NONSIG_COLOR, zorder=1,
+            )
+            ax.add_patch(arrow)
+            (ax_, ay), (bx, by) = pos[src], pos[dst]
+            t = 0.5
+            lx, ly = ax_ + t * (bx - ax_), ay + t * (by - ay)
+            label = f"{beta:.2f}{stars(p)}" if math.isfinite(beta) else "—"
+            ax.text(lx, ly, label, ha="center", va="center", fontsize=8, zorder=2,
+                    color=SIG_COLOR if sig else "#555555",
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.9})
+        return _to_svg(fig, prefix, "Path diagram of the structural model with standardized coefficients")
+
+
+# --------------------------------------------------------------------------- forest plot
+
+
+def forest_plot(indirect: pd.DataFrame, prefix: str = "fig-forest") -> str:
+    """Forest plot of the specific indirect effects (unstandardized), with the
+    percentile-bootstrap and Monte Carlo 95% intervals drawn side by side.
+
+    Parameters
+    ----------
+    indirect : DataFrame
+        Rows with ``effect == 'indirect'``: ``x, mediator, y, est, boot_ci_low,
+        boot_ci_high, mc_ci_low, mc_ci_high``.
+    """
+    rows = indirect[indirect["effect"] == "indirect"].reset_index(drop=True)
+    n = len(rows)
+    with matplotlib.rc_context(RC):
+        fig = _new_figure(7.5, 1.3 + 0.42 * max(n, 1))
+        ax = fig.add_subplot()
+        labels = []
+        for i, row in enumerate(rows.itertuples(index=False)):
+            y = n - 1 - i
+            labels.append((y, f"{row.x} → {row.mediator} → {row.y}"))
+            for dy, lo, hi, color, marker in (
+                (0.15, row.boot_ci_low, row.boot_ci_high, BOOT_COLOR, "o"),
+                (-0.15, row.mc_ci_low, row.mc_ci_high, MC_COLOR, "s"),
+            ):
+                ax.plot([lo, hi], [y + dy, y + dy], color=color, linewidth=1.6)
+                ax.plot([row.est], [y + dy], marker=marker, color=color, markersize=4.5, linestyle="none")
+        ax.axvline(0.0, color="#444444", linewidth=0.8, linestyle=(0, (3, 3)))
+        if labels:
+            ax.set_yticks([y for y, _ in labels], [text for _, text in labels])
+        ax.set_ylim(-0.7, max(n, 1) - 0.3)
+        ax.set_xlabel("Unstandardized indirect effect (a × b) with 95% intervals")
+        ax.tick_params(axis="y", length=0)
+        ax.spines["left"].set_visible(False)
+        ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
+        if n:
+            handles = [Line2D([], [], color=BOOT_COLOR, marker="o", markersize=4.5, linewidth=1.6),
+                       Line2D([], [], color=MC_COLOR, marker="s", markersize=4.5, linewidth=1.6)]
+            ax.legend(handles, ["Percentile bootstrap 95% CI", "Monte Carlo 95% CI"], loc="lower center",
+                      bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=8)
+        return _to_svg(fig, prefix, "Forest plot of the specific indirect effects with bootstrap and Monte Carlo intervals")
+
+
+# --------------------------------------------------------------------------- Monte Carlo
+
+
+def reproduction_curves(
+    claim_rates: pd.DataFrame,
+    joint: pd.DataFrame,
+    null_claims: Sequence[str] = (),
+    prefix: str = "fig-montecarlo",
+) -> str:
+    """Reproduction rate of each claim against the sample size, and the joint curve.
+
+    Parameters
+    ----------
+    claim_rates : DataFrame
+        ``claim_id, n, reproduction_rate`` (one line per claim).
+    joint : DataFrame
+        ``n, joint_rate, ci_low, ci_high``.
+    null_claims : sequence of str
+        Claim ids expected to be non-significant; drawn dashed.
+    """
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab20"]
+    claim_ids = list(dict.fromkeys(claim_rates["claim_id"].astype(str)))
+    nulls = set(null_claims)
+    with matplotlib.rc_context(RC):
+        fig = _new_figure(9.0, 4.4)
+        left, right = fig.subplots(1, 2, sharey=True, width_ratios=[1.35, 1])
+        for k, cid in enumerate(claim_ids):
+            sub = claim_rates[claim_rates["claim_id"].astype(str) == cid].sort_values("n")
+            left.plot(sub["n"], sub["reproduction_rate"], marker="o", markersize=3, linewidth=1.1,
+                      color=cmap(k % 20), linestyle=(0, (4, 2)) if cid in nulls else "-", label=cid)
+        left.set_title("Per claim (dashed: claims of no effect)", fontsize=9)
+        left.set_xlabel("Sample size n")
+        left.set_ylabel("Reproduction rate")
+        left.set_ylim(-0.02, 1.02)
+        left.legend(fontsize=6.5, ncol=2, loc="lower right", frameon=False)
+        j = joint.sort_values("n")
+        right.fill_between(j["n"], j["ci_low"], j["ci_high"], color="#bbbbbb", alpha=0.5, linewidth=0, label="95% CI")
+        right.plot(j["n"], j["joint_rate"], marker="o", markersize=3.5, color="black", linewidth=1.8, label="All claims jointly")
+        for level in (0.8, 0.95):
+            for axis in (left, right):
+                axis.axhline(level, color="#b3001b", linewidth=0.7, linestyle=(0, (2, 2)))
+        right.set_title("Joint reproduction (every claim at once)", fontsize=9)
+        right.set_xlabel("Sample size n")
+        right.legend(fontsize=7, loc="lower right", frameon=False)
+        for axis in (left, right):
+            axis.grid(color="#eeeeee", linewidth=0.6)
+        return _to_svg(fig, prefix, "Reproduction rate of each claim and of all claims jointly against sample size")

@@ -1,0 +1,299 @@
+"""The rendered report in a real browser: headless Chromium driven over the DevTools protocol.
+
+Why the DevTools protocol and not ``--dump-dom`` + log scraping: console
+messages, uncaught exceptions, Content-Security-Policy violations and every
+network request arrive as structured events (``Runtime.consoleAPICalled``,
+``Runtime.exceptionThrown``, ``Log.entryAdded``, ``Network.requestWillBeSent``,
+``Network.loadingFailed``), so the assertions do not depend on the wording
+of Chromium's log lines, which changes between versions. The protocol runs
+over ``--remote-debugging-pipe`` (file descriptors 3 and 4 of the browser):
+no port is opened, nothing but the standard library is needed. As a second
+line of defence ``--host-resolver-rules="MAP * ~NOTFOUND"`` makes every host
+name unresolvable, so even a missed request cannot reach the network. A
+canary page with an external image and a ``console.error`` proves that the
+harness does see requests and console errors (otherwise "no request seen"
+would pass vacuously).
+
+Skipped, with the reason, only when ``/usr/bin/chromium`` is absent
+(Debian: ``apt-get install chromium``).
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import json
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from report_fixtures import fixed_inputs, hostile_study, write_fixture_results
+from xhs_sharing.report import SECTIONS, build_context, claim_anchors, render_report
+
+CHROMIUM = Path(os.environ.get("XHS_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+TIMEOUT = 30.0
+
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-extensions", "--no-default-browser-check", "--hide-scrollbars", "--mute-audio",
+    "--host-resolver-rules=MAP * ~NOTFOUND", "--remote-debugging-pipe",
+]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(), reason=f"{CHROMIUM} not found: install the Debian package 'chromium' to run the browser tests")
+
+
+class Browser:
+    """Minimal DevTools-protocol client over ``--remote-debugging-pipe``."""
+
+    def __init__(self, user_data_dir: Path, log_path: Path) -> None:
+        cmd_r, self._cmd_w = os.pipe()  # we write commands; the browser reads them on fd 3
+        self._res_r, res_w = os.pipe()  # the browser writes replies and events on fd 4
+
+        def child_fds() -> None:  # runs in the child between fork and exec
+            a = fcntl.fcntl(cmd_r, fcntl.F_DUPFD, 10)  # move out of the way of 3 and 4 first
+            b = fcntl.fcntl(res_w, fcntl.F_DUPFD, 10)
+            os.dup2(a, 3)
+            os.dup2(b, 4)
+            os.close(a)
+            os.close(b)
+
+        self._log = log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [str(CHROMIUM), *FLAGS, f"--user-data-dir={user_data_dir}", "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            preexec_fn=child_fds, close_fds=False, start_new_session=True,
+        )
+        os.close(cmd_r)
+        os.close(res_w)
+        self._next = 0
+        self._replies: dict[int, dict[str, Any]] = {}
+        self._inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.events: list[dict[str, Any]] = []
+        threading.Thread(target=self._reader, daemon=True).start()
+
+    def _reader(self) -> None:
+        buf = b""
+        while True:
+            chunk = os.read(self._res_r, 1 << 16)
+            if not chunk:
+                self._inbox.put(None)
+                return
+            buf += chunk
+            while b"\0" in buf:
+                raw, buf = buf.split(b"\0", 1)
+                self._inbox.put(json.loads(raw))
+
+    def _pump(self, deadline: float) -> bool:
+        try:
+            msg = self._inbox.get(timeout=max(deadline - time.monotonic(), 0.01))
+        except queue.Empty:
+            return False
+        if msg is None:
+            raise RuntimeError("the browser closed the DevTools pipe (see the browser log)")
+        if "id" in msg:
+            self._replies[msg["id"]] = msg
+        else:
+            self.events.append(msg)
+        return True
+
+    def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> dict[str, Any]:
+        """Send one command and wait for its reply; raises on a protocol error."""
+        self._next += 1
+        mid = self._next
+        msg: dict[str, Any] = {"id": mid, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        os.write(self._cmd_w, json.dumps(msg).encode() + b"\0")
+        deadline = time.monotonic() + TIMEOUT
+        while mid not in self._replies:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no reply to {method} within {TIMEOUT} s")
+            self._pump(deadline)
+        reply = self._replies.pop(mid)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply.get("result", {})
+
+    def wait_event(self, method: str, session: str, since: int) -> None:
+        """Wait for an event ``method`` of ``session`` received after index ``since``."""
+        deadline = time.monotonic() + TIMEOUT
+        while not any(e["method"] == method and e.get("sessionId") == session for e in self.events[since:]):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no {method} within {TIMEOUT} s")
+            self._pump(deadline)
+
+    def drain(self, seconds: float) -> None:
+        """Collect events for a little while (late console messages, requests)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self._pump(deadline)
+
+    def close(self) -> None:
+        try:
+            if self.proc.poll() is None:
+                self.send("Browser.close")
+                self.proc.wait(timeout=10)
+        except Exception:  # noqa: BLE001 - fall through to the kill below
+            pass
+        finally:
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # our own process group only
+                self.proc.wait(timeout=10)
+            os.close(self._cmd_w)
+            self._log.close()
+
+
+class Page:
+    """One tab, with the events of its own session."""
+
+    def __init__(self, browser: Browser, width: int = 1280, height: int = 900, mobile: bool = False) -> None:
+        self.b = browser
+        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            browser.send(f"{domain}.enable", session=self.session)
+        self.viewport(width, height, mobile)
+
+    def viewport(self, width: int, height: int, mobile: bool) -> None:
+        self.b.send("Emulation.setDeviceMetricsOverride",
+                    {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}, self.session)
+
+    def goto(self, url: str) -> None:
+        start = len(self.b.events)
+        self.start = start
+        self.b.send("Page.navigate", {"url": url}, self.session)
+        self.b.wait_event("Page.loadEventFired", self.session, start)
+        self.b.drain(0.5)
+
+    def events(self, method: str) -> list[dict[str, Any]]:
+        return [e["params"] for e in self.b.events[self.start:] if e["method"] == method and e.get("sessionId") == self.session]
+
+    def requests(self) -> list[str]:
+        return [e["request"]["url"] for e in self.events("Network.requestWillBeSent")]
+
+    def console_errors(self) -> list[str]:
+        out = []
+        for e in self.events("Runtime.consoleAPICalled"):
+            if e["type"] in ("error", "assert"):
+                out.append("console.%s: %s" % (e["type"], " ".join(str(a.get("value", a.get("description", ""))) for a in e["args"])))
+        for e in self.events("Runtime.exceptionThrown"):
+            out.append("exception: " + e["exceptionDetails"].get("text", ""))
+        for e in self.events("Log.entryAdded"):
+            if e["entry"]["level"] == "error":
+                out.append(f"log ({e['entry'].get('source')}): {e['entry'].get('text')} {e['entry'].get('url', '')}")
+        for e in self.events("Network.loadingFailed"):
+            out.append(f"network: {e.get('errorText')} ({e.get('blockedReason', '')})")
+        return out
+
+    def eval(self, expression: str) -> Any:
+        res = self.b.send("Runtime.evaluate", {"expression": expression, "returnByValue": True}, self.session)
+        if "exceptionDetails" in res:
+            raise RuntimeError(f"evaluate failed: {res['exceptionDetails']}")
+        return res["result"].get("value")
+
+    def screenshot(self, path: Path, width: int, height: int) -> None:
+        data = self.b.send("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}}, self.session)["data"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(data))
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("chromium")
+    b = Browser(tmp / "profile", tmp / "chromium.log")
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def report_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    root = tmp_path_factory.mktemp("report")
+    study, study_text = hostile_study()
+    out = write_fixture_results(root, study)
+    fx = fixed_inputs()
+    ctx = build_context(out["results"], study, fx["config_text"], study_text, fx["data_source"], fx["run_info"], out["montecarlo"])
+    path = root / "report.html"
+    path.write_text(render_report(ctx), encoding="utf-8")
+    return path, [c.id for c in study.claims]
+
+
+@pytest.fixture(scope="module")
+def loaded(browser: Browser, report_file: tuple[Path, list[str]]) -> Page:
+    page = Page(browser)
+    page.goto(report_file[0].as_uri())
+    return page
+
+
+def test_harness_sees_requests_and_console_errors(browser: Browser, tmp_path: Path) -> None:
+    """Canary: an external image, stylesheet and a console.error must all be reported."""
+    canary = tmp_path / "canary.html"
+    canary.write_text(
+        '<!DOCTYPE html><html><head><link rel="stylesheet" href="https://example.invalid/a.css"></head>'
+        '<body><img src="http://example.invalid/x.png" alt="x"><script>console.error("canary-error")</script></body></html>',
+        encoding="utf-8")
+    page = Page(browser)
+    page.goto(canary.as_uri())
+    external = [u for u in page.requests() if u.startswith("http")]
+    assert "http://example.invalid/x.png" in external
+    assert "https://example.invalid/a.css" in external
+    assert any("canary-error" in e for e in page.console_errors())
+
+
+def test_report_loads_without_errors_or_requests(loaded: Page, report_file: tuple[Path, list[str]]) -> None:
+    url = report_file[0].as_uri()
+    assert loaded.console_errors() == []
+    assert [u for u in loaded.requests() if u != url] == [], "the report made a request besides itself"
+    assert loaded.eval("document.readyState") == "complete"
+    assert loaded.eval("document.scripts.length") == 0
+
+
+def test_every_section_and_claim_in_the_dom(loaded: Page, report_file: tuple[Path, list[str]]) -> None:
+    _, claim_ids = report_file
+    sections = loaded.eval("Array.from(document.querySelectorAll('section[id]')).map(s => [s.id, s.querySelector('h2') ? s.querySelector('h2').textContent : ''])")
+    ids = [s for s, _ in sections]
+    for sid, _title in SECTIONS:
+        assert sid in ids
+    assert "montecarlo" in ids
+    assert all(h2 for _, h2 in sections)
+    rows = dict(loaded.eval("Array.from(document.querySelectorAll('tr.claim')).map(r => [r.id, r.querySelector('.claim-id').textContent])"))
+    anchors = claim_anchors(claim_ids)
+    assert len(rows) == len(claim_ids)
+    for cid in claim_ids:
+        assert rows[anchors[cid]] == cid  # the literal id text, e.g. IS->SN->WSI
+    # the hostile label is text, not an element
+    assert loaded.eval("document.body.textContent.includes('<script>alert(1)</script>')") is True
+    assert loaded.eval("document.querySelectorAll('script').length") == 0
+    # one inline SVG per figure (HTMT, path diagram, forest plot, Monte Carlo), each with a drawing
+    svgs = loaded.eval("Array.from(document.querySelectorAll('figure svg')).map(s => s.getBoundingClientRect().height)")
+    assert len(svgs) == 4 and all(h > 100 for h in svgs)
+
+
+def test_layout_desktop_and_phone(loaded: Page) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    loaded.viewport(1280, 900, mobile=False)
+    assert loaded.eval("document.documentElement.scrollWidth") <= 1280
+    loaded.screenshot(ARTIFACTS / "report.png", 1280, 2200)
+    assert (ARTIFACTS / "report.png").stat().st_size > 10_000
+    # phone: the page itself never scrolls sideways; wide tables scroll inside their wrapper
+    # (compare with the device width: on a mobile viewport the layout viewport, window.innerWidth,
+    # grows to fit overflowing content, so comparing with it would always pass)
+    loaded.viewport(390, 844, mobile=True)
+    assert loaded.eval("document.documentElement.scrollWidth") <= 390, "the page is wider than a phone"
+    assert loaded.eval("window.innerWidth") == 390, "the layout viewport grew: something overflows"
+    wide = loaded.eval("Array.from(document.querySelectorAll('.table-wrap')).filter(w => w.scrollWidth > w.clientWidth).length")
+    assert wide >= 1  # the item table is wider than a phone and scrolls in its wrapper
+    loaded.screenshot(ARTIFACTS / "report-phone.png", 390, 1800)
+    loaded.viewport(1280, 900, mobile=False)

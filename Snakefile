@@ -15,6 +15,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/measurement.smk"
 include: "workflow/rules/structural.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/montecarlo.smk"
 
 
 rule all:

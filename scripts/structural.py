@@ -18,7 +18,7 @@ def main(logger):
         items, study,
         n_boot=cfg["bootstrap"], boot_seed=stream_seed(sm.params.seed, "bootstrap"),
         mc_seed=stream_seed(sm.params.seed, "mc_intervals"), chunk_size=cfg["chunk_size"],
-        mc_draws=cfg["mc_draws"], sesoi=cfg["sesoi"], n_jobs=sm.threads,
+        mc_draws=cfg["mc_draws"], sesoi=cfg["sesoi"], n_jobs=sm.threads, engine=cfg["engine"],
     )
     b = out.bootstrap
     logger.info("bootstrap: %d requested, %d converged, %d failed", b["requested"], b["converged"], b["failed"])

@@ -45,7 +45,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
 
 
 def _jsonable(value: Any) -> Any:
-    """Convert numpy scalars/arrays and non-finite floats to plain JSON values (NaN -> null)."""
+    """Convert numpy scalars/arrays to plain JSON values, floats to 10 significant digits (NaN -> null)."""
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -56,7 +56,9 @@ def _jsonable(value: Any) -> Any:
         return int(value)
     if isinstance(value, (np.floating, float)):
         f = float(value)
-        return f if math.isfinite(f) else None
+        # Same 10 significant digits as the CSV tables: the last bits of a float
+        # depend on BLAS threading, the printed digits must not.
+        return float(FLOAT_FORMAT % f) if math.isfinite(f) else None
     if isinstance(value, np.bool_):
         return bool(value)
     return value
@@ -106,9 +108,15 @@ def run_step(log_path: str | Path | None, step: Callable[[logging.Logger], None]
     """
     from .errors import XhsError
 
+    from threadpoolctl import threadpool_limits
+
     logger = setup_logging(log_path)
     try:
-        step(logger)
+        # One BLAS thread per process: parallelism is by process (Snakemake jobs,
+        # bootstrap workers), and a fixed thread count keeps results bit-stable
+        # whatever --cores is.
+        with threadpool_limits(limits=1):
+            step(logger)
     except XhsError as exc:
         logger.error("%s", exc)
         print(f"error: {exc}", file=sys.stderr)

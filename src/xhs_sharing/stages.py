@@ -131,6 +131,7 @@ def run_structural(
     mc_draws: int = 20_000,
     sesoi: float = 0.10,
     n_jobs: int = 1,
+    engine: str = "batched",
     progress: Any = None,
 ) -> StructuralOutputs:
     """Fit the latent structural model and its mediation analysis.
@@ -149,8 +150,17 @@ def run_structural(
     fit = fit_structural(syntax, items)
     fit.raise_if_improper()
     triples = mediation_triples(study)
+    if engine == "batched":
+        from .batched import BatchedChunkFitter, BatchedModel
+
+        fitter = BatchedChunkFitter(BatchedModel.from_semopy(fit.model), fit.structure)
+        n_jobs = 1  # the batch is the parallelism; the fitter is not sent to worker processes
+    elif engine == "one-by-one":
+        from .mediation import fit_chunk as fitter
+    else:
+        raise ValueError(f"engine must be 'batched' or 'one-by-one', got {engine!r}")
     boot = bootstrap_indirect(items, syntax, triples, n_boot, boot_seed, chunk_size=chunk_size,
-                              n_jobs=n_jobs, progress=progress, full_fit=fit)
+                              n_jobs=n_jobs, progress=progress, full_fit=fit, chunk_fitter=fitter)
     table = indirect_effects_table(fit, triples, boot=boot, seed=mc_seed, n_draws=mc_draws)
     return StructuralOutputs(
         syntax=syntax,
@@ -158,6 +168,7 @@ def run_structural(
         r2=fit.r2,
         fit=fit_measures(fit.model, items),
         indirect_effects=table,
-        bootstrap={**boot.summary(), "chunk_size": chunk_size, "mc_draws": mc_draws, "mc_seed": mc_seed},
+        bootstrap={**boot.summary(), "chunk_size": chunk_size, "engine": engine,
+                   "mc_draws": mc_draws, "mc_seed": mc_seed},
         equivalence=equivalence_table(study, fit, boot, sesoi),
     )

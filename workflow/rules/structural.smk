@@ -25,7 +25,7 @@ rule structural:
     params:
         seed=config["synthetic"]["seed"],
         settings=config["structural"],
-    threads: workflow.cores
+    threads: 1
     conda:
         "../../environment.yml"
     log:

@@ -19,7 +19,6 @@ bytes.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import math
@@ -34,7 +33,7 @@ from markupsafe import Markup
 
 from . import figures
 from .errors import XhsError
-from .io import write_text
+from .io import sha256_file, write_text
 from .spec import Study
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "workflow" / "templates"
@@ -125,15 +124,6 @@ class ReportError(XhsError):
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def sha256_file(path: str | Path) -> str:
-    """SHA-256 of a file's bytes, as 64 hex digits."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def package_versions(names: Iterable[str] = REPORT_PACKAGES) -> dict[str, str]:

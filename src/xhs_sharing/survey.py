@@ -11,7 +11,6 @@ before any statistic is computed.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import logging
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .io import sha256_file
 
 log = logging.getLogger("xhs_sharing")
 
@@ -92,15 +92,6 @@ def read_codebook(path: str | Path) -> dict[str, Any]:
         if key not in book:
             raise DataError(f"{path}: codebook lacks the field {key!r}")
     return book
-
-
-def sha256_file(path: str | Path) -> str:
-    """SHA-256 hex digest of a file's bytes."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _rows(labels: pd.Index | list[Any]) -> str:

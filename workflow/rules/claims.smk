@@ -17,6 +17,8 @@ rule claims:
         strict=config["strict"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "logs/benchmarks/claims.tsv"
     log:
         "logs/claims/claims.log",
     script:

@@ -34,11 +34,54 @@ def codebook_input():
     return "results/data/codebook.json" if own_data() else "data/synthetic/codebook.json"
 
 
+RESULT_FILES = [
+    "results/measurement/item_descriptives.csv",
+    "results/measurement/reliability.csv",
+    "results/measurement/fornell_larcker.csv",
+    "results/measurement/htmt.csv",
+    "results/measurement/loadings.csv",
+    "results/measurement/cfa_fit.json",
+    "results/measurement/checks.json",
+    "results/structural/model_syntax.txt",
+    "results/structural/paths.csv",
+    "results/structural/r2.csv",
+    "results/structural/fit.json",
+    "results/structural/indirect_effects.csv",
+    "results/structural/bootstrap.json",
+    "results/structural/equivalence.csv",
+    "results/claims.json",
+]
+
+STEPS = ["validate_study", "prepare_data", "measurement", "structural", "claims"]
+
+
+def montecarlo_dir():
+    """The Monte Carlo study's directory when the report includes it, else empty."""
+    return "results/montecarlo" if config.get("montecarlo", {}).get("in_report", False) else ""
+
+
+def report_inputs(wildcards):
+    """Everything the report reads: results, the data source, step timings."""
+    inputs = {
+        "results": RESULT_FILES,
+        "study": study_spec_path(),
+        "survey": survey_input(),
+        "source": "results/data/source.json",
+        "benchmarks": [f"logs/benchmarks/{step}.tsv" for step in STEPS],
+    }
+    if montecarlo_dir():
+        inputs["montecarlo"] = MONTECARLO_OUTPUTS
+    return inputs
+
+
+def reproduce_command():
+    """The command that reproduces this run."""
+    cmd = "pip install -e . && snakemake --cores 2"
+    if own_data():
+        cmd += f" --config data={config['data']} missing={config['missing']}"
+    return cmd
+
+
 def all_outputs():
     """Every final output of the default run."""
-    return [
-        "results/calibration/population.json",
-        "results/data/items.csv",
-        "results/measurement/checks.json",
-        "results/claims.json",
-    ]
+    return ["results/calibration/population.json", *RESULT_FILES, "reports/replication_report.html"]

@@ -11,6 +11,8 @@ rule validate_study:
         population="results/calibration/population.json",
     conda:
         "../../environment.yml"
+    benchmark:
+        "logs/benchmarks/validate_study.tsv"
     log:
         "logs/data/validate_study.log",
     script:
@@ -28,6 +30,8 @@ rule simulate_survey:
         synthetic=config["synthetic"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "logs/benchmarks/simulate_survey.tsv"
     log:
         "logs/data/simulate_survey.log",
     script:
@@ -44,6 +48,8 @@ rule codebook:
         scale_points=config["synthetic"]["scale_points"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "logs/benchmarks/codebook.tsv"
     log:
         "logs/data/codebook.log",
     script:
@@ -63,6 +69,8 @@ rule prepare_data:
         missing=config["missing"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "logs/benchmarks/prepare_data.tsv"
     log:
         "logs/data/prepare_data.log",
     script:

@@ -24,6 +24,8 @@ rule measurement:
         thresholds=config["measurement"]["thresholds"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "logs/benchmarks/measurement.tsv"
     log:
         "logs/measurement/measurement.log",
     script:

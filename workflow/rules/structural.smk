@@ -28,6 +28,8 @@ rule structural:
     threads: 1
     conda:
         "../../environment.yml"
+    benchmark:
+        "logs/benchmarks/structural.tsv"
     log:
         "logs/structural/structural.log",
     script:

@@ -1,0 +1,24 @@
+# Stage 5: the self-contained HTML replication report.
+
+
+rule report:
+    input:
+        unpack(report_inputs),
+    output:
+        html=report(
+            "reports/replication_report.html",
+            caption="../report/replication_report.rst",
+            category="Report",
+        ),
+    params:
+        seed=config["synthetic"]["seed"],
+        config=config,
+        command=reproduce_command(),
+        results_dir="results",
+        montecarlo_dir=montecarlo_dir(),
+    conda:
+        "../../environment.yml"
+    log:
+        "logs/report/report.log",
+    script:
+        "../../scripts/report.py"

@@ -114,3 +114,15 @@ def test_bad_survey_stops_the_dag_and_leaves_no_results(tmp_path):
     assert "missing column(s)" in log and str(bad) in log
     assert not (work / "results" / "data" / "items.csv").exists()
     assert not (work / "results" / "claims.json").exists()
+
+
+def test_own_data_runs_the_whole_dag_and_the_report_says_so(tmp_path):
+    work = scratch_copy(tmp_path)
+    example = ROOT / "data" / "example" / "survey.csv"
+    run(work, "--cores", "2", "--configfile", str(SMALL), "-q", "--config", f"data={example}")
+    assert not (work / "data" / "synthetic").exists()  # the synthetic step was skipped
+    html = (work / "reports" / "replication_report.html").read_text(encoding="utf-8")
+    digest = hashlib.sha256(example.read_bytes()).hexdigest()
+    assert "observed data" in html and "survey.csv" in html and digest in html
+    source = (work / "results" / "data" / "source.json").read_text()
+    assert '"kind": "observed"' in source and '"n_rows": 300' in source

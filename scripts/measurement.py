@@ -10,11 +10,15 @@ def main(logger):
     study = load_study(snakemake.input.study)  # noqa: F821 (provided by Snakemake)
     items = read_analysis_table(snakemake.input.table)  # noqa: F821
     logger.info("fitting the %d-construct CFA on %d respondents", len(study.constructs), len(items))
+    missing = snakemake.params.missing  # noqa: F821
+    n_incomplete = int(items.isna().any(axis=1).sum())
+    if n_incomplete:
+        logger.info("%d respondents have missing answers; missing = %s", n_incomplete, missing)
     out = run_measurement(items, study, snakemake.params.scale_points,  # noqa: F821
-                          dict(snakemake.params.thresholds))  # noqa: F821
+                          dict(snakemake.params.thresholds), missing=missing)  # noqa: F821
     fit = out.cfa_fit
-    logger.info("CFA: chi2 = %.3f on %d df, CFI = %.3f, TLI = %.3f, RMSEA = %.3f, SRMR = %.3f",
-                fit["chi2"], fit["df"], fit["cfi"], fit["tli"], fit["rmsea"], fit["srmr"])
+    logger.info("CFA (%s): chi2 = %.3f on %d df, CFI = %.3f, TLI = %.3f, RMSEA = %.3f, SRMR = %.3f",
+                fit["estimator"], fit["chi2"], fit["df"], fit["cfi"], fit["tli"], fit["rmsea"], fit["srmr"])
     logger.info("checks: %d passed, %d failed, %d warnings", out.checks["passed"],
                 out.checks["failed"], out.checks["warnings"])
     o = snakemake.output  # noqa: F821

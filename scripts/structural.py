@@ -19,9 +19,11 @@ def main(logger):
         n_boot=cfg["bootstrap"], boot_seed=stream_seed(sm.params.seed, "bootstrap"),
         mc_seed=stream_seed(sm.params.seed, "mc_intervals"), chunk_size=cfg["chunk_size"],
         mc_draws=cfg["mc_draws"], sesoi=cfg["sesoi"], n_jobs=sm.threads, engine=cfg["engine"],
+        missing=sm.params.missing,
     )
     b = out.bootstrap
-    logger.info("bootstrap: %d requested, %d converged, %d failed", b["requested"], b["converged"], b["failed"])
+    logger.info("estimator %s; bootstrap (%s): %d requested, %d converged, %d failed", out.fit["estimator"],
+                b["engine"], b["requested"], b["converged"], b["failed"])
     o = sm.output
     write_text(out.syntax, o.syntax)
     write_csv(out.paths, o.paths)

@@ -10,11 +10,17 @@ Inputs are plain pandas/numpy objects:
 Output names follow what lavaan / semTools / SmartPLS users know (``alpha``,
 ``cr``, ``ave``, ``htmt``, ``std_all``, ...).
 
-Missing values: item descriptives use every available response of an item;
-all multi-item statistics (corrected item-total correlation excepted, which
-uses the rows complete on its construct) use the rows complete on *all* items
-of ``items_by_construct`` (listwise deletion, lavaan's default), so that
-alpha, HTMT and the CFA describe the same respondents.
+Missing values: item descriptives use every available response of an item,
+and the corrected item-total correlation the rows complete on its construct
+(the rows where both the item and its rest score exist). With
+``missing="listwise"`` (the default) every other multi-item statistic uses
+the rows complete on *all* items of ``items_by_construct`` (lavaan's
+default), so that alpha, HTMT and the CFA describe the same respondents.
+With ``missing="fiml"`` no respondent is dropped: the CFA is estimated by
+full-information ML (CR and AVE come from its loadings), HTMT uses
+pairwise-complete correlations, and Cronbach's alpha the rows complete on
+each construct's items (pingouin's ``nan_policy="listwise"`` per
+construct), since alpha has no full-information version.
 
 Degenerate input never yields a silent NaN:
 
@@ -45,7 +51,7 @@ import semopy
 from scipy import stats
 
 from .errors import DataError, EstimationError, SpecError
-from .fit_indices import fit_measures, fit_semopy
+from .fit_indices import ESTIMATOR_KEY, fiml_fit_measures, fit_measures, fit_semopy, fit_semopy_fiml
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -381,19 +387,28 @@ def reliability_table(
     data: pd.DataFrame,
     items_by_construct: Mapping[str, Sequence[str]],
     std_loadings: Mapping[str, float] | pd.Series | pd.DataFrame,
+    *,
+    missing: str = "listwise",
 ) -> pd.DataFrame:
     """Reliability and convergent validity per construct.
 
     Parameters
     ----------
     data : pandas.DataFrame
-        Respondents x items (rows complete on all items are used).
+        Respondents x items (rows complete on all items are used, or with
+        ``missing="fiml"`` the rows complete on each construct).
     items_by_construct : mapping
         Construct id -> item columns.
     std_loadings : mapping, Series or DataFrame
         Standardized CFA loadings per item: a mapping / Series item -> value,
         or the ``loadings`` DataFrame of :class:`CfaResult` (columns ``item``,
         ``std_all``).
+    missing : {"listwise", "fiml"}, default "listwise"
+        ``"listwise"``: alpha on the rows complete on *all* items (the rows
+        of a listwise CFA). ``"fiml"``: alpha of each construct on the rows
+        complete on *that construct's* items (pingouin's
+        ``nan_policy="listwise"`` per construct); CR and AVE come from
+        ``std_loadings`` either way (the FIML loadings under FIML).
 
     Returns
     -------
@@ -404,9 +419,12 @@ def reliability_table(
         :func:`average_variance_extracted` and its square root (the diagonal
         of the Fornell-Larcker table). For a single-item construct alpha and
         its CI are NaN (undefined); :func:`measurement_checks` flags it.
+        ``n`` is the number of rows alpha was computed on.
     """
     spec = _validate_spec(items_by_construct)
-    frame = _item_frame(data, spec, complete=True)
+    if missing not in ("listwise", "fiml"):
+        raise SpecError(f"missing must be 'listwise' or 'fiml', got {missing!r}")
+    frame = _item_frame(data, spec, complete=missing == "listwise")
     lookup = _loading_lookup(std_loadings)
     rows = []
     for construct, items in spec.items():
@@ -416,8 +434,14 @@ def reliability_table(
                 f"construct {construct!r}: no standardized loading for item(s) {', '.join(absent)}"
             )
         lam = [lookup[i] for i in items]
+        block = frame[items].dropna(how="any")
         if len(items) >= 2:
-            alpha, low, high = cronbach_alpha_ci(frame[items], level=0.95)
+            if len(block) < 3:
+                raise DataError(
+                    f"construct {construct!r}: only {len(block)} respondents answered all its items; "
+                    "Cronbach's alpha needs at least 3"
+                )
+            alpha, low, high = cronbach_alpha_ci(block, level=0.95)
         else:
             alpha = low = high = float("nan")
         ave = average_variance_extracted(lam)
@@ -425,7 +449,7 @@ def reliability_table(
             {
                 "construct": construct,
                 "n_items": len(items),
-                "n": int(len(frame)),
+                "n": int(len(block)),
                 "alpha": alpha,
                 "alpha_ci_low": low,
                 "alpha_ci_high": high,
@@ -565,14 +589,22 @@ def htmt(
     items_by_construct: Mapping[str, Sequence[str]],
     *,
     absolute: bool = True,
+    missing: str = "listwise",
 ) -> pd.DataFrame:
-    """HTMT matrix from raw item data (Pearson correlations, complete rows).
+    """HTMT matrix from raw item data (Pearson correlations).
+
+    With ``missing="listwise"`` (default) the correlations use the rows
+    complete on all items; with ``missing="fiml"`` every respondent is kept
+    and each correlation uses the rows where both of its items were
+    answered (pairwise-complete; :meth:`pandas.DataFrame.corr`).
 
     See :func:`htmt_from_corr` for the formula, the diagonal (1.0) and the
     single-item convention (NaN + warning in :func:`measurement_checks`).
     """
     spec = _validate_spec(items_by_construct)
-    frame = _item_frame(data, spec, complete=True)
+    if missing not in ("listwise", "fiml"):
+        raise SpecError(f"missing must be 'listwise' or 'fiml', got {missing!r}")
+    frame = _item_frame(data, spec, complete=missing == "listwise")
     return htmt_from_corr(frame.corr(method="pearson"), spec, absolute=absolute)
 
 
@@ -601,17 +633,23 @@ class CfaResult:
     latent_corr : pandas.DataFrame
         Correlations among the latent constructs (unit diagonal).
     fit : dict
-        :func:`xhs_sharing.fit_indices.fit_measures` of the model.
+        :func:`xhs_sharing.fit_indices.fit_measures` of the model (or
+        :func:`~xhs_sharing.fit_indices.fiml_fit_measures` under FIML), plus
+        ``"estimator"``.
     n : int
-        Number of complete rows used.
+        Number of rows used: the complete rows, or every row under FIML.
+    estimator : str
+        ``"ML"`` or ``"FIML"``. Under FIML ``se`` comes from the observed
+        information (lavaan's default for ``missing = "ml"``).
     """
 
     model: semopy.Model
     syntax: str
     loadings: pd.DataFrame
     latent_corr: pd.DataFrame
-    fit: dict[str, float | int | None] = field(default_factory=dict)
+    fit: dict[str, Any] = field(default_factory=dict)
     n: int = 0
+    estimator: str = "ML"
 
 
 def cfa_syntax(items_by_construct: Mapping[str, Sequence[str]]) -> str:
@@ -652,19 +690,42 @@ def _numeric(values: pd.Series) -> np.ndarray:
     return pd.to_numeric(values.replace("-", np.nan), errors="coerce").to_numpy(dtype=float)
 
 
+def _loading_parameters(model: semopy.Model) -> dict[tuple[str, str], int]:
+    """(item, construct) -> index of that loading in ``model.param_vals`` (free loadings only)."""
+    rows, cols = model.names_lambda
+    active = [p for p in model.parameters.values() if p.active]
+    out: dict[tuple[str, str], int] = {}
+    for k, param in enumerate(active):
+        for loc in param.locations:
+            if loc.matrix is model.mx_lambda:
+                i, j = (int(v) for v in loc.indices)
+                out[(rows[i], cols[j])] = k
+    return out
+
+
 def fit_cfa(
     data: pd.DataFrame,
     items_by_construct: Mapping[str, Sequence[str]],
     *,
     tol: float = 1e-8,
     max_iter: int = 200,
+    missing: str = "listwise",
 ) -> CfaResult:
-    """Fit the correlated-factors CFA by ML and collect its measurement tables.
+    """Fit the correlated-factors CFA by ML (or FIML) and collect its measurement tables.
 
     The model of :func:`cfa_syntax` is fitted with
     :func:`xhs_sharing.fit_indices.fit_semopy` (semopy's SLSQP, then Fisher
     scoring to full convergence, variances unbounded as in lavaan), on the
     rows complete on all items.
+
+    With ``missing="fiml"`` and missing answers in ``data``, every respondent
+    is kept and the CFA is estimated by full-information ML with free
+    intercepts (:func:`xhs_sharing.fit_indices.fit_semopy_fiml`, lavaan's
+    ``missing = "ml"``): standard errors from the observed information (lavaan's
+    default there) and the fit measures of
+    :func:`xhs_sharing.fit_indices.fiml_fit_measures` (chi-square against the
+    EM saturated model). With complete data ``"fiml"`` gives exactly the ML
+    result.
 
     Parameters
     ----------
@@ -674,30 +735,41 @@ def fit_cfa(
         Construct id -> item columns.
     tol, max_iter
         Convergence tolerance and iteration cap, passed to ``fit_semopy``.
+    missing : {"listwise", "fiml"}, default "listwise"
 
     Returns
     -------
     CfaResult
+        ``fit`` carries ``"estimator"``: ``"ML"`` or ``"FIML"``.
 
     Raises
     ------
     SpecError
-        Bad mapping or names.
+        Bad mapping or names, unknown ``missing``.
     DataError
-        Absent, non-numeric or constant item; too few complete rows.
+        Absent, non-numeric or constant item; too few complete rows (too few
+        rows under FIML).
     EstimationError
         Non-convergence, non-identification, or a latent variance <= 0
         (standardization impossible).
     """
     spec = _validate_spec(items_by_construct)
+    if missing not in ("listwise", "fiml"):
+        raise SpecError(f"missing must be 'listwise' or 'fiml', got {missing!r}")
     syntax = cfa_syntax(spec)
-    frame = _item_frame(data, spec, complete=True)
+    frame = _item_frame(data, spec, complete=missing == "listwise")
     all_items = list(frame.columns)
+    fiml = bool(frame.isna().to_numpy().any())
     if len(frame) <= len(all_items):
         raise DataError(
-            f"{len(frame)} complete rows for {len(all_items)} items: too few for a CFA"
+            f"{len(frame)} {'rows' if fiml else 'complete rows'} for {len(all_items)} items: "
+            "too few for a CFA"
         )
-    model = fit_semopy(syntax, frame, tol=tol, max_iter=max_iter)
+    if fiml:
+        fiml_fit = fit_semopy_fiml(syntax, frame, tol=tol, max_iter=max_iter)
+        model = fiml_fit.model
+    else:
+        model = fit_semopy(syntax, frame, tol=tol, max_iter=max_iter)
 
     lam = pd.DataFrame(model.mx_lambda, index=model.names_lambda[0], columns=model.names_lambda[1])
     psi = pd.DataFrame(model.mx_psi, index=model.names_psi[0], columns=model.names_psi[1])
@@ -716,15 +788,26 @@ def fit_cfa(
     for c in constructs:
         latent_corr.loc[c, c] = 1.0
 
-    est = model.inspect(std_est=False, information="expected")
-    est = est[(est["op"] == "~") & est["rval"].isin(constructs)]
+    if fiml:
+        # observed information (lavaan's default for missing = "ml")
+        fiml_se = np.sqrt(np.clip(np.diag(fiml_fit.acov), 0.0, None))
+        free = _loading_parameters(model)
+    else:
+        est = model.inspect(std_est=False, information="expected")
+        est = est[(est["op"] == "~") & est["rval"].isin(constructs)]
     rows = []
     for construct, its in spec.items():
         for item in its:
-            hit = est[(est["lval"] == item) & (est["rval"] == construct)]
-            if len(hit) != 1:  # pragma: no cover - semopy always lists every loading
-                raise EstimationError(f"loading {construct} =~ {item} not found in semopy's output")
-            se, z, p = (_numeric(hit[col])[0] for col in ("Std. Err", "z-value", "p-value"))
+            if fiml:
+                k = free.get((item, construct))
+                se = float(fiml_se[k]) if k is not None else float("nan")
+                z = float(lam.loc[item, construct]) / se if k is not None and se > 0 else float("nan")
+                p = float(2.0 * stats.norm.sf(abs(z))) if math.isfinite(z) else float("nan")
+            else:
+                hit = est[(est["lval"] == item) & (est["rval"] == construct)]
+                if len(hit) != 1:  # pragma: no cover - semopy always lists every loading
+                    raise EstimationError(f"loading {construct} =~ {item} not found in semopy's output")
+                se, z, p = (_numeric(hit[col])[0] for col in ("Std. Err", "z-value", "p-value"))
             loading = float(lam.loc[item, construct])
             sigma_ii = float(sigma.loc[item, item])
             if not sigma_ii > 0:
@@ -744,14 +827,25 @@ def fit_cfa(
                 }
             )
     loadings = pd.DataFrame(rows)
-    fit = fit_measures(model, frame)
+    if fiml:
+        observed = list(model.vars["observed"])  # the order of sigma, the means and the EM moments
+        fit: dict[str, Any] = dict(fiml_fit_measures(
+            frame[observed].to_numpy(dtype=float), sigma.loc[observed, observed].to_numpy(dtype=float),
+            len(model.param_vals), mean=fiml_fit.solution.mean, em=fiml_fit.em,
+        ))
+        n = fiml_fit.n
+    else:
+        fit = dict(fit_measures(model, frame))
+        n = int(len(frame))
+    fit[ESTIMATOR_KEY] = "FIML" if fiml else "ML"
     return CfaResult(
         model=model,
         syntax=syntax,
         loadings=loadings,
         latent_corr=latent_corr,
         fit=fit,
-        n=int(len(frame)),
+        n=n,
+        estimator="FIML" if fiml else "ML",
     )
 
 

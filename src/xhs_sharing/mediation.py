@@ -18,6 +18,8 @@ Intervals
 ---------
 * Monte Carlo (Selig & Preacher 2008; MacKinnon, Lockwood & Williams 2004):
   ``theta* ~ N(theta_hat, acov)``, effects per draw, percentile interval.
+  ``acov`` is the fit's: from the expected information under ML, from the
+  observed information under FIML (lavaan's default for ``missing = "ml"``).
 * Percentile bootstrap (Efron & Tibshirani 1993; Preacher & Hayes 2008):
   respondents resampled with replacement, model refitted per resample
   (warm start from the full-sample estimates).  Resample ``j`` of chunk
@@ -25,7 +27,10 @@ Intervals
   with a fixed ``chunk_size``, so results do not depend on ``n_jobs``.
   The refit of one chunk goes through one replaceable function
   (``chunk_fitter``, default :func:`fit_chunk`, which calls
-  :func:`refit_resample` per resample).
+  :func:`refit_resample` per resample).  Under FIML (missing values) the
+  resamples keep each drawn respondent's missing answers and
+  :class:`FimlChunkFitter` refits them by FIML one at a time
+  (:func:`refit_resample_fiml`).
 
 Classification and equivalence
 ------------------------------
@@ -56,7 +61,10 @@ import pandas as pd
 from scipy import stats
 
 from xhs_sharing.errors import EstimationError, SpecError
+from xhs_sharing.fit_indices import MissingData, fiml_solve
 from xhs_sharing.structural import (
+    MAX_ITER,
+    XTOL,
     ModelStructure,
     StructuralResult,
     fit_structural,
@@ -71,6 +79,7 @@ __all__ = [
     "BootstrapResult",
     "EffectDraws",
     "EffectSpec",
+    "FimlChunkFitter",
     "MediationType",
     "MonteCarloCI",
     "MonteCarloResult",
@@ -87,6 +96,7 @@ __all__ = [
     "monte_carlo_indirect",
     "percentile_interval",
     "refit_resample",
+    "refit_resample_fiml",
     "tost_draws",
     "tost_effect",
     "tost_interval",
@@ -438,7 +448,8 @@ def monte_carlo_indirect(
     Parameters
     ----------
     fit : StructuralResult
-        Its ``theta`` and ``acov`` define the sampling distribution.
+        Its ``theta`` and ``acov`` define the sampling distribution (under
+        FIML: the FIML estimates and the inverse observed information).
     triples : sequence of (x, m, y)
     seed : int
         Seed of ``np.random.default_rng``.
@@ -549,6 +560,82 @@ def fit_chunk(
     return thetas, status
 
 
+def refit_resample_fiml(
+    structure: ModelStructure,
+    sample: np.ndarray,
+    theta0: np.ndarray,
+    mean0: np.ndarray,
+    hessian0: np.ndarray,
+) -> RefitOutcome:
+    """Refit the model by FIML to one resample with missing values.
+
+    The resample keeps every drawn respondent with their missing answers.
+    Quasi-Newton iterations (:func:`~xhs_sharing.fit_indices.fiml_solve`
+    with ``hessian=hessian0``: BFGS updates from the full-sample Hessian)
+    warm-started at the full-sample estimates ``theta0`` and intercepts
+    ``mean0``, to the same ``xtol`` as the ML refits. Statuses as
+    :func:`refit_resample`; ``singular_data`` when an indicator has fewer
+    than two distinct observed values in the resample (its variance is not
+    estimable).
+    """
+    observed = ~np.isnan(sample)
+    for j in range(sample.shape[1]):
+        if np.unique(sample[observed[:, j], j]).size < 2:
+            return RefitOutcome(np.full_like(theta0, np.nan), SINGULAR_DATA, 0)
+    sol = fiml_solve(MissingData(sample), structure.sigma_derivatives, theta0, mean0,
+                     hessian=hessian0, xtol=XTOL, max_iter=MAX_ITER)
+    if not sol.converged:
+        return RefitOutcome(sol.theta, NONCONVERGED, sol.n_iter)
+    if solution_problems(structure, sol.theta):
+        return RefitOutcome(sol.theta, IMPROPER, sol.n_iter)
+    return RefitOutcome(sol.theta, CONVERGED, sol.n_iter)
+
+
+class FimlChunkFitter:
+    """Refit every resample of a chunk by FIML, one at a time.
+
+    The chunk fitter of :func:`bootstrap_indirect` for data with missing
+    values (the batched estimator needs complete covariance matrices).
+    Holds the full-sample FIML intercepts and Hessian, which warm-start every
+    refit together with ``theta0``; picklable, so chunks may run in worker
+    processes.
+
+    Parameters
+    ----------
+    mean0 : np.ndarray
+        Full-sample FIML intercepts (``StructuralResult.means``).
+    hessian0 : np.ndarray
+        Hessian of ``-2 logL / N`` over ``(theta, means)`` at the full-sample
+        solution (``StructuralResult.hessian``).
+    """
+
+    #: Marks chunk fitters that accept data with missing values.
+    handles_missing = True
+
+    def __init__(self, mean0: np.ndarray, hessian0: np.ndarray) -> None:
+        self.mean0 = np.asarray(mean0, dtype=float)
+        self.hessian0 = np.asarray(hessian0, dtype=float)
+
+    @classmethod
+    def from_fit(cls, fit: StructuralResult) -> FimlChunkFitter:
+        """The fitter for a FIML :class:`~xhs_sharing.structural.StructuralResult`."""
+        if fit.estimator != "FIML" or fit.means is None or fit.hessian is None:
+            raise SpecError("FimlChunkFitter needs a FIML fit (fit_structural(..., missing='fiml') "
+                            "on data with missing values)")
+        return cls(fit.means, fit.hessian)
+
+    def __call__(
+        self, structure: ModelStructure, data: np.ndarray, indices: np.ndarray, theta0: np.ndarray
+    ) -> tuple[np.ndarray, list[str]]:
+        thetas = np.empty((indices.shape[0], structure.n_params))
+        status: list[str] = []
+        for j, idx in enumerate(indices):
+            out = refit_resample_fiml(structure, data[idx], theta0, self.mean0, self.hessian0)
+            thetas[j] = out.theta
+            status.append(out.status)
+        return thetas, status
+
+
 def _bootstrap_chunk(
     k: int,
     seed_seq: np.random.SeedSequence,
@@ -636,13 +723,21 @@ def bootstrap_indirect(
     full_fit: StructuralResult | None = None,
     chunk_fitter: ChunkFitter = fit_chunk,
     mp_context: str = "spawn",
+    missing: str = "listwise",
 ) -> BootstrapResult:
     """Percentile bootstrap of indirect, direct and total effects.
+
+    With a FIML fit (data with missing values, ``missing="fiml"``) every
+    resample draws respondents with their missing answers and is refitted by
+    FIML, one at a time (:class:`FimlChunkFitter`, chosen automatically when
+    ``chunk_fitter`` is left at its default), from the same random streams
+    and chunks as the ML path.
 
     Parameters
     ----------
     data : pd.DataFrame
-        Respondents (complete cases) with every indicator of ``syntax``.
+        Respondents with every indicator of ``syntax`` (complete cases, or
+        with NaN for missing answers under FIML).
     syntax : str
         lavaan syntax, as for :func:`~xhs_sharing.structural.fit_structural`.
     triples : sequence of (x, m, y)
@@ -664,14 +759,19 @@ def bootstrap_indirect(
         refit.
     chunk_fitter : callable, default :func:`fit_chunk`
         Refits one chunk; the single boundary to swap in a batched
-        estimator.  Must be a picklable module-level function for
-        ``n_jobs > 1``.
+        estimator.  Must be picklable (a module-level function, or an
+        instance such as :class:`FimlChunkFitter`) for ``n_jobs > 1``.
+        With missing values in ``data`` it must accept them
+        (``handles_missing``); the default becomes :class:`FimlChunkFitter`.
     mp_context : str, default "spawn"
         multiprocessing start method for ``n_jobs > 1``.  With ``spawn`` (and
         ``forkserver``) the calling script's top level is re-imported in the
         workers, so it must be guarded by ``if __name__ == "__main__":``;
         scripts that cannot be guarded may pass ``"fork"`` (POSIX only).
         The start method does not affect the results.
+    missing : {"listwise", "fiml"}, default "listwise"
+        Passed to :func:`~xhs_sharing.structural.fit_structural` when
+        ``full_fit`` is not given.
 
     Returns
     -------
@@ -691,7 +791,7 @@ def bootstrap_indirect(
     chunk_size = _check_count("chunk_size", chunk_size)
     n_jobs = _check_count("n_jobs", n_jobs)
     specs = effect_specs(triples)
-    fit = full_fit if full_fit is not None else fit_structural(syntax, data)
+    fit = full_fit if full_fit is not None else fit_structural(syntax, data, missing=missing)
     if fit.input_syntax != syntax:
         raise SpecError("full_fit was fitted with a different model syntax")
     if not fit.proper:
@@ -703,9 +803,17 @@ def bootstrap_indirect(
             "the model fixes parameters at sample values (observed exogenous "
             "covariates); model them as single-indicator latents to bootstrap"
         )
-    x = observed_matrix(data, structure.observed)
+    x = observed_matrix(data, structure.observed, allow_missing=fit.estimator == "FIML")
     if x.shape[0] != fit.n_obs:
         raise SpecError(f"full_fit used {fit.n_obs} respondents, data has {x.shape[0]}")
+    if np.isnan(x).any():
+        if chunk_fitter is fit_chunk:
+            chunk_fitter = FimlChunkFitter.from_fit(fit)
+        elif not getattr(chunk_fitter, "handles_missing", False):
+            raise SpecError(
+                "the data have missing values and this chunk fitter needs complete data; "
+                "use FimlChunkFitter (the default for a FIML fit)"
+            )
     est, std_est = compute_effects(structure, fit.theta, specs)
     _warn_unlisted_pathways(specs, est)
 

@@ -6,6 +6,7 @@ they return, so every stage can be run and tested without Snakemake.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,8 @@ from .measurement import (
     reliability_table,
 )
 from .spec import Study
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,19 +40,35 @@ class MeasurementOutputs:
 
 
 def run_measurement(
-    items: pd.DataFrame, study: Study, scale_points: int, thresholds: dict[str, float] | None = None
+    items: pd.DataFrame,
+    study: Study,
+    scale_points: int,
+    thresholds: dict[str, float] | None = None,
+    *,
+    missing: str = "listwise",
 ) -> MeasurementOutputs:
     """Validate the measurement model on a survey (items recoded, one column per item).
 
     Fits the correlated-factors CFA, then computes reliability (alpha, CR,
     AVE), discriminant validity (Fornell-Larcker, HTMT), item descriptives and
     the checks against ``thresholds``.
+
+    ``missing`` is the run's missing-data setting. Under ``"listwise"`` the
+    data stage has dropped incomplete respondents and everything uses the
+    complete rows. Under ``"fiml"`` respondents with missing answers are
+    kept (NaN): the CFA is estimated by FIML (its ``cfa_fit`` says
+    ``"estimator": "FIML"``) and CR, AVE and Fornell-Larcker come from the
+    FIML solution; HTMT uses pairwise-complete correlations; item
+    descriptives use each item's available answers (the corrected
+    item-total correlation the rows complete on the construct); Cronbach's
+    alpha the rows complete on each construct (``n`` in the reliability
+    table). With no missing value both settings give identical outputs.
     """
     ibc = study.items_by_construct
-    cfa = fit_cfa(items, ibc)
-    reliability = reliability_table(items, ibc, cfa.loadings)
+    cfa = fit_cfa(items, ibc, missing=missing)
+    reliability = reliability_table(items, ibc, cfa.loadings, missing=missing)
     fl = fornell_larcker(cfa.latent_corr, reliability.set_index("construct")["ave"])
-    ht = htmt(items, ibc)
+    ht = htmt(items, ibc, missing=missing)
     checks = measurement_checks(reliability, fl, ht, cfa.fit, cfa.loadings, thresholds)
     return MeasurementOutputs(
         item_descriptives=item_descriptives(items, ibc, scale_points),
@@ -133,6 +152,7 @@ def run_structural(
     n_jobs: int = 1,
     engine: str = "batched",
     progress: Any = None,
+    missing: str = "listwise",
 ) -> StructuralOutputs:
     """Fit the latent structural model and its mediation analysis.
 
@@ -140,36 +160,65 @@ def run_structural(
     including the zero-valued direct paths) is fitted by ML; indirect, direct
     and total effects get percentile-bootstrap and Monte Carlo intervals; the
     paper's null findings get TOST equivalence tests.
+
+    With ``missing="fiml"`` and missing answers in ``items`` the model is
+    fitted by FIML (``fit`` says ``"estimator": "FIML"``; standard errors
+    and the Monte Carlo intervals use the observed information). The
+    batched bootstrap estimator needs complete covariance matrices, so the
+    bootstrap then falls back automatically to refitting every resample by
+    FIML one at a time (same streams and chunks; ``bootstrap["engine"]`` is
+    ``"one-by-one FIML"``, ``bootstrap["engine_requested"]`` the configured
+    one). With no missing value both settings give identical outputs.
     """
-    from .fit_indices import fit_measures
-    from .mediation import bootstrap_indirect, indirect_effects_table
+    import time
+
+    from .fit_indices import ESTIMATOR_KEY, fit_measures
+    from .mediation import FimlChunkFitter, bootstrap_indirect, indirect_effects_table
     from .model import structural_syntax
     from .structural import fit_structural
 
+    if engine not in ("batched", "one-by-one"):
+        raise ValueError(f"engine must be 'batched' or 'one-by-one', got {engine!r}")
     syntax = structural_syntax(study)
-    fit = fit_structural(syntax, items)
+    fit = fit_structural(syntax, items, missing=missing)
     fit.raise_if_improper()
     triples = mediation_triples(study)
-    if engine == "batched":
+    engine_used = engine
+    if fit.estimator == "FIML":
+        fitter = FimlChunkFitter.from_fit(fit)
+        engine_used = "one-by-one FIML"
+        logger.info("%d of %d respondents have missing answers (%d patterns): every bootstrap "
+                    "resample is refitted by FIML one by one (the %s engine needs complete data)",
+                    int(items[list(fit.structure.observed)].isna().any(axis=1).sum()), fit.n_obs,
+                    fit.n_patterns, engine)
+    elif engine == "batched":
         from .batched import BatchedChunkFitter, BatchedModel
 
         fitter = BatchedChunkFitter(BatchedModel.from_semopy(fit.model), fit.structure)
         n_jobs = 1  # the batch is the parallelism; the fitter is not sent to worker processes
-    elif engine == "one-by-one":
-        from .mediation import fit_chunk as fitter
     else:
-        raise ValueError(f"engine must be 'batched' or 'one-by-one', got {engine!r}")
+        from .mediation import fit_chunk as fitter
+    started = time.perf_counter()
     boot = bootstrap_indirect(items, syntax, triples, n_boot, boot_seed, chunk_size=chunk_size,
                               n_jobs=n_jobs, progress=progress, full_fit=fit, chunk_fitter=fitter)
+    elapsed = time.perf_counter() - started
+    logger.info("bootstrap (%s): %d refits in %.1f s, %.1f ms per refit", engine_used, n_boot,
+                elapsed, 1000.0 * elapsed / n_boot)
     table = indirect_effects_table(fit, triples, boot=boot, seed=mc_seed, n_draws=mc_draws)
+    fit_dict: dict[str, Any] = dict(fit_measures(fit.model, items, missing=missing))
+    fit_dict[ESTIMATOR_KEY] = fit.estimator
+    bootstrap: dict[str, Any] = {**boot.summary(), "chunk_size": chunk_size, "engine": engine_used}
+    if engine_used != engine:
+        bootstrap["engine_requested"] = engine
+    bootstrap.update(mc_draws=mc_draws, mc_seed=mc_seed, estimator=fit.estimator,
+                     mc_information=fit.information)
     return StructuralOutputs(
         syntax=syntax,
         paths=fit.paths,
         r2=fit.r2,
-        fit=fit_measures(fit.model, items),
+        fit=fit_dict,
         indirect_effects=table,
-        bootstrap={**boot.summary(), "chunk_size": chunk_size, "engine": engine,
-                   "mc_draws": mc_draws, "mc_seed": mc_seed},
+        bootstrap=bootstrap,
         equivalence=equivalence_table(study, fit, boot, sesoi),
     )
 

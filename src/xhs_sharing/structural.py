@@ -32,6 +32,19 @@ Error policy
   ``problems``; callers must surface ``problems`` (``raise_if_improper``
   does it for them).
 
+Missing data
+------------
+With ``missing="fiml"`` and missing values (NaN) in the data,
+:func:`fit_structural` estimates by full-information ML as lavaan's
+``missing = "ml"``: free intercepts for every indicator, the observed-data
+likelihood maximised by Newton iterations
+(:func:`xhs_sharing.fit_indices.fiml_solve`) from the ML fit of the EM
+covariance matrix, standard errors from the observed information, and
+``chi2 = 2 (logL_H1 - logL_H0)`` against the EM saturated model. semopy's
+own ``obj="FIML"`` is not used: without a mean structure it treats the raw
+data as if every mean were zero (see
+:func:`xhs_sharing.fit_indices.fit_semopy_fiml`).
+
 lavaan conventions mirrored here: first loading of each factor fixed to 1,
 exogenous latents covary, ML with ``N`` divisor (chi2 = N * F_ML), expected
 information for standard errors, ``std.all`` with ``cov.std = TRUE`` and
@@ -54,6 +67,13 @@ import semopy
 from scipy import stats
 
 from xhs_sharing.errors import DataError, EstimationError, SpecError
+from xhs_sharing.fit_indices import (
+    FimlObjective,
+    MissingData,
+    em_imputed_frame,
+    em_moments,
+    fiml_solve,
+)
 
 __all__ = [
     "MLSolution",
@@ -605,8 +625,11 @@ class StructuralResult:
     theta : np.ndarray
         Free-parameter vector (semopy order, ``structure.param_names``).
     acov : np.ndarray
-        Asymptotic covariance of ``theta`` from the expected information,
-        ``(N/2 H)^{-1}`` (lavaan ``vcov``).
+        Asymptotic covariance of ``theta``: under ML from the expected
+        information, ``(N/2 H)^{-1}`` (lavaan ``vcov``); under FIML from the
+        observed information (lavaan's default for ``missing = "ml"``), the
+        ``theta`` block of the inverse Hessian of ``-logL`` over ``theta``
+        and the intercepts.
     structure : ModelStructure
     model : semopy.Model
         The fitted semopy model, its ``param_vals`` and ``last_result`` set to
@@ -617,7 +640,8 @@ class StructuralResult:
     chi2 : float
     df : int
     fmin : float
-        ML discrepancy ``F`` (``chi2 = n_obs * fmin``).
+        ML discrepancy ``F`` (``chi2 = n_obs * fmin``); under FIML
+        ``chi2 / n_obs`` with ``chi2 = 2 (logL_H1 - logL_H0)``.
     converged : bool
     n_iter : int
         Fisher-scoring iterations of the polish.
@@ -625,6 +649,24 @@ class StructuralResult:
         Improper-solution diagnoses; empty when ``proper``.
     input_syntax : str
         The syntax as passed to :func:`fit_structural`.
+    estimator : str
+        ``"ML"`` or ``"FIML"`` (missing values in the data, ``missing="fiml"``).
+    information : str
+        ``"expected"`` (ML) or ``"observed"`` (FIML): what ``acov`` and every
+        standard error come from.
+    means : np.ndarray or None
+        FIML estimates of the intercepts of ``structure.observed`` (the
+        saturated mean structure lavaan adds for ``missing = "ml"``); None
+        under ML, where they are the sample means.
+    hessian : np.ndarray or None
+        FIML: Hessian of ``-2 logL / N`` over ``(theta, means)`` at the
+        solution (``N/2`` times it is the observed information); bootstrap
+        refits start their quasi-Newton iterations from it.
+    n_patterns : int
+        Distinct missing-data patterns (1 for complete data).
+    loglik, loglik_h1 : float
+        FIML: log-likelihood of the model (H0) and of the saturated model
+        estimated by EM (H1); NaN under ML.
     """
 
     paths: pd.DataFrame
@@ -644,6 +686,13 @@ class StructuralResult:
     n_iter: int
     problems: tuple[str, ...] = field(default=())
     input_syntax: str = ""
+    estimator: str = "ML"
+    information: str = "expected"
+    means: np.ndarray | None = None
+    hessian: np.ndarray | None = None
+    n_patterns: int = 1
+    loglik: float = float("nan")
+    loglik_h1: float = float("nan")
 
     @property
     def proper(self) -> bool:
@@ -731,14 +780,20 @@ def lavaan_default_covariances(model: semopy.Model) -> list[str]:
     ]
 
 
-def observed_matrix(data: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
-    """Validated float matrix of ``columns`` (no missing values allowed).
+def observed_matrix(
+    data: pd.DataFrame, columns: tuple[str, ...], *, allow_missing: bool = False
+) -> np.ndarray:
+    """Validated float matrix of ``columns``.
+
+    Missing values (NaN) are an error unless ``allow_missing`` (FIML), in
+    which case every row needs at least one observed value.
 
     Raises
     ------
     DataError
-        Not a DataFrame, missing/non-numeric columns, missing values, or too
-        few rows for a positive-definite covariance matrix.
+        Not a DataFrame, missing/non-numeric columns, missing values (unless
+        allowed), a row without any observed value, or too few rows for a
+        positive-definite covariance matrix.
     """
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -751,11 +806,14 @@ def observed_matrix(data: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
         raise DataError(f"indicators are not numeric: {', '.join(bad)}")
     x = sub.to_numpy(dtype=float, copy=True)
     n_na = int(np.isnan(x).any(axis=1).sum())
-    if n_na:
+    if n_na and not allow_missing:
         raise DataError(
             f"{n_na} respondents have missing indicator values; ML here needs "
-            "complete data (drop or impute them first)"
+            "complete data (drop them, or fit with missing='fiml')"
         )
+    n_empty = int(np.isnan(x).all(axis=1).sum())
+    if n_empty:
+        raise DataError(f"{n_empty} respondents have no observed indicator value; drop them")
     if x.shape[0] <= x.shape[1]:
         raise DataError(
             f"{x.shape[0]} respondents for {x.shape[1]} indicators: the sample "
@@ -764,10 +822,10 @@ def observed_matrix(data: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
     return x
 
 
-def _initial_fit(model: semopy.Model, data: pd.DataFrame) -> np.ndarray:
+def _initial_fit(model: semopy.Model, data: pd.DataFrame, cov: pd.DataFrame | None = None) -> np.ndarray:
     """semopy's default SLSQP fit, used only as a start for the polish."""
     try:
-        res = model.fit(data, obj="MLW", solver="SLSQP")
+        res = model.fit(data, cov=cov, obj="MLW", solver="SLSQP")
     except Exception as exc:
         raise EstimationError(f"semopy's SLSQP fit failed: {exc}") from exc
     if not res.success:
@@ -886,23 +944,68 @@ def _sync_semopy(model: semopy.Model, theta: np.ndarray, fmin: float, converged:
 # --------------------------------------------------------------------------
 # Public entry point
 # --------------------------------------------------------------------------
+def _fit_fiml(
+    model: semopy.Model, x: np.ndarray, *, xtol: float, max_iter: int
+) -> tuple[ModelStructure, np.ndarray, np.ndarray, np.ndarray, dict[str, float | int]]:
+    """FIML estimates of a loaded model on data with missing values.
+
+    EM saturated moments -> semopy SLSQP on them (start) -> ML fit of the EM
+    covariance (the two-stage estimate) -> Newton on the FIML likelihood
+    with free intercepts. Returns the structure, ``theta``, the means, the
+    Hessian of ``-2 logL / N`` and the likelihood bookkeeping.
+    """
+    observed = list(model.vars["observed"])
+    md = MissingData(x)
+    em = em_moments(md)
+    cov = pd.DataFrame(em.cov, index=observed, columns=observed)
+    theta0 = _initial_fit(model, em_imputed_frame(x, em, observed), cov=cov)
+    structure = structure_from_model(model)
+    two_stage = solve_ml(structure, em.cov, theta0, xtol=xtol, max_iter=max_iter)
+    start = two_stage.theta if two_stage.converged else theta0
+    sol = fiml_solve(md, structure.sigma_derivatives, start, em.mean, xtol=xtol, max_iter=max_iter)
+    if not sol.converged:
+        raise EstimationError(
+            f"FIML estimation did not converge after {sol.n_iter} Newton iterations: {sol.message}"
+        )
+    obj = FimlObjective(md, structure.sigma_derivatives, structure.n_params)
+    hessian = obj.hessian(np.concatenate([sol.theta, sol.mean]), richardson=True)
+    chi2 = 2.0 * (em.loglik - sol.loglik)
+    if chi2 < -1e-6 * max(1.0, abs(em.loglik)):
+        raise EstimationError("the model fits better than the EM saturated model: EM has not converged")
+    info = dict(loglik=sol.loglik, loglik_h1=em.loglik, chi2=max(chi2, 0.0),
+                n_patterns=md.n_patterns, n_iter=sol.n_iter)
+    return structure, sol.theta, sol.mean, hessian, info
+
+
 def fit_structural(
     syntax: str,
     data: pd.DataFrame,
     *,
+    missing: str = "listwise",
     allow_improper: bool = False,
     lavaan_defaults: bool = True,
     xtol: float = XTOL,
     max_iter: int = MAX_ITER,
 ) -> StructuralResult:
-    """Fit a latent SEM by ML to lavaan precision.
+    """Fit a latent SEM by ML (or FIML with missing values) to lavaan precision.
 
     Parameters
     ----------
     syntax : str
         lavaan syntax (``=~``, ``~``, ``~~``, labels ``a*x``).
     data : pd.DataFrame
-        Respondents in rows; must contain every indicator, complete numeric.
+        Respondents in rows; must contain every indicator, numeric.
+    missing : {"listwise", "fiml"}, default "listwise"
+        ``"listwise"``: the data must be complete (the data stage drops
+        incomplete rows). ``"fiml"``: missing values (NaN) are allowed and the
+        model is estimated by full-information ML with free intercepts, as
+        lavaan's ``missing = "ml"``: EM saturated moments, the ML fit of the
+        EM covariance as the start, then Newton iterations on the
+        observed-data likelihood (:func:`xhs_sharing.fit_indices.fiml_solve`)
+        to ``xtol``. Standard errors then come from the observed information
+        (lavaan's default for ``missing = "ml"``), ``chi2`` is
+        ``2 (logL_H1 - logL_H0)``. With complete data ``"fiml"`` takes the
+        ML path (FIML *is* ML there) and returns exactly its result.
     allow_improper : bool, default False
         If False an improper solution raises :class:`EstimationError`; if
         True it is returned with the diagnoses in ``problems``.
@@ -910,7 +1013,8 @@ def fit_structural(
         Add lavaan ``sem()``'s residual covariances among pure-dependent
         latents (``auto.cov.y``) when the syntax does not state them.
     xtol, max_iter
-        Convergence tolerance and iteration cap of :func:`solve_ml`.
+        Convergence tolerance and iteration cap of :func:`solve_ml` (and of
+        the FIML iterations).
 
     Returns
     -------
@@ -919,13 +1023,16 @@ def fit_structural(
     Raises
     ------
     SpecError
-        Empty or unparsable syntax, constraints, no measurement part.
+        Empty or unparsable syntax, constraints, no measurement part, unknown
+        ``missing``.
     DataError
         See :func:`observed_matrix`.
     EstimationError
         Non-convergence, or (unless ``allow_improper``) an improper solution.
     """
     _validate_syntax(syntax)
+    if missing not in ("listwise", "fiml"):
+        raise SpecError(f"missing must be 'listwise' or 'fiml', got {missing!r}")
     input_syntax = syntax
     model = _build_model(syntax)
     if lavaan_defaults:
@@ -934,20 +1041,29 @@ def fit_structural(
             logger.info("adding lavaan sem() default covariances: %s", "; ".join(extra))
             syntax = syntax.rstrip() + "\n# lavaan auto.cov.y defaults\n" + "\n".join(extra) + "\n"
             model = _build_model(syntax)
-    x = observed_matrix(data, tuple(model.vars["observed"]))
-    frame = pd.DataFrame(x, columns=list(model.vars["observed"]))
-    theta0 = _initial_fit(model, frame)
-    structure = structure_from_model(model)
-    s = sample_covariance(x)
-    sol = solve_ml(structure, s, theta0, xtol=xtol, max_iter=max_iter)
-    if not sol.converged:
-        raise EstimationError(
-            f"ML estimation did not converge after {sol.n_iter} Fisher-scoring "
-            f"iterations: {sol.message}"
-        )
+    x = observed_matrix(data, tuple(model.vars["observed"]), allow_missing=missing == "fiml")
     n_obs = x.shape[0]
-    theta = sol.theta
-    acov, info_problem = _asymptotic_covariance(sol.info, n_obs)
+    fiml: dict[str, float | int] | None = None
+    means = hessian = None
+    if np.isnan(x).any():
+        structure, theta, means, hessian, fiml = _fit_fiml(model, x, xtol=xtol, max_iter=max_iter)
+        n_iter = int(fiml["n_iter"])
+        fmin = float(fiml["chi2"]) / n_obs
+        acov_full, info_problem = _asymptotic_covariance(hessian, n_obs)
+        acov = acov_full[: structure.n_params, : structure.n_params]
+    else:
+        frame = pd.DataFrame(x, columns=list(model.vars["observed"]))
+        theta0 = _initial_fit(model, frame)
+        structure = structure_from_model(model)
+        s = sample_covariance(x)
+        sol = solve_ml(structure, s, theta0, xtol=xtol, max_iter=max_iter)
+        if not sol.converged:
+            raise EstimationError(
+                f"ML estimation did not converge after {sol.n_iter} Fisher-scoring "
+                f"iterations: {sol.message}"
+            )
+        theta, fmin, n_iter = sol.theta, sol.fmin, sol.n_iter
+        acov, info_problem = _asymptotic_covariance(sol.info, n_obs)
     problems = solution_problems(structure, theta)
     if info_problem:
         problems.append(info_problem)
@@ -955,7 +1071,10 @@ def fit_structural(
         raise EstimationError("improper solution: " + "; ".join(problems))
     for msg in problems:
         logger.warning("improper solution: %s", msg)
-    _sync_semopy(model, theta, sol.fmin, sol.converged)
+    _sync_semopy(model, theta, fmin, True)
+    if fiml is not None:
+        model.last_result.message = "FIML: EM and two-stage ML start, Newton iterations (xhs_sharing)"
+        model.last_result.name_obj = "FIML"
     se = np.sqrt(np.clip(np.diag(acov), 0.0, None))
     std = np.real(std_all_values(structure, theta)).astype(float)
     params = _params_table(structure, theta, se, std)
@@ -972,11 +1091,18 @@ def fit_structural(
         model=model,
         syntax=syntax,
         n_obs=n_obs,
-        chi2=float(n_obs * sol.fmin),
+        chi2=float(n_obs * fmin),
         df=p * (p + 1) // 2 - structure.n_params,
-        fmin=sol.fmin,
-        converged=sol.converged,
-        n_iter=sol.n_iter,
+        fmin=float(fmin),
+        converged=True,
+        n_iter=n_iter,
         problems=tuple(problems),
         input_syntax=input_syntax,
+        estimator="FIML" if fiml is not None else "ML",
+        information="observed" if fiml is not None else "expected",
+        means=means,
+        hessian=hessian,
+        n_patterns=int(fiml["n_patterns"]) if fiml is not None else 1,
+        loglik=float(fiml["loglik"]) if fiml is not None else float("nan"),
+        loglik_h1=float(fiml["loglik_h1"]) if fiml is not None else float("nan"),
     )

@@ -22,6 +22,7 @@ rule measurement:
     params:
         scale_points=config["synthetic"]["scale_points"],
         thresholds=config["measurement"]["thresholds"],
+        missing=config["missing"],
     conda:
         "../../environment.yml"
     benchmark:

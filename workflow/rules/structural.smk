@@ -25,6 +25,7 @@ rule structural:
     params:
         seed=config["synthetic"]["seed"],
         settings=config["structural"],
+        missing=config["missing"],
     threads: 1
     conda:
         "../../environment.yml"

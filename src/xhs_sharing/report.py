@@ -578,7 +578,8 @@ def _measurement(res: dict[str, Any], study: Study) -> dict[str, Any]:
         "htmt": htmt,
         "htmt_threshold": fmt_num(htmt_thr),
         "loadings": loadings,
-        "fit": _fit_table(res["cfa_fit"], "Fit of the confirmatory factor analysis", cindex),
+        "fit": _fit_table(res["cfa_fit"], "Fit of the confirmatory factor analysis"
+                          + (f" ({res['cfa_fit']['estimator']})" if res["cfa_fit"].get("estimator") else ""), cindex),
         "checks": {"caption": "Every measurement check", "rows": check_rows,
                    "columns": [col("Check"), col("Construct"), col("Statistic"), col("Value", "num"), col("Threshold"),
                                col("Status"), col("Reference")],
@@ -608,7 +609,8 @@ def _structural(res: dict[str, Any], study: Study) -> dict[str, Any]:
                           "* p < .05, ** p < .01, *** p < .001."},
         "r2": {"caption": "Explained variance of the endogenous constructs", "columns": [col("Construct"), col("R\u00b2", "num")],
                "rows": [{"cells": [cell(k, header=True), num(v, 2)]} for k, v in r2.items()], "note": ""},
-        "fit": _fit_table(res["fit"], "Fit of the structural model", None),
+        "fit": _fit_table(res["fit"], "Fit of the structural model"
+                          + (f" ({res['fit']['estimator']})" if res["fit"].get("estimator") else ""), None),
         "syntax": res["model_syntax"],
         "r2_values": r2,
     }
@@ -655,6 +657,8 @@ def _mediation(res: dict[str, Any]) -> dict[str, Any]:
         "types": types,
         "bootstrap_text": f"{fmt_int(boot.get('converged'))} of {fmt_int(boot.get('requested'))} bootstrap resamples converged "
                           f"({fmt_int(boot.get('failed'))} failed)"
+                          + (f"; estimator {boot['estimator']}" if boot.get("estimator") else "")
+                          + (f", refitted {boot['engine']}" if boot.get("engine") else "")
                           + (f"; bootstrap seed {boot.get('seed')}" if boot.get("seed") is not None else "") + ".",
         "bootstrap_incomplete": _finite(failed) and float(failed) > 0,
     }

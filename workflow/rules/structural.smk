@@ -26,7 +26,7 @@ rule structural:
         seed=config["synthetic"]["seed"],
         settings=config["structural"],
         missing=config["missing"],
-    threads: 1
+    threads: 2
     conda:
         "../../environment.yml"
     benchmark:

@@ -1,0 +1,110 @@
+# Monte Carlo study: how often a survey like the paper's reproduces each claim
+# when the paper's hypotheses are true, by sample size (scatter/gather).
+#   snakemake --cores 2 montecarlo
+# Replications are split into chunks (montecarlo.chunk_size) per sample size;
+# every replication has its own random stream, so the gathered results do not
+# depend on the chunking or on --cores. Resources live in workflow/profiles/.
+
+MC = config["montecarlo"]
+
+MONTECARLO_OUTPUTS = [
+    "results/montecarlo/replications.csv",
+    "results/montecarlo/claim_reproduction.csv",
+    "results/montecarlo/joint_reproduction.csv",
+    "results/montecarlo/power.json",
+    "results/montecarlo/sensitivity.csv",
+]
+
+
+# The Likert settings of the synthetic surveys (config synthetic block).
+MC_LIKERT = {k: config["synthetic"][k] for k in ("scale_points", "thresholds", "skew_shift")}
+
+# Every chunk table: one per sample size and chunk of replications. (A rule
+# file with a def fails snakemake --lint; the list needs no wildcards.)
+MONTECARLO_CHUNKS = [
+    f"results/montecarlo/chunks/n{n}_c{c}.csv"
+    for n in MC["sample_sizes"]
+    for c in range(-(-MC["replications"] // MC["chunk_size"]))
+]
+
+
+rule montecarlo_chunk:
+    input:
+        study=study_spec_path(),
+    output:
+        table="results/montecarlo/chunks/n{n}_c{chunk}.csv",
+    wildcard_constraints:
+        n=r"\d+",
+        chunk=r"\d+",
+    params:
+        # [first, stop) replication numbers of the chunk: raising R reruns only the chunks that change
+        replications=lambda wildcards: [
+            int(wildcards.chunk) * MC["chunk_size"],
+            min(MC["replications"], (int(wildcards.chunk) + 1) * MC["chunk_size"]),
+        ],
+        seed=config["synthetic"]["seed"],
+        mc_draws=MC["mc_draws"],
+        likert=MC_LIKERT,
+    conda:
+        "../../environment.yml"
+    benchmark:
+        "logs/benchmarks/montecarlo/n{n}_c{chunk}.tsv"
+    log:
+        "logs/montecarlo/chunks/n{n}_c{chunk}.log",
+    script:
+        "../../scripts/montecarlo_chunk.py"
+
+
+rule montecarlo_sensitivity:
+    input:
+        study=study_spec_path(),
+    output:
+        table="results/montecarlo/sensitivity.csv",
+    params:
+        n=config["synthetic"]["n"],
+        effects=MC["sensitivity"]["effects"],
+        replications=MC["sensitivity"]["replications"],
+        seed=config["synthetic"]["seed"],
+        mc_draws=MC["mc_draws"],
+        likert=MC_LIKERT,
+    conda:
+        "../../environment.yml"
+    benchmark:
+        "logs/benchmarks/montecarlo/sensitivity.tsv"
+    log:
+        "logs/montecarlo/sensitivity.log",
+    script:
+        "../../scripts/montecarlo_chunk.py"
+
+
+rule montecarlo_gather:
+    input:
+        study=study_spec_path(),
+        chunks=MONTECARLO_CHUNKS,
+        sensitivity="results/montecarlo/sensitivity.csv",
+    output:
+        replications="results/montecarlo/replications.csv",
+        claim_reproduction="results/montecarlo/claim_reproduction.csv",
+        joint_reproduction="results/montecarlo/joint_reproduction.csv",
+        power="results/montecarlo/power.json",
+    params:
+        sample_sizes=MC["sample_sizes"],
+        replications=MC["replications"],
+        settings={
+            "replications": MC["replications"],
+            "sample_sizes": MC["sample_sizes"],
+            "mc_draws": MC["mc_draws"],
+            "seed": config["synthetic"]["seed"],
+            "sensitivity_replications": MC["sensitivity"]["replications"],
+        },
+    conda:
+        "../../environment.yml"
+    log:
+        "logs/montecarlo/gather.log",
+    script:
+        "../../scripts/montecarlo_gather.py"
+
+
+rule montecarlo:
+    input:
+        MONTECARLO_OUTPUTS,

@@ -1,0 +1,944 @@
+"""Monte Carlo study: how often does a study like the paper's reproduce each finding?
+
+If the paper's hypotheses are true (the population model of the study spec),
+a survey of ``n`` respondents reproduces a claim with some probability. This
+module estimates that probability for every claim, and for all claims at once,
+at several sample sizes, by simulation:
+
+1. *Data.* Replication ``r`` (0-based) at sample size ``n`` draws a fresh
+   Likert survey from the population model with its own random stream,
+   ``np.random.SeedSequence([seed, STREAMS["montecarlo"], n, r])``, exactly as
+   :func:`xhs_sharing.synthetic.simulate_survey` followed by
+   :func:`xhs_sharing.survey.analysis_frame` would (the tests check the bytes),
+   so a replication's data never depend on how replications are grouped into
+   jobs.
+2. *Fit.* The latent model of the main analysis
+   (:func:`xhs_sharing.model.structural_syntax` plus lavaan's ``sem()``
+   default covariances, as :func:`xhs_sharing.structural.fit_structural`)
+   is fitted by ML to all replications of a job at once with
+   :meth:`xhs_sharing.batched.BatchedModel.fit_batch`, started from the
+   population values (Fisher scoring reusing the information matrix; the few
+   replications it leaves unconverged, ~1% at n = 150, get textbook Fisher
+   scoring, and semopy's bounded refit only if that fails too). The asymptotic covariance of each replication's
+   estimates is ``(n/2 H)^-1`` with ``H`` the expected information, as in the
+   main fit. A replication whose fit fails (no convergence, or a singular
+   information matrix) is kept with ``converged = False``: its claims count
+   as not reproduced.
+3. *Claims.* Paths are judged by their Wald 95% interval, specific indirect
+   effects ``a b`` by a Monte Carlo 95% interval (Selig & Preacher 2008):
+   ``mc_draws`` draws of ``(a, b)`` from the normal with the replication's
+   estimates and asymptotic covariance (the marginal of the full-parameter
+   draws the main analysis makes, so the same distribution), percentile
+   interval of the products. The draws of replication ``(n, r)`` come from
+   the first child of its SeedSequence. The verdicts come from
+   :func:`xhs_sharing.claims.judge`, the decision rule of
+   :func:`xhs_sharing.claims.evaluate_claims`; :meth:`ReplicationBatch.paths_table`
+   and :meth:`ReplicationBatch.indirect_table` give the per-replication tables
+   ``evaluate_claims(..., interval="mc")`` takes, and the tests check that it
+   returns the same verdicts on every replication (calling it for every
+   replication costs ~13 ms each, more than the whole fit).
+4. *Summaries.* Reproduction rates with Wilson intervals per claim and sample
+   size, the joint rate (every claim reproduced in the same replication), the
+   smallest simulated ``n`` at which the joint rate reaches .80 and .95, and a
+   sensitivity analysis of the null claims: the smallest population effect a
+   survey of the default size would detect with 80% power.
+
+Everything downstream of the per-replication rows is a pure function of those
+rows, sorted by ``n``, replication and claim, so the results are byte-identical
+whatever the chunking or the number of cores.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import semopy
+from scipy import stats
+
+from .batched import BatchedModel
+from .claims import judge
+from .errors import DataError, EstimationError, SpecError
+from .model import structural_syntax
+from .population import population_model, structural_matrices
+from .seeds import STREAMS
+from .spec import Study, study_from_dict
+from .structural import lavaan_default_covariances, sample_covariance
+from .synthetic import likert_thresholds, to_likert
+
+__all__ = [
+    "JOINT_LEVELS",
+    "REPLICATION_COLUMNS",
+    "SENSITIVITY_KEY",
+    "GatherOutputs",
+    "ReplicationBatch",
+    "ReplicationModel",
+    "chunk_replications",
+    "claim_reproduction",
+    "claims_frame",
+    "gather",
+    "gather_outputs",
+    "joint_reproduction",
+    "min_detectable",
+    "n_chunks",
+    "power_summary",
+    "reading",
+    "replication_seed",
+    "run_chunk",
+    "run_sensitivity",
+    "smallest_reaching",
+    "wilson_interval",
+]
+
+log = logging.getLogger(__name__)
+
+Z95 = float(stats.norm.ppf(0.975))
+"""Normal quantile of the 95% Wald and Wilson intervals."""
+
+JOINT_LEVELS = (0.80, 0.95)
+"""Joint reproduction probabilities whose smallest ``n`` power.json reports (``joint_80``, ``joint_95``)."""
+
+DETECTION_LEVEL = 0.80
+"""Power at which the sensitivity analysis reads off the smallest detectable effect."""
+
+SENSITIVITY_KEY = 1
+"""Extra word of the sensitivity streams, ``SeedSequence([seed, montecarlo, n, r, 1])``.
+
+It keeps the sensitivity data apart from the main replications (which have
+four words) even when the sensitivity ``n`` is also a simulated sample size.
+Every grid point uses the same streams (common random numbers), so the
+detection rate changes with the effect, not with the draws.
+"""
+
+REPLICATION_COLUMNS = ("n", "replication", "claim_id", "converged", "refitted", "estimate",
+                       "std_estimate", "ci_low", "ci_high", "verdict")
+"""Columns of a chunk table and of ``replications.csv``."""
+
+REPRODUCED = "reproduced"
+NOT_REPRODUCED = "not_reproduced"
+
+
+# --------------------------------------------------------------------------
+# streams and chunks
+# --------------------------------------------------------------------------
+
+
+def replication_seed(master_seed: int, n: int, replication: int, *extra: int) -> np.random.SeedSequence:
+    """The SeedSequence of replication ``replication`` (0-based) at sample size ``n``.
+
+    ``SeedSequence([master_seed, STREAMS["montecarlo"], n, replication, *extra])``:
+    the data come from it, the Monte Carlo interval draws from its first child
+    (``.spawn(1)[0]``). ``extra`` is ``(SENSITIVITY_KEY,)`` for the
+    sensitivity analysis and empty for the main study.
+    """
+    words = [int(master_seed), STREAMS["montecarlo"], int(n), int(replication), *(int(e) for e in extra)]
+    if any(w < 0 for w in words):
+        raise SpecError(f"seed words must be non-negative, got {words}")
+    return np.random.SeedSequence(words)
+
+
+def n_chunks(replications: int, chunk_size: int) -> int:
+    """How many chunks of ``chunk_size`` replications cover ``replications``."""
+    if replications < 1 or chunk_size < 1:
+        raise SpecError(f"replications and chunk_size must be positive, got {replications}, {chunk_size}")
+    return math.ceil(replications / chunk_size)
+
+
+def chunk_replications(chunk: int, chunk_size: int, replications: int) -> range:
+    """Replication numbers of chunk ``chunk`` (0-based): ``[chunk * size, min(R, (chunk + 1) * size))``."""
+    if not 0 <= chunk < n_chunks(replications, chunk_size):
+        raise SpecError(f"chunk {chunk} out of range: {replications} replications in chunks of {chunk_size}")
+    return range(chunk * chunk_size, min(replications, (chunk + 1) * chunk_size))
+
+
+# --------------------------------------------------------------------------
+# one process's model: simulate and fit replications
+# --------------------------------------------------------------------------
+
+
+def _likert_moments(cuts: np.ndarray) -> tuple[float, float]:
+    """``(c, v)`` for a Likert item cut from a standard normal latent response ``X``.
+
+    ``c = Cov(X, Y) = sum_k phi(tau_k)`` (Stein's lemma, ``Y = 1 + sum_k 1{X > tau_k}``)
+    and ``v = Var(Y)``; to first order ``Cov(Y_i, Y_j) = c^2 Cov(X_i, X_j)``.
+    """
+    c = float(stats.norm.pdf(cuts).sum())
+    prob = np.diff(np.concatenate([[0.0], stats.norm.cdf(cuts), [1.0]]))
+    k = np.arange(1, len(cuts) + 2, dtype=float)
+    v = float((prob * k * k).sum() - (prob * k).sum() ** 2)
+    return c, v
+
+
+@dataclass
+class ReplicationBatch:
+    """Fits, estimates and intervals of a batch of replications at one sample size.
+
+    Arrays have one row per replication (``replications``); path columns
+    follow ``paths`` (``(source, target)`` in spec order), indirect columns
+    follow ``triples`` (:func:`xhs_sharing.stages.mediation_triples`).
+    ``converged`` is False for a failed fit (every estimate NaN);
+    ``refitted`` marks fits that needed semopy's bounded one-by-one refit
+    (neither pass of batched Fisher scoring converged inside the admissible
+    region, e.g. a negative variance).
+    """
+
+    n: int
+    replications: np.ndarray
+    converged: np.ndarray
+    refitted: np.ndarray
+    params: np.ndarray
+    paths: list[tuple[str, str]]
+    path_est: np.ndarray
+    path_se: np.ndarray
+    path_std: np.ndarray
+    path_ci_low: np.ndarray
+    path_ci_high: np.ndarray
+    path_pvalue: np.ndarray
+    triples: list[tuple[str, str, str]]
+    ind_est: np.ndarray
+    ind_std: np.ndarray
+    ind_ci_low: np.ndarray
+    ind_ci_high: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.replications)
+
+    def paths_table(self, i: int) -> pd.DataFrame:
+        """Replication ``i``'s paths table, as :func:`xhs_sharing.claims.evaluate_claims` takes it."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = self.path_est[i] / self.path_se[i]
+        return pd.DataFrame({
+            "lhs": [t for _, t in self.paths], "op": "~", "rhs": [s for s, _ in self.paths],
+            "est": self.path_est[i], "se": self.path_se[i], "z": z, "pvalue": self.path_pvalue[i],
+            "std_all": self.path_std[i], "ci_low": self.path_ci_low[i], "ci_high": self.path_ci_high[i],
+        })
+
+    def indirect_table(self, i: int) -> pd.DataFrame:
+        """Replication ``i``'s specific indirect effects with their Monte Carlo intervals."""
+        return pd.DataFrame({
+            "x": [t[0] for t in self.triples], "mediator": [t[1] for t in self.triples],
+            "y": [t[2] for t in self.triples], "effect": "indirect",
+            "est": self.ind_est[i], "std_est": self.ind_std[i],
+            "mc_ci_low": self.ind_ci_low[i], "mc_ci_high": self.ind_ci_high[i],
+        })
+
+
+class ReplicationModel:
+    """The study's population model and fitted model, prepared once per process.
+
+    Parameters
+    ----------
+    study : Study
+        The population model and the claims.
+    scale_points, thresholds, skew_shift
+        The Likert settings of the config (``synthetic`` block), as
+        :func:`xhs_sharing.synthetic.simulate_survey` takes them.
+
+    Attributes
+    ----------
+    bm : BatchedModel
+        The fitted model (the main analysis's syntax), started from the
+        population values in the Likert metric (:attr:`start`).
+    """
+
+    def __init__(self, study: Study, scale_points: int = 7, thresholds: str = "symmetric",
+                 skew_shift: float = 0.5) -> None:
+        self.study = study
+        self.scale_points = int(scale_points)
+        self.cuts = likert_thresholds(self.scale_points, thresholds, skew_shift)
+        self.items = study.item_ids
+        # as draw_latent_responses: Z @ chol(Sigma as answered).T
+        self._chol = np.linalg.cholesky(population_model(study, recoded=False).item_covariance)
+        self._reverse = np.array([it.reverse for it in study.items], dtype=bool)
+
+        syntax = structural_syntax(study)
+        model = semopy.Model(syntax)
+        extra = lavaan_default_covariances(model)  # as fit_structural (lavaan sem() defaults)
+        if extra:
+            syntax = syntax.rstrip() + "\n# lavaan auto.cov.y defaults\n" + "\n".join(extra) + "\n"
+            model = semopy.Model(syntax)
+        self.syntax = syntax
+        pop = population_model(study, recoded=True).item_covariance
+        model.load(cov=pd.DataFrame(pop, index=self.items, columns=self.items), n_samples=1000)
+        self.bm = BatchedModel(model)
+        self._perm = np.array([self.items.index(v) for v in self.bm.observed], dtype=np.intp)
+        self.bm.start = self._population_start()
+        if not np.isfinite(self.bm.objective(self.bm.start, pop[np.ix_(self._perm, self._perm)])[0]):
+            raise EstimationError("the population start values give a covariance matrix that is not positive definite")
+
+        self.paths = [(p.source, p.target) for p in study.paths]
+        self._path_col = np.array([self.bm.index(t, "~", s) for s, t in self.paths], dtype=np.intp)
+        self.triples = mediation_triples(study)
+        inner = list(self.bm.inner)
+        self._src = np.array([inner.index(s) for s, _ in self.paths], dtype=np.intp)
+        self._tgt = np.array([inner.index(t) for _, t in self.paths], dtype=np.intp)
+        # the Monte Carlo draws need only the regression coefficients of the chains
+        used = sorted({self.bm.index(m, "~", x) for x, m, _ in self.triples}
+                      | {self.bm.index(y, "~", m) for _, m, y in self.triples})
+        self._mc_cols = np.array(used, dtype=np.intp)
+        self._tri_a = np.array([used.index(self.bm.index(m, "~", x)) for x, m, _ in self.triples], dtype=np.intp)
+        self._tri_b = np.array([used.index(self.bm.index(y, "~", m)) for _, m, y in self.triples], dtype=np.intp)
+        self._tri_x = np.array([inner.index(x) for x, _, _ in self.triples], dtype=np.intp)
+        self._tri_y = np.array([inner.index(y) for _, _, y in self.triples], dtype=np.intp)
+
+    # ------------------------------------------------------------ start
+
+    def _population_start(self) -> np.ndarray:
+        """The population model in the metric of the analysed Likert items.
+
+        Latent response ``X_j = lambda_j eta + e_j`` (standardized) gives a
+        Likert answer with ``Cov(X_j, Y_j) = c`` and ``Var(Y_j) = v``
+        (:func:`_likert_moments`); with the reference loading of each factor
+        fixed at ``l0`` the factor is ``eta* = s eta``, ``s = c lambda_ref / l0``.
+        Loadings ``l0 lambda_j / lambda_ref``, regressions ``B_ts s_t / s_s``,
+        (residual) covariances ``Psi_ab s_a s_b``, residual variances
+        ``v - c^2 lambda_j^2``. Only a start: the fit of every replication
+        moves from here.
+        """
+        bm, study = self.bm, self.study
+        c, v = _likert_moments(self.cuts)
+        B, Psi = structural_matrices(study)
+        cid = {x: i for i, x in enumerate(study.construct_ids)}
+        loading = {it.id: it.loading for it in study.items}
+        tmpl = bm.matrices(np.zeros(bm.q))["lambda"][0]  # free entries zero: the fixed reference loadings
+        scale: dict[str, float] = {}
+        for j, lat in enumerate(bm.inner):
+            rows = np.flatnonzero(tmpl[:, j])
+            if lat not in cid or len(rows) == 0:
+                raise EstimationError(f"cannot find the reference indicator of {lat} in the model")
+            ref = bm.observed[rows[0]]
+            scale[lat] = c * loading[ref] / tmpl[rows[0], j]
+        start = np.array(bm.start, dtype=np.float64, copy=True)  # semopy's starting values, for anything else
+        for i, row in enumerate(bm.labels().itertuples(index=False)):
+            m, a, b = row.matrix, row.lval, row.rval
+            if m == "lambda":
+                start[i] = c * loading[a] / scale[b]
+            elif m == "beta":
+                start[i] = B[cid[a], cid[b]] * scale[a] / scale[b]
+            elif m == "psi":
+                start[i] = Psi[cid[a], cid[b]] * scale[a] * scale[b]
+            elif m == "theta" and a == b:
+                start[i] = v - (c * loading[a]) ** 2
+        return start
+
+    # ------------------------------------------------------------ data
+
+    def simulate(self, n: int, seed: np.random.SeedSequence | int) -> np.ndarray:
+        """One survey of ``n`` respondents, items in study order, reverse items recoded, as float.
+
+        Identical (bit for bit) to ``analysis_frame(simulate_survey(study, n, seed, ...), codebook)``.
+        """
+        rng = np.random.default_rng(seed)
+        latent = rng.standard_normal((n, len(self.items))) @ self._chol.T
+        answers = to_likert(latent, self.cuts)
+        answers[:, self._reverse] = (self.scale_points + 1) - answers[:, self._reverse]
+        return answers.astype(float)
+
+    def covariances(self, n: int, seeds: Sequence[np.random.SeedSequence]) -> np.ndarray:
+        """Sample covariances (N divisor, :attr:`bm` observed order) of one survey per seed, ``(R, p, p)``."""
+        out = np.empty((len(seeds), self.bm.p, self.bm.p))
+        for k, ss in enumerate(seeds):
+            out[k] = sample_covariance(self.simulate(n, ss)[:, self._perm])
+        return out
+
+    # ------------------------------------------------------------ fit
+
+    def fit(self, n: int, replications: Iterable[int], master_seed: int, mc_draws: int,
+            extra_key: Sequence[int] = (), n_threads: int = 1, tol: float = 1e-7) -> ReplicationBatch:
+        """Simulate and fit replications ``replications`` at sample size ``n``.
+
+        Parameters
+        ----------
+        n : int
+            Respondents per replication.
+        replications : iterable of int
+            Replication numbers (0-based); each has its own stream
+            (:func:`replication_seed`), so the result of a replication does not
+            depend on which others are fitted with it.
+        master_seed : int
+            ``synthetic.seed`` of the config.
+        mc_draws : int
+            Draws of each replication's Monte Carlo intervals.
+        extra_key : sequence of int
+            Extra words of the streams (``(SENSITIVITY_KEY,)`` for the sensitivity analysis).
+        n_threads : int
+            Threads of the batched fit (1 inside a Snakemake job: parallelism is by job).
+        tol : float
+            Convergence tolerance of the batched Fisher scoring on ``max |dF/dtheta|``.
+        """
+        if n <= self.bm.p:
+            raise SpecError(f"sample size {n} is too small: the sample covariance of {self.bm.p} items needs n > {self.bm.p}")
+        if mc_draws < 100:
+            raise SpecError(f"mc_draws must be at least 100, got {mc_draws}")
+        reps = np.array(list(replications), dtype=np.int64)
+        seeds = [replication_seed(master_seed, n, int(r), *extra_key) for r in reps]
+        R = len(reps)
+        covs = self.covariances(n, seeds)
+        bm = self.bm
+        # Fisher scoring with the information reused between refreshes (fast); the few members
+        # it leaves unconverged get textbook Fisher scoring (information at every iterate);
+        # semopy's bounded one-by-one refit only when that fails too (e.g. a negative variance)
+        fit = bm.fit_batch(covs, n=n, tol=tol, n_threads=n_threads, refit=False)
+        conv = fit.converged.copy()
+        params = fit.params.copy()
+        refitted = np.zeros(R, dtype=bool)
+        again = np.flatnonzero(~conv)
+        if len(again):
+            fit2 = bm.fit_batch(covs[again], n=n, tol=tol, n_threads=n_threads, info_refresh=10**9)
+            conv[again] = fit2.converged
+            params[again] = fit2.params
+            refitted[again] = fit2.refitted
+
+        # asymptotic covariance (n/2 H)^-1 from the expected information, as fit_structural
+        acov = np.full((R, bm.q, bm.q), np.nan)
+        idx = np.flatnonzero(conv)
+        if len(idx):
+            fim = 0.5 * n * bm.information(params[idx], covs[idx])
+            inv, ok = _inverse_pd(fim)
+            acov[idx] = inv
+            for k in idx[~ok]:
+                log.warning("n=%d replication %d: the information matrix is not positive definite; "
+                            "counted as a failed fit", n, reps[k])
+            conv[idx[~ok]] = False
+        params[~conv] = np.nan
+        acov[~conv] = np.nan
+        se = np.sqrt(np.diagonal(acov, axis1=1, axis2=2))
+
+        # paths: estimates, Wald intervals, std.all with model-implied latent SDs
+        est = params[:, self._path_col]
+        pse = se[:, self._path_col]
+        mats = bm.matrices(np.where(conv[:, None], params, bm.start))
+        C = np.linalg.inv(np.eye(bm.m) - mats["beta"])
+        veta = C @ mats["psi"] @ np.swapaxes(C, 1, 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.sqrt(np.diagonal(veta, axis1=1, axis2=2))
+            sd[~conv] = np.nan
+            std = est * sd[:, self._src] / sd[:, self._tgt]
+            z = est / pse
+        pval = 2.0 * stats.norm.sf(np.abs(z))
+
+        # indirect effects a*b with Monte Carlo intervals (Selig & Preacher 2008)
+        T = len(self.triples)
+        ab = params[:, self._mc_cols]
+        ind_est = ab[:, self._tri_a] * ab[:, self._tri_b]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ind_std = ind_est * sd[:, self._tri_x] / sd[:, self._tri_y]
+        lo = np.full((R, T), np.nan)
+        hi = np.full((R, T), np.nan)
+        if len(idx) and T:
+            good = np.flatnonzero(conv)
+            L, ok = _cholesky_stack(acov[np.ix_(good, self._mc_cols, self._mc_cols)])
+            z = np.empty((mc_draws, len(self._mc_cols)))
+            for j in np.flatnonzero(ok):
+                g = good[j]
+                # the replication's own stream: the first child of its SeedSequence
+                np.random.default_rng(seeds[g].spawn(1)[0]).standard_normal(out=z)
+                draws = L[j] @ z.T  # (k, D): theta* - theta_hat
+                draws += ab[g][:, None]
+                prod = draws[self._tri_a] * draws[self._tri_b]  # (T, D) draws of a*b
+                # percentile interval as mediation.percentile_interval (type 7; no NaN draws here)
+                lo[g], hi[g] = np.quantile(prod, [0.025, 0.975], axis=1)
+
+        n_fail = int((~conv).sum())
+        if n_fail:
+            log.info("n=%d: %d of %d replications failed to fit", n, n_fail, R)
+        return ReplicationBatch(
+            n=int(n), replications=reps, converged=conv, refitted=refitted, params=params,
+            paths=list(self.paths), path_est=est, path_se=pse, path_std=std,
+            path_ci_low=est - Z95 * pse, path_ci_high=est + Z95 * pse, path_pvalue=pval,
+            triples=list(self.triples), ind_est=ind_est, ind_std=ind_std, ind_ci_low=lo, ind_ci_high=hi,
+        )
+
+
+def mediation_triples(study: Study) -> list[tuple[str, str, str]]:
+    """Every (x, m, y) chain of the structural model, as :func:`xhs_sharing.stages.mediation_triples`.
+
+    A copy, because importing :mod:`xhs_sharing.stages` loads the measurement
+    stack (pingouin, statsmodels: ~0.9 s), which every Monte Carlo job would
+    pay; the tests check that both give the same list.
+    """
+    pairs = {(p.source, p.target) for p in study.paths}
+    ids = study.construct_ids
+    return [(x, m, y) for x in ids for m in ids for y in ids if (x, m) in pairs and (m, y) in pairs]
+
+
+def _cholesky_stack(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower Cholesky factors of a stack ``(B, k, k)``; ``ok`` False (factor = identity) where not PD."""
+    nb, k = a.shape[0], a.shape[-1]
+    ok = np.all(np.isfinite(a.reshape(nb, -1)), axis=1)
+    if ok.all():
+        try:
+            return np.linalg.cholesky(a), ok
+        except np.linalg.LinAlgError:
+            pass
+    a = a.copy()
+    for b in np.flatnonzero(ok):
+        try:
+            np.linalg.cholesky(a[b])
+        except np.linalg.LinAlgError:
+            ok[b] = False
+    a[~ok] = np.eye(k)
+    return np.linalg.cholesky(a), ok
+
+
+def _inverse_pd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverses ``(L L')^-1 = L^-T L^-1`` of a stack of symmetric matrices; ``ok`` False (NaN) where not PD.
+
+    The same algebra as ``fit_structural``'s asymptotic covariance.
+    """
+    L, ok = _cholesky_stack(a)
+    Li = np.linalg.inv(L)
+    out = np.swapaxes(Li, 1, 2) @ Li
+    out[~ok] = np.nan
+    return out, ok
+
+
+# --------------------------------------------------------------------------
+# claims of a batch
+# --------------------------------------------------------------------------
+
+
+def claims_frame(batch: ReplicationBatch, study: Study) -> pd.DataFrame:
+    """One row per replication and claim (:data:`REPLICATION_COLUMNS`), claims in spec order.
+
+    The estimate, interval and verdict of a claim are what
+    ``evaluate_claims(study.claims, batch.paths_table(i), batch.indirect_table(i), interval="mc")``
+    returns for replication ``i``: paths with ``est``, ``std_all`` and the
+    Wald interval, indirect claims with ``est``, ``std_est`` and the Monte
+    Carlo interval, and the verdict of :func:`xhs_sharing.claims.judge`. A
+    failed fit has NaN numbers and the verdict ``not_reproduced``.
+    """
+    path_pos = {p: k for k, p in enumerate(batch.paths)}
+    tri_pos = {t: k for k, t in enumerate(batch.triples)}
+    R = len(batch)
+    frames = []
+    for claim in study.claims:
+        if claim.kind == "path":
+            k = path_pos.get((claim.path[0], claim.path[1]))
+            if k is None:
+                raise EstimationError(f"claim {claim.id}: the model has no path {claim.path[0]}->{claim.path[1]}")
+            cols = (batch.path_est[:, k], batch.path_std[:, k], batch.path_ci_low[:, k], batch.path_ci_high[:, k])
+        elif claim.kind == "indirect":
+            k = tri_pos.get(tuple(claim.path))  # type: ignore[arg-type]
+            if k is None:
+                raise EstimationError(f"claim {claim.id}: {'->'.join(claim.path)} is not a chain of the model")
+            cols = (batch.ind_est[:, k], batch.ind_std[:, k], batch.ind_ci_low[:, k], batch.ind_ci_high[:, k])
+        else:
+            raise SpecError(f"unknown claim kind {claim.kind!r}")
+        est, std, lo, hi = cols
+        verdict = [judge(claim.expected, float(est[i]), float(lo[i]), float(hi[i]))[0] for i in range(R)]
+        frames.append(pd.DataFrame({
+            "n": batch.n, "replication": batch.replications, "claim_id": claim.id,
+            "converged": batch.converged, "refitted": batch.refitted, "estimate": est,
+            "std_estimate": std, "ci_low": lo, "ci_high": hi, "verdict": verdict,
+        }))
+    out = pd.concat(frames, ignore_index=True)
+    return _sort_rows(out, study)
+
+
+def _sort_rows(table: pd.DataFrame, study: Study) -> pd.DataFrame:
+    order = {c.id: k for k, c in enumerate(study.claims)}
+    key = table["claim_id"].map(order)
+    if key.isna().any():
+        raise DataError(f"unknown claim id(s) {sorted(set(table.loc[key.isna(), 'claim_id']))}")
+    table = table.assign(_k=key.astype(int)).sort_values(["n", "replication", "_k"], kind="stable")
+    return table.drop(columns="_k").reset_index(drop=True)[list(REPLICATION_COLUMNS)]
+
+
+def run_chunk(study: Study, n: int, replications: Iterable[int], *, master_seed: int, mc_draws: int,
+              scale_points: int = 7, thresholds: str = "symmetric", skew_shift: float = 0.5,
+              model: ReplicationModel | None = None, n_threads: int = 1) -> pd.DataFrame:
+    """The rows of one chunk: replications ``replications`` at sample size ``n`` (the chunk rule's table)."""
+    model = model or ReplicationModel(study, scale_points, thresholds, skew_shift)
+    batch = model.fit(n, replications, master_seed, mc_draws, n_threads=n_threads)
+    return claims_frame(batch, study)
+
+
+# --------------------------------------------------------------------------
+# summaries
+# --------------------------------------------------------------------------
+
+
+def wilson_interval(successes: Any, trials: Any, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial proportion (Wilson 1927, JASA 22:209-212).
+
+    With ``p = x / n`` and ``z`` the ``(1 + level) / 2`` normal quantile:
+
+    .. math::
+
+        \\frac{p + z^2/(2n)}{1 + z^2/n} \\pm \\frac{z}{1 + z^2/n}\\sqrt{\\frac{p(1-p)}{n} + \\frac{z^2}{4n^2}}
+
+    Unlike the Wald interval it stays inside [0, 1] and keeps close to its
+    nominal coverage for rates near 0 or 1 (Newcombe 1998, Stat. Med.
+    17:857-872). NaN where ``n = 0``.
+
+    Examples
+    --------
+    >>> lo, hi = wilson_interval(81, 263)
+    >>> round(float(lo), 4), round(float(hi), 4)
+    (0.2553, 0.3662)
+    """
+    x = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    if np.any(x < 0) or np.any(x > n):
+        raise ValueError("successes must lie between 0 and trials")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = x / n
+        denom = 1.0 + z * z / n
+        centre = (p + z * z / (2 * n)) / denom
+        half = z / denom * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        lo, hi = np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+        # exact ends (the formula gives them up to rounding): 0 successes -> 0, n successes -> 1
+        lo = np.where((x == 0) & (n > 0), 0.0, lo)
+        hi = np.where((x == n) & (n > 0), 1.0, hi)
+    return lo, hi
+
+
+def gather(frames: Iterable[pd.DataFrame], study: Study, sample_sizes: Sequence[int],
+           replications: int) -> pd.DataFrame:
+    """Concatenate chunk tables into ``replications.csv``: checked complete, sorted by n, replication, claim.
+
+    Raises
+    ------
+    DataError
+        When a (n, replication, claim) row is missing, duplicated or unexpected.
+    """
+    frames = [f for f in frames]
+    if not frames:
+        raise DataError("no chunk tables to gather")
+    table = pd.concat(frames, ignore_index=True)
+    missing_cols = [c for c in REPLICATION_COLUMNS if c not in table.columns]
+    if missing_cols:
+        raise DataError(f"chunk tables lack column(s) {missing_cols}")
+    table = table[list(REPLICATION_COLUMNS)].copy()
+    table["n"] = table["n"].astype(np.int64)
+    table["replication"] = table["replication"].astype(np.int64)
+    table["claim_id"] = table["claim_id"].astype(str)
+    table["converged"] = table["converged"].astype(bool)
+    table["refitted"] = table["refitted"].astype(bool)
+    dup = table.duplicated(["n", "replication", "claim_id"])
+    if dup.any():
+        first = table.loc[dup].iloc[0]
+        raise DataError(f"replication {first['replication']} at n={first['n']} (claim {first['claim_id']}) "
+                        "appears in more than one chunk")
+    expected = len(sample_sizes) * replications * len(study.claims)
+    keys = set(zip(table["n"], table["replication"]))
+    want = {(int(n), r) for n in sample_sizes for r in range(replications)}
+    if keys != want or len(table) != expected:
+        lost = sorted(want - keys)[:5]
+        extra = sorted(keys - want)[:5]
+        raise DataError(f"the chunks do not hold exactly {replications} replications at n = {list(sample_sizes)} "
+                        f"with {len(study.claims)} claims each ({len(table)} rows, {expected} expected; "
+                        f"missing e.g. {lost}, unexpected e.g. {extra})")
+    return _sort_rows(table, study)
+
+
+def claim_reproduction(table: pd.DataFrame, study: Study, level: float = 0.95) -> pd.DataFrame:
+    """``claim_id, n, replications, converged, reproduction_rate, ci_low, ci_high`` (claims in spec order).
+
+    ``reproduction_rate`` is the share of *all* replications at that ``n`` in
+    which the claim is reproduced (a failed fit counts as not reproduced);
+    ``ci_low, ci_high`` its Wilson interval.
+    """
+    rows = []
+    for claim in study.claims:
+        sub = table[table["claim_id"] == claim.id]
+        for n, grp in sub.groupby("n", sort=True):
+            x = int((grp["verdict"] == REPRODUCED).sum())
+            lo, hi = wilson_interval(x, len(grp), level)
+            rows.append({"claim_id": claim.id, "n": int(n), "replications": len(grp),
+                         "converged": int(grp["converged"].sum()), "reproduction_rate": x / len(grp),
+                         "ci_low": float(lo), "ci_high": float(hi)})
+    return pd.DataFrame(rows, columns=["claim_id", "n", "replications", "converged", "reproduction_rate",
+                                       "ci_low", "ci_high"])
+
+
+def _joint(table: pd.DataFrame, claim_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    sub = table if claim_ids is None else table[table["claim_id"].isin(list(claim_ids))]
+    ok = (sub["verdict"] == REPRODUCED).groupby([sub["n"], sub["replication"]]).all()
+    return ok.groupby(level="n").agg(["sum", "size"])
+
+
+def joint_reproduction(table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """``n, replications, joint_rate, ci_low, ci_high``: share of replications reproducing every claim."""
+    agg = _joint(table)
+    lo, hi = wilson_interval(agg["sum"].to_numpy(), agg["size"].to_numpy(), level)
+    return pd.DataFrame({"n": agg.index.to_numpy(dtype=np.int64), "replications": agg["size"].to_numpy(),
+                         "joint_rate": agg["sum"].to_numpy() / agg["size"].to_numpy(), "ci_low": lo, "ci_high": hi})
+
+
+def smallest_reaching(values: Sequence[float], rates: Sequence[float], level: float) -> float | None:
+    """Smallest ``value`` from which on ``rate >= level``: at it and at every larger value.
+
+    Requiring every larger value too keeps one lucky grid point (Monte Carlo
+    noise) from being read as the crossing. None when not reached.
+
+    Examples
+    --------
+    >>> smallest_reaching([150, 250, 400], [0.7, 0.85, 0.9], 0.8)
+    250
+    >>> smallest_reaching([150, 250, 400], [0.81, 0.79, 0.9], 0.8)
+    400
+    >>> smallest_reaching([150, 250], [0.5, 0.6], 0.8) is None
+    True
+    """
+    pairs = sorted(zip(values, rates))
+    found = None
+    for v, r in reversed(pairs):
+        if r is None or not np.isfinite(r) or r < level:
+            break
+        found = v
+    return found
+
+
+def power_summary(joint: pd.DataFrame, levels: Sequence[float] = JOINT_LEVELS) -> dict[str, int | None]:
+    """``{"joint_80": n or None, "joint_95": n or None}`` from the joint table (:func:`smallest_reaching`)."""
+    out: dict[str, int | None] = {}
+    for level in levels:
+        v = smallest_reaching(joint["n"].tolist(), joint["joint_rate"].tolist(), level)
+        out[f"joint_{round(level * 100)}"] = None if v is None else int(v)
+    return out
+
+
+def min_detectable(sensitivity: pd.DataFrame, level: float = DETECTION_LEVEL) -> dict[str, float | None]:
+    """Per null claim, the smallest grid effect detected with probability ``>= level`` (and beyond); None if none."""
+    out: dict[str, float | None] = {}
+    for cid, grp in sensitivity.groupby("claim_id", sort=False):
+        v = smallest_reaching(grp["effect"].tolist(), grp["detection_rate"].tolist(), level)
+        out[str(cid)] = None if v is None else float(v)
+    return out
+
+
+# --------------------------------------------------------------------------
+# sensitivity of the null claims
+# --------------------------------------------------------------------------
+
+
+def _varied_link(study: Study, claim: Any) -> tuple[str, str] | None:
+    """The path whose population value the sensitivity grid sets for a null claim.
+
+    The claim's own path for a path claim; for a chain, its first link with a
+    population value of exactly 0 (the link that makes the chain null).
+    """
+    pop = {(p.source, p.target): p.std for p in study.paths}
+    links = list(zip(claim.path[:-1], claim.path[1:]))
+    if claim.kind == "path":
+        return links[0]
+    zero = [lk for lk in links if pop.get(lk, 0.0) == 0.0]
+    return zero[0] if zero else None
+
+
+def run_sensitivity(study: Study, *, n: int, effects: Sequence[float], replications: int, master_seed: int,
+                    mc_draws: int, scale_points: int = 7, thresholds: str = "symmetric",
+                    skew_shift: float = 0.5, n_threads: int = 1) -> pd.DataFrame:
+    """Detection rate of every null claim when its null path has a true effect.
+
+    For each claim the paper reports as not significant, the study spec is
+    rebuilt (:func:`xhs_sharing.spec.study_from_dict` on a copy of the parsed
+    spec) with the null path (for a chain: its null link) set to each value
+    of ``effects`` (standardized), ``replications`` surveys of ``n``
+    respondents are simulated and fitted, and the share of replications in
+    which the claim is *not* reproduced by a converged fit (the effect is
+    detected) is its power. A failed fit counts as no detection.
+
+    Returns
+    -------
+    DataFrame
+        ``claim_id, path, effect, population_effect, n, replications, converged,
+        detection_rate, ci_low, ci_high`` (Wilson 95%), claims in spec order,
+        effects ascending. ``population_effect`` is the claim's standardized
+        population effect (for a chain, the product of its standardized links).
+    """
+    nulls = [c for c in study.claims if c.expected == "not_significant"]
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for claim in nulls:
+        link = _varied_link(study, claim)
+        if link is None:
+            log.warning("claim %s: no link of the chain is null in the population; no sensitivity analysis", claim.id)
+            continue
+        groups.setdefault(link, []).append(claim)
+    if not groups:
+        return pd.DataFrame(columns=["claim_id", "path", "effect", "population_effect", "n", "replications",
+                                     "converged", "detection_rate", "ci_low", "ci_high"])
+    effects = sorted(float(e) for e in effects)
+    rows = []
+    for link, claims in groups.items():
+        for effect in effects:
+            raw = copy.deepcopy(study.raw)
+            hit = [p for p in raw["paths"] if (p["from"], p["to"]) == link]
+            if len(hit) != 1:
+                raise SpecError(f"the study spec has {len(hit)} paths {link[0]}->{link[1]}")
+            hit[0]["std"] = effect
+            varied = study_from_dict(raw, f"study spec with {link[0]}->{link[1]} = {effect}")
+            pop = {(p.source, p.target): p.std for p in varied.paths}
+            model = ReplicationModel(varied, scale_points, thresholds, skew_shift)
+            batch = model.fit(n, range(replications), master_seed, mc_draws, extra_key=(SENSITIVITY_KEY,),
+                              n_threads=n_threads)
+            sub_study = _with_claims(varied, claims)
+            table = claims_frame(batch, sub_study)
+            for claim in claims:
+                grp = table[table["claim_id"] == claim.id]
+                detected = int((grp["converged"] & (grp["verdict"] == NOT_REPRODUCED)).sum())
+                lo, hi = wilson_interval(detected, len(grp))
+                pe = float(np.prod([pop[lk] for lk in zip(claim.path[:-1], claim.path[1:])]))
+                rows.append({"claim_id": claim.id, "path": f"{link[0]}->{link[1]}", "effect": effect,
+                             "population_effect": pe, "n": int(n), "replications": len(grp),
+                             "converged": int(grp["converged"].sum()), "detection_rate": detected / len(grp),
+                             "ci_low": float(lo), "ci_high": float(hi)})
+    out = pd.DataFrame(rows)
+    order = {c.id: k for k, c in enumerate(study.claims)}
+    out = out.assign(_k=out["claim_id"].map(order)).sort_values(["_k", "effect"], kind="stable")
+    return out.drop(columns="_k").reset_index(drop=True)
+
+
+def _with_claims(study: Study, claims: Sequence[Any]) -> Study:
+    """``study`` restricted to ``claims`` (for :func:`claims_frame`)."""
+    import dataclasses
+
+    return dataclasses.replace(study, claims=tuple(claims))
+
+
+# --------------------------------------------------------------------------
+# the gathered outputs and their reading
+# --------------------------------------------------------------------------
+
+
+def _fmt_rate(x: float) -> str:
+    """A rate as the report prints it: ``.95``, ``1.00``."""
+    return "1.00" if x >= 1 else f"{x:.2f}".lstrip("0")
+
+
+def _rate(claims: pd.DataFrame, claim_id: str, n: int) -> float:
+    return float(claims.loc[(claims["claim_id"] == claim_id) & (claims["n"] == n), "reproduction_rate"].iloc[0])
+
+
+def reading(table: pd.DataFrame, claims: pd.DataFrame, joint: pd.DataFrame, power: Mapping[str, Any],
+            study: Study, sensitivity: pd.DataFrame | None = None) -> str:
+    """A few plain-language sentences on what the Monte Carlo tables say (``power.json``'s ``reading``).
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``replications.csv``.
+    claims, joint : DataFrame
+        ``claim_reproduction.csv`` and ``joint_reproduction.csv``.
+    power : mapping
+        ``joint_80``, ``joint_95`` and, with a sensitivity analysis, ``min_detectable_80``.
+    study : Study
+    sensitivity : DataFrame, optional
+        ``sensitivity.csv``.
+    """
+    sizes = sorted(int(n) for n in joint["n"])
+    if not sizes:
+        return "No replications were simulated."
+    small, large = sizes[0], sizes[-1]
+    per_rep = table.drop_duplicates(["n", "replication"])
+    n_fail = int((~per_rep["converged"].astype(bool)).sum())
+    out = [f"Surveys of n = {', '.join(f'{n:,}' for n in sizes)} were each simulated "
+           f"{int(joint['replications'].max()):,} times from the population model in which the paper's "
+           "hypotheses are true" + (f"; {n_fail} of {len(per_rep):,} fits failed and count as reproducing "
+                                    "no claim." if n_fail else "; every fit converged.")]
+
+    nulls = [c.id for c in study.claims if c.expected == "not_significant"]
+    positives = [c.id for c in study.claims if c.expected != "not_significant"]
+    if nulls:
+        rates = claims.loc[claims["claim_id"].isin(nulls), "reproduction_rate"]
+        out.append(f"The {len(nulls)} claims of no effect reproduce in {_fmt_rate(rates.min())} to "
+                   f"{_fmt_rate(rates.max())} of replications at every n, about 1 - alpha = .95: a true null is "
+                   "declared significant 5% of the time whatever the sample size, so a larger survey does not make "
+                   "these claims more reproducible.")
+    if positives:
+        need = {c: smallest_reaching(claims.loc[claims["claim_id"] == c, "n"].tolist(),
+                                     claims.loc[claims["claim_id"] == c, "reproduction_rate"].tolist(), 0.80)
+                for c in positives}
+        lacking = [c for c, v in need.items() if v is None]
+        if lacking:
+            worst = min(lacking, key=lambda c: _rate(claims, c, large))
+            out.append(f"{len(lacking)} of the {len(positives)} claims of an effect reproduce in less than 80% of "
+                       f"replications even at n = {large:,} (weakest: {worst}, {_fmt_rate(_rate(claims, worst, large))}).")
+        else:
+            top = max(v for v in need.values() if v is not None)
+            weakest = min((c for c, v in need.items() if v == top), key=lambda c: _rate(claims, c, small))
+            out.append(f"The claims of an effect become more reproducible as n grows: every one reproduces in at "
+                       f"least 80% of replications from n = {int(top):,} on; the weakest, {weakest}, reproduces in "
+                       f"{_fmt_rate(_rate(claims, weakest, small))} at n = {small:,} and "
+                       f"{_fmt_rate(_rate(claims, weakest, int(top)))} at n = {int(top):,}.")
+    last = joint.sort_values("n").iloc[-1]
+    reach = []
+    for level in JOINT_LEVELS:
+        v = power.get(f"joint_{round(level * 100)}")
+        reach.append(f"{_fmt_rate(level)} from n = {int(v):,} on" if v is not None
+                     else f"{_fmt_rate(level)} at no simulated n (not reached)")
+    out.append(f"All {len(study.claims)} claims reproduce together in {_fmt_rate(float(last['joint_rate']))} of "
+               f"replications at n = {large:,}; the joint rate reaches {' and '.join(reach)}.")
+    if nulls:
+        agg = _joint(table[table["n"] == large], nulls)
+        ceiling = float(agg["sum"].iloc[0] / agg["size"].iloc[0])
+        if ceiling < max(JOINT_LEVELS):
+            out.append(f"However large the survey, the joint rate cannot exceed the chance that every claim of no "
+                       f"effect holds at once ({_fmt_rate(ceiling)} at n = {large:,}), so with 5% tests a joint "
+                       f"rate of {_fmt_rate(max(JOINT_LEVELS))} is out of reach by design.")
+    mde = power.get("min_detectable_80")
+    if sensitivity is not None and len(sensitivity) and isinstance(mde, Mapping):
+        parts = []
+        for cid, v in mde.items():
+            grp = sensitivity[sensitivity["claim_id"] == cid]
+            link = str(grp["path"].iloc[0])
+            if v is None:
+                parts.append(f"{cid}, not reached up to {link} = {float(grp['effect'].max()):.2f}")
+            elif cid == link:
+                parts.append(f"{cid}, {v:.2f}")
+            else:
+                pe = float(grp.loc[grp["effect"] == v, "population_effect"].iloc[0])
+                parts.append(f"{cid}, {link} = {v:.2f} (an indirect effect of {pe:.3f})")
+        out.append(f"At n = {int(sensitivity['n'].iloc[0]):,} the smallest true standardized effect that makes a "
+                   f"claim of no effect fail in at least 80% of replications is: {'; '.join(parts)}. Smaller true "
+                   "effects would mostly pass as 'no effect': these claims rule out effects of about that size, "
+                   "not every effect.")
+    return " ".join(out)
+
+
+@dataclass
+class GatherOutputs:
+    """Everything the gather rule writes."""
+
+    replications: pd.DataFrame
+    claim_reproduction: pd.DataFrame
+    joint_reproduction: pd.DataFrame
+    power: dict[str, Any]
+
+
+def gather_outputs(frames: Iterable[pd.DataFrame], study: Study, *, sample_sizes: Sequence[int],
+                   replications: int, sensitivity: pd.DataFrame | None = None,
+                   settings: Mapping[str, Any] | None = None) -> GatherOutputs:
+    """Gather the chunk tables and derive every summary of ``results/montecarlo/``.
+
+    ``power`` holds ``joint_80`` and ``joint_95`` (smallest simulated n, or
+    None), ``reading`` (:func:`reading`), and when ``sensitivity`` is given
+    ``min_detectable_80`` (claim id -> smallest grid effect detected with 80%
+    power, or None) and ``sensitivity_n``; ``fits`` counts converged, failed
+    and refitted replications; ``settings`` echoes the run settings.
+    """
+    table = gather(frames, study, sample_sizes, replications)
+    claims = claim_reproduction(table, study)
+    joint = joint_reproduction(table)
+    power: dict[str, Any] = dict(power_summary(joint))
+    per_rep = table.drop_duplicates(["n", "replication"])
+    power["fits"] = {"replications": int(len(per_rep)), "converged": int(per_rep["converged"].sum()),
+                     "failed": int((~per_rep["converged"]).sum()), "refitted": int(per_rep["refitted"].sum())}
+    if sensitivity is not None and len(sensitivity):
+        power["min_detectable_80"] = min_detectable(sensitivity)
+        power["sensitivity_n"] = int(sensitivity["n"].iloc[0])
+    if settings:
+        power["settings"] = dict(settings)
+    power["reading"] = reading(table, claims, joint, power, study, sensitivity)
+    return GatherOutputs(replications=table, claim_reproduction=claims, joint_reproduction=joint, power=power)

@@ -787,18 +787,31 @@ def _montecarlo(mc: dict[str, Any], study: Study) -> dict[str, Any]:
                             f"sample size" + (f" (largest n = {fmt_int(largest)})." if largest else "."))
         else:
             readings.append(f"Every claim reproduced at once in at least {level}% of replications from n = {fmt_int(value)}.")
+    if isinstance(power.get("reading"), str):
+        readings.append(power["reading"])
+    detect = power.get("min_detectable_80") or {}
+    drows = [{"cells": [cell(cid, header=True), num(v, 2) if v is not None else cell("not reached", "num")]}
+             for cid, v in sorted(detect.items())]
+    shown = {"reading", "min_detectable_80"}
     other = [{"cells": [cell(str(k), header=True), cell(json.dumps(power[k], sort_keys=True) if not isinstance(power[k], str) else power[k])]}
-             for k in sorted(power) if not re.fullmatch(r"joint_\d+", str(k))]
+             for k in sorted(power) if not re.fullmatch(r"joint_\d+", str(k)) and k not in shown]
     return {
         "figure": Markup(figures.reproduction_curves(cr, joint, nulls)),
         "readings": readings,
         "per_claim": {"caption": "Reproduction rate of each claim by sample size", "rows": wide,
                       "columns": [col("Claim")] + [col(f"n = {fmt_int(n)}", "num") for n in sizes],
-                      "note": "Share of converged replications in which the claim's decision rule gives \u201creproduced\u201d."},
+                      "note": "Share of replications in which the claim's decision rule gives \u201creproduced\u201d "
+                              "(a replication whose fit failed counts as not reproduced)."},
         "joint": {"caption": "Joint reproduction (all claims in the same replication)", "rows": jrows,
                   "columns": [col("n", "num"), col("Replications", "num"), col("Joint rate", "num"), col("95% CI", "num")],
                   "note": ""},
-        "power": {"caption": "power.json", "rows": other, "columns": [col("Key"), col("Value")], "note": ""},
+        "sensitivity": {"caption": "Smallest true effect a claim of no effect would miss less than 20% of the time "
+                                   f"(n = {fmt_int(power.get('sensitivity_n'))})",
+                        "rows": drows, "columns": [col("Claim of no effect"), col("Effect on its null path", "num")],
+                        "note": "Standardized population value of the null path (for a chain, its null link) at which the "
+                                "claim fails in at least 80% of replications: what \u201cnot significant\u201d can hide."},
+        "power": {"caption": "Settings and fit counts of the study (power.json)", "rows": other,
+                  "columns": [col("Key"), col("Value")], "note": ""},
     }
 
 

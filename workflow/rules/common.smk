@@ -57,7 +57,7 @@ STEPS = ["validate_study", "prepare_data", "measurement", "structural", "claims"
 
 def montecarlo_dir():
     """The Monte Carlo study's directory when the report includes it, else empty."""
-    return "results/montecarlo" if config.get("montecarlo", {}).get("in_report", False) else ""
+    return "results/montecarlo" if config["montecarlo"]["in_report"] else ""
 
 
 def report_inputs(wildcards):

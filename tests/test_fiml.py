@@ -30,20 +30,16 @@ from scipy import stats
 from semopy.examples import holzinger39
 
 from xhs_sharing.errors import DataError, SpecError
-from xhs_sharing.fit_indices import (
+from xhs_sharing.fiml import (
     FimlObjective,
     MissingData,
-    _fd_hessian,
     em_moments,
     estimator_label,
     fiml_fit_measures,
-    fit_measures,
-    fit_semopy,
-    fit_semopy_fiml,
-    ml_discrepancy,
     mvn_loglik,
     optimal_mean,
 )
+from xhs_sharing.fit_indices import fit_measures, ml_discrepancy
 from xhs_sharing.measurement import cfa_syntax, fit_cfa
 from xhs_sharing.mediation import (
     CONVERGED,
@@ -53,7 +49,13 @@ from xhs_sharing.mediation import (
     refit_resample_fiml,
 )
 from xhs_sharing.stages import mediation_triples, run_measurement, run_structural
-from xhs_sharing.structural import fit_structural
+from xhs_sharing.structural import (
+    fit_semopy,
+    fit_semopy_fiml,
+    fit_structural,
+    ml_hessian,
+    structure_from_model,
+)
 from xhs_sharing.survey import analysis_frame
 from xhs_sharing.synthetic import codebook, simulate_survey
 
@@ -148,7 +150,7 @@ def test_fiml_equals_ml_on_complete_data(hs):
     lr = 2 * (fiml.em.loglik - fiml.solution.loglik)
     assert lr == pytest.approx(len(hs) * ml_discrepancy(S, ml.calc_sigma()[0]), rel=1e-8)
     # observed information on complete data = Hessian of F_ML (independent code)
-    hess = _fd_hessian(ml, np.asarray(ml.param_vals, dtype=float), S)
+    hess = ml_hessian(structure_from_model(ml), np.asarray(ml.param_vals, dtype=float), S)
     np.testing.assert_allclose(fiml.acov, np.linalg.inv(len(hs) / 2 * hess), rtol=1e-4, atol=1e-9)
 
 

@@ -22,13 +22,13 @@ from xhs_sharing.fit_indices import (
     baseline_chi2,
     cfi,
     fit_measures,
-    fit_semopy,
     ml_discrepancy,
     rmsea,
     rmsea_ci,
     srmr,
     tli,
 )
+from xhs_sharing.structural import fit_semopy
 
 HS_CHI2 = 85.305521769795  # lavaan prints 85.306; full precision from our converged fit
 

@@ -51,7 +51,9 @@ import semopy
 from scipy import stats
 
 from .errors import DataError, EstimationError, SpecError
-from .fit_indices import ESTIMATOR_KEY, fiml_fit_measures, fit_measures, fit_semopy, fit_semopy_fiml
+from .fiml import fiml_fit_measures
+from .fit_indices import ESTIMATOR_KEY, fit_measures
+from .structural import MAX_ITER, XTOL, fit_model, load_model, observed_matrix
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -634,7 +636,7 @@ class CfaResult:
         Correlations among the latent constructs (unit diagonal).
     fit : dict
         :func:`xhs_sharing.fit_indices.fit_measures` of the model (or
-        :func:`~xhs_sharing.fit_indices.fiml_fit_measures` under FIML), plus
+        :func:`~xhs_sharing.fiml.fiml_fit_measures` under FIML), plus
         ``"estimator"``.
     n : int
         Number of rows used: the complete rows, or every row under FIML.
@@ -686,46 +688,29 @@ def cfa_syntax(items_by_construct: Mapping[str, Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def _numeric(values: pd.Series) -> np.ndarray:
-    return pd.to_numeric(values.replace("-", np.nan), errors="coerce").to_numpy(dtype=float)
-
-
-def _loading_parameters(model: semopy.Model) -> dict[tuple[str, str], int]:
-    """(item, construct) -> index of that loading in ``model.param_vals`` (free loadings only)."""
-    rows, cols = model.names_lambda
-    active = [p for p in model.parameters.values() if p.active]
-    out: dict[tuple[str, str], int] = {}
-    for k, param in enumerate(active):
-        for loc in param.locations:
-            if loc.matrix is model.mx_lambda:
-                i, j = (int(v) for v in loc.indices)
-                out[(rows[i], cols[j])] = k
-    return out
-
-
 def fit_cfa(
     data: pd.DataFrame,
     items_by_construct: Mapping[str, Sequence[str]],
     *,
-    tol: float = 1e-8,
-    max_iter: int = 200,
+    tol: float = XTOL,
+    max_iter: int = MAX_ITER,
     missing: str = "listwise",
 ) -> CfaResult:
     """Fit the correlated-factors CFA by ML (or FIML) and collect its measurement tables.
 
-    The model of :func:`cfa_syntax` is fitted with
-    :func:`xhs_sharing.fit_indices.fit_semopy` (semopy's SLSQP, then Fisher
-    scoring to full convergence, variances unbounded as in lavaan), on the
-    rows complete on all items.
+    The model of :func:`cfa_syntax` is fitted with the package's one
+    estimator, :func:`xhs_sharing.structural.fit_model` (semopy's SLSQP, then
+    Fisher scoring to full convergence, variances unbounded as in lavaan), on
+    the rows complete on all items; standard errors from the expected
+    information (lavaan's default for ML).
 
     With ``missing="fiml"`` and missing answers in ``data``, every respondent
     is kept and the CFA is estimated by full-information ML with free
-    intercepts (:func:`xhs_sharing.fit_indices.fit_semopy_fiml`, lavaan's
-    ``missing = "ml"``): standard errors from the observed information (lavaan's
-    default there) and the fit measures of
-    :func:`xhs_sharing.fit_indices.fiml_fit_measures` (chi-square against the
-    EM saturated model). With complete data ``"fiml"`` gives exactly the ML
-    result.
+    intercepts (the same ``fit_model``, lavaan's ``missing = "ml"``):
+    standard errors from the observed information (lavaan's default there)
+    and the fit measures of :func:`xhs_sharing.fiml.fiml_fit_measures`
+    (chi-square against the EM saturated model). With complete data
+    ``"fiml"`` gives exactly the ML result.
 
     Parameters
     ----------
@@ -734,7 +719,8 @@ def fit_cfa(
     items_by_construct : mapping
         Construct id -> item columns.
     tol, max_iter
-        Convergence tolerance and iteration cap, passed to ``fit_semopy``.
+        Convergence tolerance and iteration cap, :func:`~xhs_sharing.structural.fit_model`'s
+        ``xtol`` and ``max_iter``.
     missing : {"listwise", "fiml"}, default "listwise"
 
     Returns
@@ -765,11 +751,10 @@ def fit_cfa(
             f"{len(frame)} {'rows' if fiml else 'complete rows'} for {len(all_items)} items: "
             "too few for a CFA"
         )
-    if fiml:
-        fiml_fit = fit_semopy_fiml(syntax, frame, tol=tol, max_iter=max_iter)
-        model = fiml_fit.model
-    else:
-        model = fit_semopy(syntax, frame, tol=tol, max_iter=max_iter)
+    model, _ = load_model(syntax, lavaan_defaults=False)
+    x = observed_matrix(frame, tuple(model.vars["observed"]), allow_missing=True)
+    estimates = fit_model(model, x, xtol=tol, max_iter=max_iter)
+    estimates.require_identified()
 
     lam = pd.DataFrame(model.mx_lambda, index=model.names_lambda[0], columns=model.names_lambda[1])
     psi = pd.DataFrame(model.mx_psi, index=model.names_psi[0], columns=model.names_psi[1])
@@ -788,26 +773,16 @@ def fit_cfa(
     for c in constructs:
         latent_corr.loc[c, c] = 1.0
 
-    if fiml:
-        # observed information (lavaan's default for missing = "ml")
-        fiml_se = np.sqrt(np.clip(np.diag(fiml_fit.acov), 0.0, None))
-        free = _loading_parameters(model)
-    else:
-        est = model.inspect(std_est=False, information="expected")
-        est = est[(est["op"] == "~") & est["rval"].isin(constructs)]
+    # expected (ML) or observed (FIML) information, as lavaan's defaults
+    all_se = np.sqrt(np.clip(np.diag(estimates.acov), 0.0, None))
+    free = {(r.rhs, r.lhs): r.free for r in estimates.structure.rows if r.op == "=~" and r.free >= 0}
     rows = []
     for construct, its in spec.items():
         for item in its:
-            if fiml:
-                k = free.get((item, construct))
-                se = float(fiml_se[k]) if k is not None else float("nan")
-                z = float(lam.loc[item, construct]) / se if k is not None and se > 0 else float("nan")
-                p = float(2.0 * stats.norm.sf(abs(z))) if math.isfinite(z) else float("nan")
-            else:
-                hit = est[(est["lval"] == item) & (est["rval"] == construct)]
-                if len(hit) != 1:  # pragma: no cover - semopy always lists every loading
-                    raise EstimationError(f"loading {construct} =~ {item} not found in semopy's output")
-                se, z, p = (_numeric(hit[col])[0] for col in ("Std. Err", "z-value", "p-value"))
+            k = free.get((item, construct))
+            se = float(all_se[k]) if k is not None else float("nan")
+            z = float(lam.loc[item, construct]) / se if k is not None and se > 0 else float("nan")
+            p = float(2.0 * stats.norm.sf(abs(z))) if math.isfinite(z) else float("nan")
             loading = float(lam.loc[item, construct])
             sigma_ii = float(sigma.loc[item, item])
             if not sigma_ii > 0:
@@ -827,25 +802,23 @@ def fit_cfa(
                 }
             )
     loadings = pd.DataFrame(rows)
-    if fiml:
-        observed = list(model.vars["observed"])  # the order of sigma, the means and the EM moments
+    if estimates.estimator == "FIML":
+        observed = list(model.vars["observed"])  # the order of x, sigma, the means and the EM moments
         fit: dict[str, Any] = dict(fiml_fit_measures(
-            frame[observed].to_numpy(dtype=float), sigma.loc[observed, observed].to_numpy(dtype=float),
-            len(model.param_vals), mean=fiml_fit.solution.mean, em=fiml_fit.em,
+            x, sigma.loc[observed, observed].to_numpy(dtype=float),
+            len(model.param_vals), mean=estimates.means, em=estimates.em,
         ))
-        n = fiml_fit.n
     else:
         fit = dict(fit_measures(model, frame))
-        n = int(len(frame))
-    fit[ESTIMATOR_KEY] = "FIML" if fiml else "ML"
+    fit[ESTIMATOR_KEY] = estimates.estimator
     return CfaResult(
         model=model,
         syntax=syntax,
         loadings=loadings,
         latent_corr=latent_corr,
         fit=fit,
-        n=n,
-        estimator="FIML" if fiml else "ML",
+        n=estimates.n_obs,
+        estimator=estimates.estimator,
     )
 
 

@@ -61,7 +61,7 @@ import pandas as pd
 from scipy import stats
 
 from xhs_sharing.errors import EstimationError, SpecError
-from xhs_sharing.fit_indices import MissingData, fiml_solve
+from xhs_sharing.fiml import MissingData, fiml_solve
 from xhs_sharing.structural import (
     MAX_ITER,
     XTOL,
@@ -570,7 +570,7 @@ def refit_resample_fiml(
     """Refit the model by FIML to one resample with missing values.
 
     The resample keeps every drawn respondent with their missing answers.
-    Quasi-Newton iterations (:func:`~xhs_sharing.fit_indices.fiml_solve`
+    Quasi-Newton iterations (:func:`~xhs_sharing.fiml.fiml_solve`
     with ``hessian=hessian0``: BFGS updates from the full-sample Hessian)
     warm-started at the full-sample estimates ``theta0`` and intercepts
     ``mean0``, to the same ``xtol`` as the ML refits. Statuses as

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xhs_sharing import stages
+from xhs_sharing.model import mediation_triples
 from xhs_sharing.claims import evaluate_claims
 from xhs_sharing.errors import DataError
 from xhs_sharing.io import write_csv
@@ -31,7 +31,6 @@ from xhs_sharing.montecarlo import (
     gather,
     gather_outputs,
     joint_reproduction,
-    mediation_triples,
     min_detectable,
     n_chunks,
     power_summary,
@@ -102,13 +101,6 @@ def test_replication_data_are_simulate_survey_then_analysis_frame(study, setting
         expect = analysis_frame(raw, codebook(study, settings["scale_points"])).to_numpy()
         got = m.simulate(n, replication_seed(SEED, n, r))
         assert got.dtype == expect.dtype and np.array_equal(got, expect)
-
-
-def test_mediation_triples_copy_equals_the_stage_function(study):
-    assert mediation_triples(study) == stages.mediation_triples(study)
-
-
-# ------------------------------------------------------------------ same model, same claims
 
 
 def test_batched_replication_fit_agrees_with_fit_structural(study, model):

@@ -49,3 +49,15 @@ def n_free_parameters(study: Study) -> int:
     """
     n_items, n_constructs, e = len(study.items), len(study.constructs), len(study.exogenous)
     return (n_items - n_constructs) + n_items + e * (e + 1) // 2 + len(study.endogenous) + len(study.paths)
+
+
+def mediation_triples(study: Study) -> list[tuple[str, str, str]]:
+    """Every (x, m, y) chain of the structural model: x -> m -> y with both paths declared."""
+    pairs = {(p.source, p.target) for p in study.paths}
+    return [
+        (x, m, y)
+        for x in study.construct_ids
+        for m in study.construct_ids
+        for y in study.construct_ids
+        if (x, m) in pairs and (m, y) in pairs
+    ]

@@ -62,10 +62,10 @@ import pandas as pd
 import semopy
 from scipy import stats
 
-from .batched import BatchedModel
+from .batched import BatchedModel, _safe_cholesky
 from .claims import judge
 from .errors import DataError, EstimationError, SpecError
-from .model import structural_syntax
+from .model import mediation_triples, structural_syntax
 from .population import population_model, structural_matrices
 from .seeds import STREAMS
 from .spec import Study, study_from_dict
@@ -181,7 +181,7 @@ class ReplicationBatch:
 
     Arrays have one row per replication (``replications``); path columns
     follow ``paths`` (``(source, target)`` in spec order), indirect columns
-    follow ``triples`` (:func:`xhs_sharing.stages.mediation_triples`).
+    follow ``triples`` (:func:`xhs_sharing.model.mediation_triples`).
     ``converged`` is False for a failed fit (every estimate NaN);
     ``refitted`` marks fits that needed semopy's bounded one-by-one refit
     (neither pass of batched Fisher scoring converged inside the admissible
@@ -433,7 +433,7 @@ class ReplicationModel:
         hi = np.full((R, T), np.nan)
         if len(idx) and T:
             good = np.flatnonzero(conv)
-            L, ok = _cholesky_stack(acov[np.ix_(good, self._mc_cols, self._mc_cols)])
+            L, ok = _safe_cholesky(acov[np.ix_(good, self._mc_cols, self._mc_cols)])
             z = np.empty((mc_draws, len(self._mc_cols)))
             for j in np.flatnonzero(ok):
                 g = good[j]
@@ -456,43 +456,12 @@ class ReplicationModel:
         )
 
 
-def mediation_triples(study: Study) -> list[tuple[str, str, str]]:
-    """Every (x, m, y) chain of the structural model, as :func:`xhs_sharing.stages.mediation_triples`.
-
-    A copy, because importing :mod:`xhs_sharing.stages` loads the measurement
-    stack (pingouin, statsmodels: ~0.9 s), which every Monte Carlo job would
-    pay; the tests check that both give the same list.
-    """
-    pairs = {(p.source, p.target) for p in study.paths}
-    ids = study.construct_ids
-    return [(x, m, y) for x in ids for m in ids for y in ids if (x, m) in pairs and (m, y) in pairs]
-
-
-def _cholesky_stack(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lower Cholesky factors of a stack ``(B, k, k)``; ``ok`` False (factor = identity) where not PD."""
-    nb, k = a.shape[0], a.shape[-1]
-    ok = np.all(np.isfinite(a.reshape(nb, -1)), axis=1)
-    if ok.all():
-        try:
-            return np.linalg.cholesky(a), ok
-        except np.linalg.LinAlgError:
-            pass
-    a = a.copy()
-    for b in np.flatnonzero(ok):
-        try:
-            np.linalg.cholesky(a[b])
-        except np.linalg.LinAlgError:
-            ok[b] = False
-    a[~ok] = np.eye(k)
-    return np.linalg.cholesky(a), ok
-
-
 def _inverse_pd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Inverses ``(L L')^-1 = L^-T L^-1`` of a stack of symmetric matrices; ``ok`` False (NaN) where not PD.
 
     The same algebra as ``fit_structural``'s asymptotic covariance.
     """
-    L, ok = _cholesky_stack(a)
+    L, ok = _safe_cholesky(a)
     Li = np.linalg.inv(L)
     out = np.swapaxes(Li, 1, 2) @ Li
     out[~ok] = np.nan

@@ -20,6 +20,7 @@ from .measurement import (
     measurement_checks,
     reliability_table,
 )
+from .model import mediation_triples
 from .spec import Study
 
 logger = logging.getLogger(__name__)
@@ -99,18 +100,6 @@ class StructuralOutputs:
     indirect_effects: pd.DataFrame
     bootstrap: dict[str, Any]
     equivalence: pd.DataFrame
-
-
-def mediation_triples(study: Study) -> list[tuple[str, str, str]]:
-    """Every (x, m, y) chain of the structural model: x -> m -> y with both paths declared."""
-    pairs = {(p.source, p.target) for p in study.paths}
-    return [
-        (x, m, y)
-        for x in study.construct_ids
-        for m in study.construct_ids
-        for y in study.construct_ids
-        if (x, m) in pairs and (m, y) in pairs
-    ]
 
 
 def equivalence_table(study: Study, fit: Any, boot: Any, sesoi: float) -> pd.DataFrame:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -126,3 +127,32 @@ def test_own_data_runs_the_whole_dag_and_the_report_says_so(tmp_path):
     assert "observed data" in html and "survey.csv" in html and digest in html
     source = (work / "results" / "data" / "source.json").read_text()
     assert '"kind": "observed"' in source and '"n_rows": 300' in source
+
+
+def test_a_contradicted_claim_shows_in_the_report_and_strict_mode_fails(tmp_path):
+    """With IS -> CN = .35 in the population the report lists the IS -> CN claims as not
+    reproduced, and strict=true turns that into a non-zero exit naming them."""
+    import yaml
+
+    work = scratch_copy(tmp_path)
+    spec_path = work / "config" / "study.yaml"
+    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+    for p in spec["paths"]:
+        if (p["from"], p["to"]) == ("IS", "CN"):
+            p["std"] = 0.35
+    spec_path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    bigger = work / "n1000.yaml"  # z of IS -> CN about 8: significant is not a matter of luck
+    bigger.write_text("synthetic: {n: 1000}\nmontecarlo: {in_report: false}\n", encoding="utf-8")
+    run(work, "--cores", "2", "--configfile", str(SMALL), str(bigger), "-q")
+    doc = json.loads((work / "results" / "claims.json").read_text(encoding="utf-8"))
+    failed = {c["id"] for c in doc["claims"] if c["verdict"] == "not_reproduced"}
+    assert {"IS->CN", "IS->CN->WSI"} <= failed
+    html = (work / "reports" / "replication_report.html").read_text(encoding="utf-8")
+    assert f"{doc['reproduced']} of {doc['total']} claims reproduced" in html
+    assert "not reproduced" in html
+    proc = run(work, "--cores", "2", "--configfile", str(SMALL), str(bigger), "-q", "--config", "strict=true",
+               check=False)
+    assert proc.returncode != 0
+    log = (work / "logs" / "claims" / "claims.log").read_text(encoding="utf-8")
+    assert "strict mode" in log and "IS->CN" in log and "IS->CN->WSI" in log
+    assert not (work / "results" / "claims.json").exists()

@@ -110,6 +110,7 @@ def setup_logging(log_path: str | Path | None) -> logging.Logger:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
+    logger.propagate = False  # the rule's log file only, not Snakemake's console
     return logger
 
 

@@ -5,6 +5,7 @@ rule claims:
     input:
         study=study_spec_path(),
         paths="results/structural/paths.csv",
+        fit="results/structural/fit.json",
         indirect="results/structural/indirect_effects.csv",
         equivalence="results/structural/equivalence.csv",
     output:
@@ -14,7 +15,7 @@ rule claims:
             category="Claims",
         ),
     params:
-        strict=config["strict"],
+        strict=strict_mode(),
     conda:
         "../../environment.yml"
     benchmark:

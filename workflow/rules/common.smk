@@ -14,6 +14,11 @@ os.environ.update(PYTHONHASHSEED="0")
 validate(config, schema="../schemas/config.schema.yaml")
 
 
+def strict_mode():
+    """config strict as a boolean (--config strict=true arrives as text)."""
+    return str(config["strict"]).lower() == "true"
+
+
 def study_spec_path():
     """Path of the study specification named in the config."""
     return config["study"]

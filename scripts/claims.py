@@ -1,8 +1,11 @@
 """Snakemake entry point: check the paper's claims against the structural results."""
 
+import json
+from pathlib import Path
+
 import pandas as pd
 
-from xhs_sharing.claims import claims_document, evaluate_claims
+from xhs_sharing.claims import claims_document, evaluate_claims, improper_problems
 from xhs_sharing.errors import XhsError
 from xhs_sharing.io import run_step, write_json
 from xhs_sharing.spec import load_study
@@ -17,8 +20,12 @@ def main(logger):
     study = load_study(sm.input.study)
     equivalence = pd.read_csv(sm.input.equivalence).set_index("id")
     eq = {cid: row.dropna().to_dict() for cid, row in equivalence.iterrows()}
+    improper = improper_problems(json.loads(Path(sm.input.fit).read_text(encoding="utf-8")))
+    if improper:
+        logger.warning("the structural solution is improper (%s): every claim is not reproduced",
+                       "; ".join(improper))
     results = evaluate_claims(study.claims, pd.read_csv(sm.input.paths), pd.read_csv(sm.input.indirect),
-                              interval="boot", equivalence=eq)
+                              interval="boot", equivalence=eq, improper=improper)
     doc = claims_document(results)
     logger.info("%d of %d claims reproduced", doc["reproduced"], doc["total"])
     failed = [r for r in results if not r.reproduced]

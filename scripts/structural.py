@@ -24,6 +24,8 @@ def main(logger):
     b = out.bootstrap
     logger.info("estimator %s; bootstrap (%s): %d requested, %d converged, %d failed", out.fit["estimator"],
                 b["engine"], b["requested"], b["converged"], b["failed"])
+    if out.fit["proper"]:  # an improper one has been logged as a WARNING by run_structural
+        logger.info("the structural solution is proper")
     o = sm.output
     write_text(out.syntax, o.syntax)
     write_csv(out.paths, o.paths)

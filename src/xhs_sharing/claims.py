@@ -11,12 +11,18 @@ significant. The decision rule is the interval one:
 Paths use their Wald interval; indirect effects use the percentile bootstrap
 interval by default (the Monte Carlo interval in the Monte Carlo study, where
 refitting thousands of bootstrap resamples per replication is not affordable).
+
+A claim cannot be reproduced on a solution that is not admissible: when the
+structural solution is improper (a negative variance, a non-positive-definite
+latent or implied covariance matrix; ``"proper": false`` in
+``results/structural/fit.json``) every verdict is ``not_reproduced``, the
+reason naming the problems (``improper=`` of :func:`evaluate_claims`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -89,6 +95,34 @@ def judge(expected: str, estimate: float, ci_low: float, ci_high: float) -> tupl
     return "reproduced", f"{span} excludes zero with the expected {word} sign"
 
 
+IMPROPER_REASON = "the structural solution is improper"
+"""Start of the reason of every claim judged on an improper solution."""
+
+
+def improper_problems(fit: Mapping[str, Any]) -> list[str]:
+    """The improper-solution problems recorded in a ``fit.json`` document (empty when proper).
+
+    A document without the ``proper`` key (written before it existed) counts as
+    proper; ``"proper": false`` without a problem list still counts as improper.
+
+    >>> improper_problems({"proper": False, "problems": ["negative residual variance of x1"]})
+    ['negative residual variance of x1']
+    >>> improper_problems({"chi2": 1.0})
+    []
+    """
+    if fit.get("proper", True) is not False:
+        return []
+    return [str(p) for p in (fit.get("problems") or [])] or ["no detail recorded"]
+
+
+def _as_problems(improper: Sequence[str] | str | None) -> tuple[str, ...]:
+    if improper is None:
+        return ()
+    if isinstance(improper, str):
+        return (improper,) if improper else ()
+    return tuple(str(p) for p in improper)
+
+
 def _path_row(paths: pd.DataFrame, source: str, target: str) -> pd.Series:
     rows = paths[(paths["lhs"] == target) & (paths["op"] == "~") & (paths["rhs"] == source)]
     if len(rows) != 1:
@@ -110,6 +144,7 @@ def evaluate_claim(
     indirect: pd.DataFrame | None = None,
     interval: str = "boot",
     equivalence: Mapping[str, dict[str, Any]] | None = None,
+    improper: Sequence[str] | str | None = None,
 ) -> ClaimResult:
     """Evaluate one claim.
 
@@ -126,7 +161,15 @@ def evaluate_claim(
         Which interval decides an indirect claim.
     equivalence : mapping, optional
         Claim id -> equivalence-test result, attached to null claims.
+    improper : sequence of str, optional
+        The problems of an improper structural solution (``fit.json``'s
+        ``problems``; :func:`improper_problems`). When any is given the
+        verdict is ``not_reproduced`` whatever the interval says, and the
+        reason starts with "the structural solution is improper: " and the
+        problems (the interval rule's own reading follows, for the record);
+        the estimate and interval are still reported.
     """
+    problems = _as_problems(improper)
     if claim.kind == "path":
         row = _path_row(paths, claim.path[0], claim.path[1])
         est, std, lo, hi = (float(row[c]) for c in ("est", "std_all", "ci_low", "ci_high"))
@@ -145,6 +188,10 @@ def evaluate_claim(
     else:
         raise ValueError(f"unknown claim kind {claim.kind!r}")
     verdict, reason = judge(claim.expected, est, lo, hi)
+    if problems:
+        reason = (f"{IMPROPER_REASON}: {'; '.join(problems)}; a claim cannot be reproduced on an inadmissible "
+                  f"solution (the interval rule alone would give {verdict.replace('_', ' ')}: {reason})")
+        verdict = "not_reproduced"
     equiv = None
     if equivalence is not None and claim.expected == "not_significant":
         equiv = dict(equivalence[claim.id]) if claim.id in equivalence else None
@@ -161,9 +208,14 @@ def evaluate_claims(
     indirect: pd.DataFrame | None = None,
     interval: str = "boot",
     equivalence: Mapping[str, dict[str, Any]] | None = None,
+    improper: Sequence[str] | str | None = None,
 ) -> list[ClaimResult]:
-    """Evaluate every claim, in spec order."""
-    return [evaluate_claim(c, paths, indirect, interval, equivalence) for c in claims]
+    """Evaluate every claim, in spec order.
+
+    ``improper``: the problems of an improper structural solution; when given,
+    every verdict is ``not_reproduced`` (see :func:`evaluate_claim`).
+    """
+    return [evaluate_claim(c, paths, indirect, interval, equivalence, improper) for c in claims]
 
 
 def claims_document(results: list[ClaimResult]) -> dict[str, Any]:

@@ -32,6 +32,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from . import figures
+from .claims import improper_problems
 from .errors import XhsError
 from .io import sha256_file, write_text
 from .spec import Study
@@ -559,13 +560,25 @@ def _measurement(res: dict[str, Any], study: Study) -> dict[str, Any]:
         badge = status_badge(c.get("status"))
         check_rows.append({"cls": f"row-{badge['cls']}", "cells": [
             cell(c.get("check"), header=True), cell(c.get("construct") if c.get("construct") is not None else DASH),
-            cell(c.get("statistic")), num(c.get("value"), 3),
+            cell(c.get("item") or DASH), cell(c.get("statistic")), num(c.get("value"), 3),
             cell(fmt_threshold(c.get("comparison"), c.get("threshold"))),
             cell(badge["text"], "badge-cell", badge=badge), cell(c.get("reference") or DASH, "text")]})
+
+    def where(c: Mapping[str, Any]) -> str:
+        parts = [str(c["construct"])] if c.get("construct") else []
+        parts += [f"item {c['item']}"] if c.get("item") else []
+        return f" ({', '.join(parts)})" if parts else ""
+
+    def heywood(c: Mapping[str, Any]) -> str:
+        if str(c.get("statistic")) == "resid_var" and str(c.get("status")) in ("fail", "failed"):
+            return " (a Heywood case: a negative residual variance, the CFA solution is improper)"
+        return ""
+
     problems = [{"badge": status_badge(c.get("status")),
-                 "text": f"{c.get('check')}" + (f" ({c.get('construct')})" if c.get("construct") else "")
+                 "text": f"{c.get('check')}" + where(c)
                          + (f": {fmt_num(c.get('value'), 3)} vs {fmt_threshold(c.get('comparison'), c.get('threshold'))}"
                             if _finite(c.get("value")) else ": value not available")
+                         + heywood(c)
                          + (f". {c.get('reference')}" if c.get("reference") else "")}
                 for c in checks if str(c.get("status")) != "pass"]
     passed = res["checks"].get("passed", sum(1 for c in checks if c.get("passed")))
@@ -581,7 +594,7 @@ def _measurement(res: dict[str, Any], study: Study) -> dict[str, Any]:
         "fit": _fit_table(res["cfa_fit"], "Fit of the confirmatory factor analysis"
                           + (f" ({res['cfa_fit']['estimator']})" if res["cfa_fit"].get("estimator") else ""), cindex),
         "checks": {"caption": "Every measurement check", "rows": check_rows,
-                   "columns": [col("Check"), col("Construct"), col("Statistic"), col("Value", "num"), col("Threshold"),
+                   "columns": [col("Check"), col("Construct"), col("Item"), col("Statistic"), col("Value", "num"), col("Threshold"),
                                col("Status"), col("Reference")],
                    "note": "Failed checks first, then warnings, then passed checks."},
         "problems": problems,
@@ -613,6 +626,8 @@ def _structural(res: dict[str, Any], study: Study) -> dict[str, Any]:
                           + (f" ({res['fit']['estimator']})" if res["fit"].get("estimator") else ""), None),
         "syntax": res["model_syntax"],
         "r2_values": r2,
+        "proper": not improper_problems(res["fit"]),
+        "improper": improper_problems(res["fit"]),
     }
 
 
@@ -899,10 +914,23 @@ def build_context(
     Raises
     ------
     ReportError
-        A result file is missing or malformed, or the files disagree (claims vs. spec, tallies).
+        A result file is missing or malformed, or the files disagree (claims vs. spec, tallies,
+        claims reproduced on a structural solution ``fit.json`` marks improper).
+
+    Notes
+    -----
+    ``structural.improper`` lists the problems of an improper structural
+    solution (``"proper": false`` in ``fit.json``; a file without the key
+    counts as proper); the template shows them in a warning banner at the top
+    of the summary and of the structural section.
     """
     res = read_results(Path(results_dir))
     claims = _claims(res, study)
+    improper = improper_problems(res["fit"])
+    if improper and claims["reproduced"]:
+        raise ReportError(f"fit.json says the structural solution is improper ({'; '.join(improper)}) but "
+                          f"claims.json counts {claims['reproduced']} claim(s) reproduced: the claims stage ran "
+                          "on other results; rerun it")
     measurement = _measurement(res, study)
     structural = _structural(res, study)
     mediation = _mediation(res)

@@ -66,6 +66,7 @@ def run_measurement(
     table). With no missing value both settings give identical outputs.
     """
     ibc = study.items_by_construct
+    require_positive_definite_covariance(items, study.item_ids)
     cfa = fit_cfa(items, ibc, missing=missing)
     reliability = reliability_table(items, ibc, cfa.loadings, missing=missing)
     fl = fornell_larcker(cfa.latent_corr, reliability.set_index("construct")["ave"])
@@ -102,13 +103,17 @@ class StructuralOutputs:
     equivalence: pd.DataFrame
 
 
-def equivalence_table(study: Study, fit: Any, boot: Any, sesoi: float) -> pd.DataFrame:
+def equivalence_table(study: Study, fit: Any, boot: Any, sesoi: float, mc: Any = None) -> pd.DataFrame:
     """TOST equivalence tests of every claim the paper reports as not significant.
 
     Paths use the standardized estimate and its delta-method SE; indirect
-    effects use the 90% percentile-bootstrap interval of the standardized effect.
+    effects use the 90% percentile-bootstrap interval of the standardized
+    effect, or the Monte Carlo draws ``mc`` when there is no bootstrap
+    (``boot`` None: it failed on an improper solution).
     """
     from .mediation import tost_effect, tost_path
+
+    draws = boot if boot is not None else mc
 
     rows = []
     for claim in study.claims:
@@ -118,7 +123,7 @@ def equivalence_table(study: Study, fit: Any, boot: Any, sesoi: float) -> pd.Dat
             res = tost_path(fit, claim.path[1], claim.path[0], sesoi=sesoi)
         else:
             x, m, y = claim.path
-            res = tost_effect(boot, x, y, effect="indirect", mediator=m, sesoi=sesoi)
+            res = tost_effect(draws, x, y, effect="indirect", mediator=m, sesoi=sesoi)
         rows.append({
             "id": claim.id, "kind": claim.kind, "estimate": res.estimate, "se": res.se,
             "ci90_low": res.ci_low, "ci90_high": res.ci_high, "sesoi": res.sesoi,
@@ -126,6 +131,45 @@ def equivalence_table(study: Study, fit: Any, boot: Any, sesoi: float) -> pd.Dat
         })
     return pd.DataFrame(rows, columns=["id", "kind", "estimate", "se", "ci90_low", "ci90_high",
                                        "sesoi", "pvalue", "verdict"])
+
+
+def require_positive_definite_covariance(items: pd.DataFrame, columns: Any, rel_tol: float = 1e-10) -> None:
+    """Raise :class:`EstimationError` unless the indicators' sample covariance matrix is positive definite.
+
+    ML fits the model to that matrix: when it is singular (an item constant,
+    or an exact linear combination of others, e.g. the same column twice)
+    the discrepancy function is not defined and any "estimates" are
+    artefacts. With missing answers (FIML) the EM estimate of the
+    covariance matrix is checked. The message names the items that span the
+    null direction.
+
+    Raises
+    ------
+    DataError
+        As :func:`xhs_sharing.structural.observed_matrix` (a column absent or
+        not numeric, too few respondents).
+    EstimationError
+        Smallest eigenvalue at most ``rel_tol`` times the largest.
+    """
+    import numpy as np
+
+    from .errors import EstimationError
+    from .fiml import em_moments
+    from .structural import observed_matrix, sample_covariance
+
+    cols = tuple(columns)
+    x = observed_matrix(items, cols, allow_missing=True)
+    s = em_moments(x).cov if np.isnan(x).any() else sample_covariance(x)
+    ev, vec = np.linalg.eigh(s)
+    if ev[0] > rel_tol * max(ev[-1], 0.0):
+        return
+    weights = np.abs(vec[:, 0])
+    involved = [cols[i] for i in np.argsort(-weights, kind="stable") if weights[i] > 0.1]
+    raise EstimationError(
+        f"the sample covariance matrix of the {len(cols)} indicators is not positive definite "
+        f"(smallest eigenvalue {ev[0]:.3g}): an item is constant or a linear combination of others "
+        f"(items involved: {', '.join(involved)}); no model can be estimated from these items"
+    )
 
 
 def run_structural(
@@ -158,19 +202,51 @@ def run_structural(
     FIML one at a time (same streams and chunks; ``bootstrap["engine"]`` is
     ``"one-by-one FIML"``, ``bootstrap["engine_requested"]`` the configured
     one). With no missing value both settings give identical outputs.
+
+    Estimation problems (the issue's rule: reported as such, never as numbers
+    that look fine):
+
+    * no numbers to show, so the stage stops with :class:`EstimationError`
+      naming the problem: the sample covariance matrix of the indicators is
+      not positive definite, the ML (FIML) iterations do not converge, or the
+      information matrix is singular (the model is not identified);
+    * an improper but converged solution (a negative (residual) variance, a
+      non-positive-definite latent or implied covariance matrix) is kept:
+      every problem is logged as a WARNING, every output is written, and
+      ``fit`` records ``"proper": False`` with the ``"problems"`` (always
+      present: ``"proper": True, "problems": []`` otherwise), so the claims
+      stage and the report can say so. The bootstrap still runs, each
+      resample judged on its own; if no resample gives a proper solution
+      the bootstrap intervals are left empty (``bootstrap["error"]`` says
+      why) and the equivalence tests of indirect effects use the Monte
+      Carlo draws.
     """
+    import dataclasses
     import time
 
+    from .errors import EstimationError
     from .fit_indices import ESTIMATOR_KEY, fit_measures
-    from .mediation import FimlChunkFitter, bootstrap_indirect, indirect_effects_table
+    from .mediation import (FimlChunkFitter, bootstrap_indirect, indirect_effects_table,
+                            monte_carlo_indirect)
     from .model import structural_syntax
-    from .structural import fit_structural
+    from .structural import fit_structural, solution_problems
 
     if engine not in ("batched", "one-by-one"):
         raise ValueError(f"engine must be 'batched' or 'one-by-one', got {engine!r}")
     syntax = structural_syntax(study)
-    fit = fit_structural(syntax, items, missing=missing)
-    fit.raise_if_improper()
+    require_positive_definite_covariance(items, study.item_ids)
+    fit = fit_structural(syntax, items, missing=missing, allow_improper=True)
+    # A singular information matrix is the one diagnosis of fit_structural that is
+    # not about the solution: the model is not identified, there are no estimates.
+    solution = solution_problems(fit.structure, fit.theta)
+    unidentified = [p for p in fit.problems if p not in solution]
+    if unidentified:
+        raise EstimationError("the structural model cannot be estimated: " + "; ".join(unidentified))
+    problems = list(fit.problems)
+    if problems:
+        logger.warning("the structural solution is IMPROPER (%s): every output is written, marked "
+                       "\"proper\": false in fit.json, and no claim can be reproduced on it",
+                       "; ".join(problems))
     triples = mediation_triples(study)
     engine_used = engine
     if fit.estimator == "FIML":
@@ -187,16 +263,37 @@ def run_structural(
         n_jobs = 1  # the batch is the parallelism; the fitter is not sent to worker processes
     else:
         from .mediation import fit_chunk as fitter
+    # bootstrap_indirect refuses an improper full-sample fit so that no caller
+    # bootstraps one silently; here the problems are already logged and recorded,
+    # and each resample is screened on its own by the chunk fitter.
+    boot_fit = fit if fit.proper else dataclasses.replace(fit, problems=())
+    boot_error = None
     started = time.perf_counter()
-    boot = bootstrap_indirect(items, syntax, triples, n_boot, boot_seed, chunk_size=chunk_size,
-                              n_jobs=n_jobs, progress=progress, full_fit=fit, chunk_fitter=fitter)
+    try:
+        boot = bootstrap_indirect(items, syntax, triples, n_boot, boot_seed, chunk_size=chunk_size,
+                                  n_jobs=n_jobs, progress=progress, full_fit=boot_fit,
+                                  chunk_fitter=fitter)
+    except EstimationError as exc:
+        if fit.proper:
+            raise
+        boot, boot_error = None, str(exc)
+        logger.warning("bootstrap around the improper solution failed (%s): the bootstrap intervals "
+                       "are left empty", exc)
     elapsed = time.perf_counter() - started
     logger.info("bootstrap (%s): %d refits in %.1f s, %.1f ms per refit", engine_used, n_boot,
                 elapsed, 1000.0 * elapsed / n_boot)
-    table = indirect_effects_table(fit, triples, boot=boot, seed=mc_seed, n_draws=mc_draws)
+    mc = monte_carlo_indirect(fit, triples, seed=mc_seed, n_draws=mc_draws)
+    table = indirect_effects_table(fit, triples, boot=boot, mc=mc)
     fit_dict: dict[str, Any] = dict(fit_measures(fit.model, items, missing=missing))
     fit_dict[ESTIMATOR_KEY] = fit.estimator
-    bootstrap: dict[str, Any] = {**boot.summary(), "chunk_size": chunk_size, "engine": engine_used}
+    fit_dict["proper"] = fit.proper
+    fit_dict["problems"] = problems
+    if boot is not None:
+        summary: dict[str, Any] = dict(boot.summary())
+    else:
+        summary = {"requested": n_boot, "converged": 0, "failed": n_boot, "seed": boot_seed,
+                   "failures": {}, "error": boot_error}
+    bootstrap: dict[str, Any] = {**summary, "chunk_size": chunk_size, "engine": engine_used}
     if engine_used != engine:
         bootstrap["engine_requested"] = engine
     bootstrap.update(mc_draws=mc_draws, mc_seed=mc_seed, estimator=fit.estimator,
@@ -208,7 +305,7 @@ def run_structural(
         fit=fit_dict,
         indirect_effects=table,
         bootstrap=bootstrap,
-        equivalence=equivalence_table(study, fit, boot, sesoi),
+        equivalence=equivalence_table(study, fit, boot, sesoi, mc=mc),
     )
 
 

@@ -11,7 +11,7 @@ For the default study model on a synthetic survey of N = 500 it prints
   each resampled data frame, semopy's defaults) and a warm-started loop (one
   model refitted to each resample's covariance matrix from the full-sample
   estimates);
-* the batched estimator (:mod:`xhs_sharing.batched`) on ``--resamples``
+* the batched estimator (:mod:`xhs_sharing.sem.batched`) on ``--resamples``
   resamples: wall and CPU time of the whole job (counts, covariances, fits,
   semopy refits), resamples per second, converged / failed / refitted
   counts and Fisher-scoring iterations;
@@ -42,11 +42,12 @@ import numpy as np
 import pandas as pd
 import semopy
 
-from xhs_sharing.batched import BatchedModel, bootstrap_counts, resample_covariances
-from xhs_sharing.model import structural_syntax
-from xhs_sharing.spec import load_study
-from xhs_sharing.survey import analysis_frame
-from xhs_sharing.synthetic import codebook, simulate_survey
+from xhs_sharing.data.survey import analysis_frame
+from xhs_sharing.sem.batched import BatchedModel
+from xhs_sharing.sem.resample import bootstrap_counts, resample_covariances
+from xhs_sharing.study.spec import load_study
+from xhs_sharing.study.syntax import structural_syntax
+from xhs_sharing.study.synthetic import codebook, simulate_survey
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 20261127  # config/config.yaml: synthetic.seed

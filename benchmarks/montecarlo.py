@@ -43,7 +43,7 @@ import pandas as pd
 import yaml
 from threadpoolctl import threadpool_limits
 
-from xhs_sharing.montecarlo import (
+from xhs_sharing.analysis.montecarlo import (
     ReplicationModel,
     chunk_replications,
     claims_frame,
@@ -52,7 +52,7 @@ from xhs_sharing.montecarlo import (
     replication_seed,
     run_sensitivity,
 )
-from xhs_sharing.spec import load_study
+from xhs_sharing.study.spec import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = 15.0
@@ -108,13 +108,12 @@ def _fits(tables: list[pd.DataFrame]) -> tuple[int, int, int]:
 
 def one_by_one(study, mc: dict, syn: dict, loop: int, batched: pd.DataFrame) -> tuple[float, int, int]:
     """``fit_structural`` + Monte Carlo intervals + ``evaluate_claims`` per replication."""
-    from xhs_sharing.claims import evaluate_claims
-    from xhs_sharing.mediation import indirect_effects_table
-    from xhs_sharing.model import structural_syntax
-    from xhs_sharing.stages import mediation_triples
-    from xhs_sharing.structural import fit_structural
-    from xhs_sharing.survey import analysis_frame
-    from xhs_sharing.synthetic import codebook, simulate_survey
+    from xhs_sharing.analysis.claims import evaluate_claims
+    from xhs_sharing.analysis.mediation import indirect_effects_table
+    from xhs_sharing.analysis.structural import fit_structural
+    from xhs_sharing.data.survey import analysis_frame
+    from xhs_sharing.study.syntax import mediation_triples, structural_syntax
+    from xhs_sharing.study.synthetic import codebook, simulate_survey
 
     syntax = structural_syntax(study)
     triples = mediation_triples(study)

@@ -1,8 +1,8 @@
 """Snakemake entry point: validate the study spec and record its population model."""
 
 from xhs_sharing.io import run_step, write_json
-from xhs_sharing.population import population_summary
-from xhs_sharing.spec import load_study
+from xhs_sharing.study.population import population_summary
+from xhs_sharing.study.spec import load_study
 
 
 def main(logger):

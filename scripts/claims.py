@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from xhs_sharing.claims import claims_document, evaluate_claims, improper_problems
+from xhs_sharing.analysis.claims import claims_document, evaluate_claims, improper_problems
 from xhs_sharing.errors import XhsError
 from xhs_sharing.io import run_step, write_json
-from xhs_sharing.spec import load_study
+from xhs_sharing.study.spec import load_study
 
 
 class ClaimsNotReproduced(XhsError):

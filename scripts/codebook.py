@@ -1,8 +1,8 @@
 """Snakemake entry point: the codebook a user's own survey file is checked against."""
 
 from xhs_sharing.io import run_step, write_json
-from xhs_sharing.spec import load_study
-from xhs_sharing.synthetic import codebook
+from xhs_sharing.study.spec import load_study
+from xhs_sharing.study.synthetic import codebook
 
 
 def main(logger):

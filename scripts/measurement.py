@@ -1,9 +1,9 @@
 """Snakemake entry point: the measurement-validation stage."""
 
+from xhs_sharing.data.survey import read_analysis_table
 from xhs_sharing.io import run_step, write_csv, write_json, write_text
-from xhs_sharing.spec import load_study
-from xhs_sharing.stages import run_measurement
-from xhs_sharing.survey import read_analysis_table
+from xhs_sharing.pipeline.measurement import run_measurement
+from xhs_sharing.study.spec import load_study
 
 
 def main(logger):

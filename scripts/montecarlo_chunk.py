@@ -6,9 +6,9 @@
   the grid of population effects, at the default survey size.
 """
 
+from xhs_sharing.analysis.montecarlo import run_chunk, run_sensitivity
 from xhs_sharing.io import run_step, write_csv
-from xhs_sharing.montecarlo import run_chunk, run_sensitivity
-from xhs_sharing.spec import load_study
+from xhs_sharing.study.spec import load_study
 
 
 def chunk(logger):

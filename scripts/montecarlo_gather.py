@@ -2,9 +2,9 @@
 
 import pandas as pd
 
+from xhs_sharing.analysis.montecarlo import gather_outputs
 from xhs_sharing.io import run_step, write_csv, write_json
-from xhs_sharing.montecarlo import gather_outputs
-from xhs_sharing.spec import load_study
+from xhs_sharing.study.spec import load_study
 
 
 def main(logger):

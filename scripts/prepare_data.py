@@ -1,9 +1,9 @@
 """Snakemake entry point: validate the survey against its codebook and write the analysis table."""
 
+from xhs_sharing.data.survey import load_survey, read_codebook
 from xhs_sharing.io import run_step, write_csv, write_json
-from xhs_sharing.model import n_free_parameters
-from xhs_sharing.spec import load_study
-from xhs_sharing.survey import load_survey, read_codebook
+from xhs_sharing.study.spec import load_study
+from xhs_sharing.study.syntax import n_free_parameters
 
 
 def main(logger):

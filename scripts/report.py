@@ -7,9 +7,9 @@ from pathlib import Path
 import yaml
 
 from xhs_sharing.io import run_step
-from xhs_sharing.report import build_context, write_report
-from xhs_sharing.spec import load_study
-from xhs_sharing.stages import run_info
+from xhs_sharing.pipeline.provenance import run_info
+from xhs_sharing.report.render import build_context, write_report
+from xhs_sharing.study.spec import load_study
 
 
 def main(logger):

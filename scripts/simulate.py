@@ -2,8 +2,8 @@
 
 from xhs_sharing.io import run_step, write_csv, write_json
 from xhs_sharing.seeds import stream
-from xhs_sharing.spec import load_study
-from xhs_sharing.synthetic import codebook, simulate_survey
+from xhs_sharing.study.spec import load_study
+from xhs_sharing.study.synthetic import codebook, simulate_survey
 
 
 def main(logger):

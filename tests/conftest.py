@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from xhs_sharing.spec import Study, load_study, read_yaml, study_from_dict
+from xhs_sharing.study.spec import Study, load_study, read_yaml, study_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY_YAML = ROOT / "config" / "study.yaml"

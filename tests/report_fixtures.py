@@ -4,7 +4,7 @@
 formats of the pipeline, from the study spec: paths take the spec's
 population values (plus optional perturbations that make some claims fail),
 indirect effects are products of the written paths, and ``claims.json`` is
-produced by the package's own :func:`xhs_sharing.claims.evaluate_claims` on
+produced by the package's own :func:`xhs_sharing.analysis.claims.evaluate_claims` on
 the written tables, so verdicts, estimates and intervals agree across files.
 Everything is arithmetic on the spec: the same call gives the same bytes.
 """
@@ -20,9 +20,9 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from xhs_sharing.claims import claims_document, evaluate_claims
+from xhs_sharing.analysis.claims import claims_document, evaluate_claims
 from xhs_sharing.io import write_csv, write_json, write_text
-from xhs_sharing.spec import Study, read_yaml, study_from_dict
+from xhs_sharing.study.spec import Study, read_yaml, study_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY_YAML = ROOT / "config" / "study.yaml"

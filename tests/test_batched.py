@@ -1,4 +1,4 @@
-"""Batched ML estimation (xhs_sharing.batched) against semopy and lavaan.
+"""Batched ML estimation (xhs_sharing.sem.batched) against semopy and lavaan.
 
 Reference values:
 * semopy refits of the same covariance matrices, polished (SLSQP with
@@ -19,11 +19,12 @@ import semopy
 from semopy.examples import holzinger39, political_democracy
 from semopy.stats import calc_se
 
-from xhs_sharing.batched import BatchedModel, bootstrap_counts, resample_covariances
+from xhs_sharing.data.survey import analysis_frame
 from xhs_sharing.errors import DataError, EstimationError
-from xhs_sharing.model import structural_syntax
-from xhs_sharing.survey import analysis_frame
-from xhs_sharing.synthetic import codebook, simulate_survey
+from xhs_sharing.sem.batched import BatchedModel
+from xhs_sharing.sem.resample import bootstrap_counts, resample_covariances
+from xhs_sharing.study.syntax import structural_syntax
+from xhs_sharing.study.synthetic import codebook, simulate_survey
 
 SEED = 20261127  # the package's seed (README, "Controlled randomness"); never tuned
 N = 500

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xhs_sharing.batched import BatchedChunkFitter, BatchedModel, counts_from_indices
-from xhs_sharing.mediation import bootstrap_indirect
-from xhs_sharing.model import structural_syntax
-from xhs_sharing.stages import mediation_triples
-from xhs_sharing.structural import fit_structural
-from xhs_sharing.survey import analysis_frame
-from xhs_sharing.synthetic import codebook, simulate_survey
+from xhs_sharing.analysis.mediation import bootstrap_indirect
+from xhs_sharing.analysis.structural import fit_structural
+from xhs_sharing.data.survey import analysis_frame
+from xhs_sharing.sem.batched import BatchedModel
+from xhs_sharing.sem.bootstrap import BatchedChunkFitter
+from xhs_sharing.sem.resample import counts_from_indices
+from xhs_sharing.study.syntax import mediation_triples, structural_syntax
+from xhs_sharing.study.synthetic import codebook, simulate_survey
 
 
 def test_counts_from_indices_is_a_per_row_bincount():

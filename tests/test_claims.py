@@ -7,9 +7,9 @@ import math
 import pandas as pd
 import pytest
 
-from xhs_sharing.claims import claims_document, evaluate_claim, evaluate_claims, judge
+from xhs_sharing.analysis.claims import claims_document, evaluate_claim, evaluate_claims, judge
 from xhs_sharing.errors import EstimationError
-from xhs_sharing.spec import Claim
+from xhs_sharing.study.spec import Claim
 
 
 @pytest.mark.parametrize(

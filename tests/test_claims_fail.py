@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from xhs_sharing.claims import claims_document, evaluate_claims
-from xhs_sharing.spec import study_from_dict
-from xhs_sharing.stages import run_structural
-from xhs_sharing.survey import analysis_frame
-from xhs_sharing.synthetic import codebook, simulate_survey
+from xhs_sharing.analysis.claims import claims_document, evaluate_claims
+from xhs_sharing.data.survey import analysis_frame
+from xhs_sharing.pipeline.structural import run_structural
+from xhs_sharing.study.spec import study_from_dict
+from xhs_sharing.study.synthetic import codebook, simulate_survey
 
 
 @pytest.fixture(scope="module")
 def contradicting_results(request):
     from conftest import STUDY_YAML
-    from xhs_sharing.spec import read_yaml
+    from xhs_sharing.study.spec import read_yaml
 
     spec = read_yaml(STUDY_YAML)
     for p in spec["paths"]:

@@ -19,11 +19,11 @@ sqrt(1.125), i.e. the residual variance 1 - 1.125 = -0.125 before rounding.
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict
 import json
 import logging
 import math
 import re
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +33,19 @@ import pytest
 import yaml
 
 from report_fixtures import fixed_inputs, repo_study, write_fixture_results
-from xhs_sharing import stages, structural
-from xhs_sharing.claims import IMPROPER_REASON, claims_document, evaluate_claims, improper_problems
+from xhs_sharing.analysis import structural
+from xhs_sharing.analysis.claims import IMPROPER_REASON, claims_document, evaluate_claims, improper_problems
+from xhs_sharing.analysis.mediation import monte_carlo_indirect
 from xhs_sharing.errors import EstimationError
 from xhs_sharing.io import run_step, write_csv, write_json, write_text
-from xhs_sharing.mediation import monte_carlo_indirect
-from xhs_sharing.model import mediation_triples
-from xhs_sharing.report import ReportError, build_context, render_report
-from xhs_sharing.spec import Study, study_from_dict
-from xhs_sharing.stages import run_measurement, run_structural
-from xhs_sharing.structural import sample_covariance
+from xhs_sharing.pipeline import measurement as pipeline_measurement
+from xhs_sharing.pipeline import structural as stages
+from xhs_sharing.pipeline.measurement import run_measurement
+from xhs_sharing.pipeline.structural import run_structural
+from xhs_sharing.report.render import ReportError, build_context, render_report
+from xhs_sharing.sem.objectives import sample_covariance
+from xhs_sharing.study.spec import Study, study_from_dict
+from xhs_sharing.study.syntax import mediation_triples
 
 N = 300
 SCALE_POINTS = 9
@@ -374,7 +377,7 @@ def _run_step_error(tmp_path: Path, step, capsys) -> str:
 
 
 def test_non_convergence_of_the_structural_fit_stops_the_stage(proper_items, study, monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(structural, "fit_structural", functools.partial(structural.fit_structural, max_iter=1))
+    monkeypatch.setattr(stages, "fit_structural", functools.partial(structural.fit_structural, max_iter=1))
     with pytest.raises(EstimationError, match=r"ML estimation did not converge in 1 iterations"):
         run_structural(proper_items, study, **RUN)
     message = _run_step_error(tmp_path, lambda logger: run_structural(proper_items, study, **RUN), capsys)
@@ -414,7 +417,7 @@ def test_unidentified_structural_model_stops_the_stage(tmp_path, capsys):
 
 
 def test_non_convergence_of_the_cfa_stops_the_measurement_stage(proper_items, study, monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(stages, "fit_cfa", functools.partial(stages.fit_cfa, max_iter=1))
+    monkeypatch.setattr(pipeline_measurement, "fit_cfa", functools.partial(pipeline_measurement.fit_cfa, max_iter=1))
     with pytest.raises(EstimationError, match="did not converge"):
         run_measurement(proper_items, study, SCALE_POINTS)
     message = _run_step_error(tmp_path, lambda logger: run_measurement(proper_items, study, SCALE_POINTS), capsys)

@@ -29,35 +29,27 @@ import semopy
 from scipy import stats
 from semopy.examples import holzinger39
 
+from xhs_sharing.analysis.measurement import cfa_syntax, fit_cfa
+from xhs_sharing.analysis.mediation import bootstrap_indirect
+from xhs_sharing.analysis.structural import fit_structural
+from xhs_sharing.data.survey import analysis_frame
 from xhs_sharing.errors import DataError, SpecError
-from xhs_sharing.fiml import (
+from xhs_sharing.pipeline.measurement import run_measurement
+from xhs_sharing.pipeline.structural import run_structural
+from xhs_sharing.sem.bootstrap import CONVERGED, SINGULAR_DATA, FimlChunkFitter, refit_resample_fiml
+from xhs_sharing.sem.estimation import fit_semopy, fit_semopy_fiml, ml_hessian
+from xhs_sharing.sem.fit import fiml_fit_measures, fit_measures, ml_discrepancy
+from xhs_sharing.sem.model import structure_from_model
+from xhs_sharing.sem.mvnorm_missing import (
     FimlObjective,
     MissingData,
     em_moments,
     estimator_label,
-    fiml_fit_measures,
     mvn_loglik,
     optimal_mean,
 )
-from xhs_sharing.fit_indices import fit_measures, ml_discrepancy
-from xhs_sharing.measurement import cfa_syntax, fit_cfa
-from xhs_sharing.mediation import (
-    CONVERGED,
-    SINGULAR_DATA,
-    FimlChunkFitter,
-    bootstrap_indirect,
-    refit_resample_fiml,
-)
-from xhs_sharing.stages import mediation_triples, run_measurement, run_structural
-from xhs_sharing.structural import (
-    fit_semopy,
-    fit_semopy_fiml,
-    fit_structural,
-    ml_hessian,
-    structure_from_model,
-)
-from xhs_sharing.survey import analysis_frame
-from xhs_sharing.synthetic import codebook, simulate_survey
+from xhs_sharing.study.syntax import mediation_triples
+from xhs_sharing.study.synthetic import codebook, simulate_survey
 
 SEED = 20261127  # the package's master seed (config/config.yaml)
 HS_COLS = [f"x{i}" for i in range(1, 10)]
@@ -354,7 +346,7 @@ def test_fiml_refit_flags_singular_data_and_rejects_complete_data_fitters(mediat
     sample[:, 0] = np.where(np.isnan(sample[:, 0]), np.nan, 3.0)  # x1 constant where observed
     out = refit_resample_fiml(fit.structure, sample, fit.theta, fit.means, fit.hessian)
     assert out.status == SINGULAR_DATA
-    from xhs_sharing.mediation import fit_chunk
+    from xhs_sharing.sem.bootstrap import fit_chunk
 
     def complete_only(structure, data, indices, theta0):  # pragma: no cover - never called
         return fit_chunk(structure, data, indices, theta0)

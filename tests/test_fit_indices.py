@@ -1,4 +1,4 @@
-"""Tests of xhs_sharing.fit_indices.
+"""Tests of xhs_sharing.sem.fit.
 
 Known answers: lavaan 0.6's output for the Holzinger-Swineford (1939) 3-factor
 CFA (the lavaan tutorial model, ML, N = 301): chi2 85.306 on 24 df, baseline
@@ -17,7 +17,8 @@ from scipy import stats
 from semopy.examples import holzinger39
 
 from xhs_sharing.errors import DataError, EstimationError, SpecError, XhsError
-from xhs_sharing.fit_indices import (
+from xhs_sharing.sem.estimation import fit_semopy
+from xhs_sharing.sem.fit import (
     FIT_MEASURE_KEYS,
     baseline_chi2,
     cfi,
@@ -28,7 +29,6 @@ from xhs_sharing.fit_indices import (
     srmr,
     tli,
 )
-from xhs_sharing.structural import fit_semopy
 
 HS_CHI2 = 85.305521769795  # lavaan prints 85.306; full precision from our converged fit
 

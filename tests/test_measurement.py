@@ -1,4 +1,4 @@
-"""Tests of xhs_sharing.measurement.
+"""Tests of xhs_sharing.analysis.measurement.
 
 Known answers:
 * lavaan 0.6, Holzinger-Swineford 3-factor CFA (ML, N = 301): loadings,
@@ -22,8 +22,7 @@ import pytest
 from scipy import stats
 from semopy.examples import holzinger39
 
-from xhs_sharing.errors import DataError, EstimationError, SpecError
-from xhs_sharing.measurement import (
+from xhs_sharing.analysis.measurement import (
     DEFAULT_THRESHOLDS,
     average_variance_extracted,
     cfa_syntax,
@@ -37,6 +36,7 @@ from xhs_sharing.measurement import (
     measurement_checks,
     reliability_table,
 )
+from xhs_sharing.errors import DataError, EstimationError, SpecError
 
 HS_SPEC = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
 CHECK_KEYS = {

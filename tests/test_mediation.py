@@ -1,4 +1,4 @@
-"""Tests of xhs_sharing.mediation: effects, Monte Carlo, bootstrap, Zhao, TOST."""
+"""Tests of xhs_sharing.analysis.mediation: effects, Monte Carlo, bootstrap, Zhao, TOST."""
 
 from __future__ import annotations
 
@@ -10,26 +10,25 @@ import pandas as pd
 import pytest
 from scipy import integrate, optimize, stats
 
-from xhs_sharing.errors import EstimationError, SpecError
-from xhs_sharing.mediation import (
+from xhs_sharing.analysis.mediation import (
     BootstrapProgress,
     MediationType,
     bootstrap_indirect,
     classify_mediation,
     compute_effects,
     effect_specs,
-    fit_chunk,
     indirect_effects_table,
     monte_carlo_ci,
     monte_carlo_indirect,
-    refit_resample,
     tost_draws,
     tost_effect,
     tost_interval,
     tost_path,
     tost_wald,
 )
-from xhs_sharing.structural import StructuralResult, fit_structural
+from xhs_sharing.analysis.structural import StructuralResult, fit_structural
+from xhs_sharing.errors import EstimationError, SpecError
+from xhs_sharing.sem.bootstrap import fit_chunk, refit_resample
 
 # Population values of the simulated mediation model (latent scale fixed by
 # marker loadings of 1, Var(X) = 1).
@@ -111,7 +110,7 @@ def test_unlisted_pathway_is_reported(caplog: pytest.LogCaptureFixture) -> None:
     syntax = ("X =~ x0 + x1 + x2\nM1 =~ a0 + a1 + a2\nM2 =~ b0 + b1 + b2\n"
               "Y =~ y0 + y1 + y2\nM1 ~ X\nM2 ~ X\nY ~ M1 + M2\n")
     fit = fit_structural(syntax, data)
-    with caplog.at_level(logging.WARNING, logger="xhs_sharing.mediation"):
+    with caplog.at_level(logging.WARNING, logger="xhs_sharing.analysis.mediation"):
         res = monte_carlo_indirect(fit, [("X", "M1", "Y")], seed=1, n_draws=200)
     assert "pathways not listed" in caplog.text
     both = monte_carlo_indirect(fit, [("X", "M1", "Y"), ("X", "M2", "Y")], seed=1, n_draws=200)

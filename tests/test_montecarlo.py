@@ -1,4 +1,4 @@
-"""The Monte Carlo reproducibility study (xhs_sharing.montecarlo).
+"""The Monte Carlo reproducibility study (xhs_sharing.analysis.montecarlo).
 
 * The replication data are the synthetic survey of the main pipeline, bit for
   bit, and the batched fit is the main model (fit_structural) to 1e-4.
@@ -19,11 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xhs_sharing.model import mediation_triples
-from xhs_sharing.claims import evaluate_claims
-from xhs_sharing.errors import DataError
-from xhs_sharing.io import write_csv
-from xhs_sharing.montecarlo import (
+from xhs_sharing.analysis.claims import evaluate_claims
+from xhs_sharing.analysis.montecarlo import (
     ReplicationModel,
     chunk_replications,
     claim_reproduction,
@@ -41,10 +38,13 @@ from xhs_sharing.montecarlo import (
     smallest_reaching,
     wilson_interval,
 )
+from xhs_sharing.analysis.structural import fit_structural
+from xhs_sharing.data.survey import analysis_frame
+from xhs_sharing.errors import DataError
+from xhs_sharing.io import write_csv
 from xhs_sharing.seeds import STREAMS
-from xhs_sharing.structural import fit_structural
-from xhs_sharing.survey import analysis_frame
-from xhs_sharing.synthetic import codebook, simulate_survey
+from xhs_sharing.study.syntax import mediation_triples
+from xhs_sharing.study.synthetic import codebook, simulate_survey
 
 SEED = 20261127  # config.yaml synthetic.seed; never tuned
 SIZES = (150, 250, 400, 600, 1000)  # the config's default sample sizes
@@ -119,7 +119,7 @@ def test_batched_replication_fit_agrees_with_fit_structural(study, model):
     np.testing.assert_allclose(ours["ci_low"], theirs["ci_low"], rtol=0, atol=1e-3)
     np.testing.assert_allclose(ours["pvalue"], theirs["pvalue"], rtol=0, atol=1e-3)
     # indirect effects and their standardized values: the main table's definitions
-    from xhs_sharing.mediation import compute_effects, effect_specs
+    from xhs_sharing.analysis.mediation import compute_effects, effect_specs
 
     specs = [s for s in effect_specs(mediation_triples(study)) if s.effect == "indirect"]
     est, std = compute_effects(ref.structure, ref.theta, specs)

@@ -7,15 +7,15 @@ import pytest
 
 from conftest import tiny_spec
 from xhs_sharing.errors import SpecError
-from xhs_sharing.population import (
+from xhs_sharing.study.population import (
     implied_standardized_paths,
     population_model,
     population_summary,
     r_squared,
     structural_matrices,
 )
-from xhs_sharing.spec import study_from_dict
-from xhs_sharing.synthetic import draw_latent_responses
+from xhs_sharing.study.spec import study_from_dict
+from xhs_sharing.study.synthetic import draw_latent_responses
 
 
 def test_hand_computed_single_path(tiny):

@@ -10,11 +10,25 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from report_fixtures import (HOSTILE, NOT_REPRODUCED, fixed_inputs, hostile_study, repo_study,
-                             write_fixture_results)
-from xhs_sharing.figures import sanitize_svg
-from xhs_sharing.report import (SECTIONS, ReportError, build_context, claim_anchors, fmt_ci, fmt_num, fmt_p,
-                                package_versions, render_report, sha256_file, write_report)
+from report_fixtures import (
+    HOSTILE,
+    NOT_REPRODUCED,
+    fixed_inputs,
+    hostile_study,
+    repo_study,
+    write_fixture_results,
+)
+from xhs_sharing.io import sha256_file
+from xhs_sharing.report.figures import sanitize_svg
+from xhs_sharing.report.format import claim_anchors, fmt_ci, fmt_num, fmt_p
+from xhs_sharing.report.render import (
+    SECTIONS,
+    ReportError,
+    build_context,
+    package_versions,
+    render_report,
+    write_report,
+)
 
 ESCAPED_HOSTILE = "&lt;script&gt;alert(1)&lt;/script&gt;"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from xhs_sharing.errors import SpecError
-from xhs_sharing.spec import study_from_dict
+from xhs_sharing.study.spec import study_from_dict
 
 
 def test_shipped_spec_declares_the_papers_model(study):

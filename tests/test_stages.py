@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xhs_sharing.measurement import average_variance_extracted, composite_reliability, htmt, htmt_from_corr
-from xhs_sharing.population import population_model
-from xhs_sharing.stages import run_measurement
-from xhs_sharing.survey import analysis_frame
-from xhs_sharing.synthetic import codebook, simulate_survey
+from xhs_sharing.analysis.measurement import average_variance_extracted, composite_reliability, htmt, htmt_from_corr
+from xhs_sharing.data.survey import analysis_frame
+from xhs_sharing.pipeline.measurement import run_measurement
+from xhs_sharing.study.population import population_model
+from xhs_sharing.study.synthetic import codebook, simulate_survey
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_structural_estimates_land_near_the_population_and_intervals_agree(study
     """At n = 5,000 the standardized paths sit near the spec's values (sd about .015-.02,
     so .06 is about 3-4 sd for the worst of 15 paths), and the bootstrap and Monte Carlo
     intervals of every indirect effect agree to within a fifth of their width."""
-    from xhs_sharing.stages import run_structural
+    from xhs_sharing.pipeline.structural import run_structural
 
     items = analysis_frame(simulate_survey(study, 5000, seed=5150), codebook(study, 7))
     out = run_structural(items, study, n_boot=400, boot_seed=5151, mc_seed=5152, chunk_size=200, mc_draws=20_000)

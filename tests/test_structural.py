@@ -1,4 +1,4 @@
-"""Tests of xhs_sharing.structural: ML fit, lavaan known answers, diagnostics."""
+"""Tests of xhs_sharing.sem.estimation: ML fit, lavaan known answers, diagnostics."""
 
 from __future__ import annotations
 
@@ -9,17 +9,13 @@ import semopy
 from scipy import stats
 from semopy.examples import political_democracy as pdm
 
+from xhs_sharing.analysis.structural import StructuralResult, fit_structural
 from xhs_sharing.errors import DataError, EstimationError, SpecError
-from xhs_sharing.structural import (
-    StructuralResult,
-    fit_structural,
-    lavaan_default_covariances,
-    ml_discrepancy,
-    sample_covariance,
-    solution_problems,
-    solve_ml,
-    std_all_values,
-)
+from xhs_sharing.sem.checks import solution_problems
+from xhs_sharing.sem.estimation import solve_ml
+from xhs_sharing.sem.model import lavaan_default_covariances
+from xhs_sharing.sem.objectives import ml_discrepancy, sample_covariance
+from xhs_sharing.sem.standardize import std_all_values
 
 # lavaan 0.6 tutorial ("SEM" page), sem(model, data = PoliticalDemocracy),
 # the model shipped by semopy.examples.political_democracy (with y4 ~~ y8):

@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.pandas import column, data_frames
 
+from xhs_sharing.data.survey import load_survey, read_table, validate_survey
 from xhs_sharing.errors import DataError
-from xhs_sharing.model import n_free_parameters
-from xhs_sharing.survey import load_survey, read_table, validate_survey
-from xhs_sharing.synthetic import codebook, simulate_survey
+from xhs_sharing.study.syntax import n_free_parameters
+from xhs_sharing.study.synthetic import codebook, simulate_survey
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from scipy import stats
 
 from xhs_sharing.errors import SpecError
 from xhs_sharing.io import write_csv
-from xhs_sharing.synthetic import codebook, likert_thresholds, simulate_survey, to_likert
+from xhs_sharing.study.synthetic import codebook, likert_thresholds, simulate_survey, to_likert
 
 
 def test_symmetric_thresholds_are_symmetric_and_skewed_ones_shift():

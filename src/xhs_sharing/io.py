@@ -121,9 +121,9 @@ def run_step(log_path: str | Path | None, step: Callable[[logging.Logger], None]
     input: it goes to the log and to stderr without a traceback. Anything else
     is a bug and keeps its traceback.
     """
-    from .errors import XhsError
-
     from threadpoolctl import threadpool_limits
+
+    from xhs_sharing.errors import XhsError
 
     logger = setup_logging(log_path)
     try:
@@ -139,5 +139,3 @@ def run_step(log_path: str | Path | None, step: Callable[[logging.Logger], None]
     except Exception:
         logger.exception("unexpected failure")
         raise
-
-

@@ -8,15 +8,15 @@ at several sample sizes, by simulation:
 1. *Data.* Replication ``r`` (0-based) at sample size ``n`` draws a fresh
    Likert survey from the population model with its own random stream,
    ``np.random.SeedSequence([seed, STREAMS["montecarlo"], n, r])``, exactly as
-   :func:`xhs_sharing.synthetic.simulate_survey` followed by
-   :func:`xhs_sharing.survey.analysis_frame` would (the tests check the bytes),
+   :func:`xhs_sharing.study.synthetic.simulate_survey` followed by
+   :func:`xhs_sharing.data.survey.analysis_frame` would (the tests check the bytes),
    so a replication's data never depend on how replications are grouped into
    jobs.
 2. *Fit.* The latent model of the main analysis
-   (:func:`xhs_sharing.model.structural_syntax` plus lavaan's ``sem()``
-   default covariances, as :func:`xhs_sharing.structural.fit_structural`)
+   (:func:`xhs_sharing.study.syntax.structural_syntax` plus lavaan's ``sem()``
+   default covariances, as :func:`xhs_sharing.analysis.structural.fit_structural`)
    is fitted by ML to all replications of a job at once with
-   :meth:`xhs_sharing.batched.BatchedModel.fit_batch`, started from the
+   :meth:`xhs_sharing.sem.batched.BatchedModel.fit_batch`, started from the
    population values (Fisher scoring reusing the information matrix; the few
    replications it leaves unconverged, ~1% at n = 150, get textbook Fisher
    scoring, and semopy's bounded refit only if that fails too). The asymptotic covariance of each replication's
@@ -31,8 +31,8 @@ at several sample sizes, by simulation:
    draws the main analysis makes, so the same distribution), percentile
    interval of the products. The draws of replication ``(n, r)`` come from
    the first child of its SeedSequence. The verdicts come from
-   :func:`xhs_sharing.claims.judge`, the decision rule of
-   :func:`xhs_sharing.claims.evaluate_claims`; :meth:`ReplicationBatch.paths_table`
+   :func:`xhs_sharing.analysis.claims.judge`, the decision rule of
+   :func:`xhs_sharing.analysis.claims.evaluate_claims`; :meth:`ReplicationBatch.paths_table`
    and :meth:`ReplicationBatch.indirect_table` give the per-replication tables
    ``evaluate_claims(..., interval="mc")`` takes, and the tests check that it
    returns the same verdicts on every replication (calling it for every
@@ -51,6 +51,7 @@ whatever the chunking or the number of cores.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -62,23 +63,26 @@ import pandas as pd
 import semopy
 from scipy import stats
 
-from .batched import BatchedModel, _safe_cholesky
-from .claims import judge
-from .errors import DataError, EstimationError, SpecError
-from .model import mediation_triples, structural_syntax
-from .population import population_model, structural_matrices
-from .seeds import STREAMS
-from .spec import Study, study_from_dict
-from .structural import lavaan_default_covariances, sample_covariance
-from .synthetic import likert_thresholds, to_likert
+from xhs_sharing.analysis.claims import judge
+from xhs_sharing.errors import DataError, EstimationError, SpecError
+from xhs_sharing.seeds import STREAMS
+from xhs_sharing.sem.batched import BatchedModel, _safe_cholesky
+from xhs_sharing.sem.model import lavaan_default_covariances
+from xhs_sharing.sem.objectives import sample_covariance
+from xhs_sharing.study.population import population_model, structural_matrices
+from xhs_sharing.study.spec import Study, study_from_dict
+from xhs_sharing.study.syntax import mediation_triples, structural_syntax
+from xhs_sharing.study.synthetic import likert_thresholds, to_likert
+
+log = logging.getLogger(__name__)
 
 __all__ = [
+    "GatherOutputs",
     "JOINT_LEVELS",
     "REPLICATION_COLUMNS",
-    "SENSITIVITY_KEY",
-    "GatherOutputs",
     "ReplicationBatch",
     "ReplicationModel",
+    "SENSITIVITY_KEY",
     "chunk_replications",
     "claim_reproduction",
     "claims_frame",
@@ -96,16 +100,18 @@ __all__ = [
     "wilson_interval",
 ]
 
-log = logging.getLogger(__name__)
 
 Z95 = float(stats.norm.ppf(0.975))
 """Normal quantile of the 95% Wald and Wilson intervals."""
 
+
 JOINT_LEVELS = (0.80, 0.95)
 """Joint reproduction probabilities whose smallest ``n`` power.json reports (``joint_80``, ``joint_95``)."""
 
+
 DETECTION_LEVEL = 0.80
 """Power at which the sensitivity analysis reads off the smallest detectable effect."""
+
 
 SENSITIVITY_KEY = 1
 """Extra word of the sensitivity streams, ``SeedSequence([seed, montecarlo, n, r, 1])``.
@@ -116,17 +122,16 @@ Every grid point uses the same streams (common random numbers), so the
 detection rate changes with the effect, not with the draws.
 """
 
+
 REPLICATION_COLUMNS = ("n", "replication", "claim_id", "converged", "refitted", "estimate",
                        "std_estimate", "ci_low", "ci_high", "verdict")
 """Columns of a chunk table and of ``replications.csv``."""
 
+
 REPRODUCED = "reproduced"
+
+
 NOT_REPRODUCED = "not_reproduced"
-
-
-# --------------------------------------------------------------------------
-# streams and chunks
-# --------------------------------------------------------------------------
 
 
 def replication_seed(master_seed: int, n: int, replication: int, *extra: int) -> np.random.SeedSequence:
@@ -157,11 +162,6 @@ def chunk_replications(chunk: int, chunk_size: int, replications: int) -> range:
     return range(chunk * chunk_size, min(replications, (chunk + 1) * chunk_size))
 
 
-# --------------------------------------------------------------------------
-# one process's model: simulate and fit replications
-# --------------------------------------------------------------------------
-
-
 def _likert_moments(cuts: np.ndarray) -> tuple[float, float]:
     """``(c, v)`` for a Likert item cut from a standard normal latent response ``X``.
 
@@ -181,7 +181,7 @@ class ReplicationBatch:
 
     Arrays have one row per replication (``replications``); path columns
     follow ``paths`` (``(source, target)`` in spec order), indirect columns
-    follow ``triples`` (:func:`xhs_sharing.model.mediation_triples`).
+    follow ``triples`` (:func:`xhs_sharing.study.syntax.mediation_triples`).
     ``converged`` is False for a failed fit (every estimate NaN);
     ``refitted`` marks fits that needed semopy's bounded one-by-one refit
     (neither pass of batched Fisher scoring converged inside the admissible
@@ -210,7 +210,7 @@ class ReplicationBatch:
         return len(self.replications)
 
     def paths_table(self, i: int) -> pd.DataFrame:
-        """Replication ``i``'s paths table, as :func:`xhs_sharing.claims.evaluate_claims` takes it."""
+        """Replication ``i``'s paths table, as :func:`xhs_sharing.analysis.claims.evaluate_claims` takes it."""
         with np.errstate(divide="ignore", invalid="ignore"):
             z = self.path_est[i] / self.path_se[i]
         return pd.DataFrame({
@@ -238,7 +238,7 @@ class ReplicationModel:
         The population model and the claims.
     scale_points, thresholds, skew_shift
         The Likert settings of the config (``synthetic`` block), as
-        :func:`xhs_sharing.synthetic.simulate_survey` takes them.
+        :func:`xhs_sharing.study.synthetic.simulate_survey` takes them.
 
     Attributes
     ----------
@@ -468,11 +468,6 @@ def _inverse_pd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, ok
 
 
-# --------------------------------------------------------------------------
-# claims of a batch
-# --------------------------------------------------------------------------
-
-
 def claims_frame(batch: ReplicationBatch, study: Study) -> pd.DataFrame:
     """One row per replication and claim (:data:`REPLICATION_COLUMNS`), claims in spec order.
 
@@ -480,7 +475,7 @@ def claims_frame(batch: ReplicationBatch, study: Study) -> pd.DataFrame:
     ``evaluate_claims(study.claims, batch.paths_table(i), batch.indirect_table(i), interval="mc")``
     returns for replication ``i``: paths with ``est``, ``std_all`` and the
     Wald interval, indirect claims with ``est``, ``std_est`` and the Monte
-    Carlo interval, and the verdict of :func:`xhs_sharing.claims.judge`. A
+    Carlo interval, and the verdict of :func:`xhs_sharing.analysis.claims.judge`. A
     failed fit has NaN numbers and the verdict ``not_reproduced``.
     """
     path_pos = {p: k for k, p in enumerate(batch.paths)}
@@ -527,11 +522,6 @@ def run_chunk(study: Study, n: int, replications: Iterable[int], *, master_seed:
     model = model or ReplicationModel(study, scale_points, thresholds, skew_shift)
     batch = model.fit(n, replications, master_seed, mc_draws, n_threads=n_threads)
     return claims_frame(batch, study)
-
-
-# --------------------------------------------------------------------------
-# summaries
-# --------------------------------------------------------------------------
 
 
 def wilson_interval(successes: Any, trials: Any, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -687,11 +677,6 @@ def min_detectable(sensitivity: pd.DataFrame, level: float = DETECTION_LEVEL) ->
     return out
 
 
-# --------------------------------------------------------------------------
-# sensitivity of the null claims
-# --------------------------------------------------------------------------
-
-
 def _varied_link(study: Study, claim: Any) -> tuple[str, str] | None:
     """The path whose population value the sensitivity grid sets for a null claim.
 
@@ -712,7 +697,7 @@ def run_sensitivity(study: Study, *, n: int, effects: Sequence[float], replicati
     """Detection rate of every null claim when its null path has a true effect.
 
     For each claim the paper reports as not significant, the study spec is
-    rebuilt (:func:`xhs_sharing.spec.study_from_dict` on a copy of the parsed
+    rebuilt (:func:`xhs_sharing.study.spec.study_from_dict` on a copy of the parsed
     spec) with the null path (for a chain: its null link) set to each value
     of ``effects`` (standardized), ``replications`` surveys of ``n``
     respondents are simulated and fitted, and the share of replications in
@@ -771,14 +756,8 @@ def run_sensitivity(study: Study, *, n: int, effects: Sequence[float], replicati
 
 def _with_claims(study: Study, claims: Sequence[Any]) -> Study:
     """``study`` restricted to ``claims`` (for :func:`claims_frame`)."""
-    import dataclasses
 
     return dataclasses.replace(study, claims=tuple(claims))
-
-
-# --------------------------------------------------------------------------
-# the gathered outputs and their reading
-# --------------------------------------------------------------------------
 
 
 def _fmt_rate(x: float) -> str:

@@ -1,7 +1,7 @@
 """Synthetic Likert survey drawn from the study's population model.
 
 Latent item responses are multivariate normal with the population covariance
-of :mod:`xhs_sharing.population` (reverse-worded items load negatively, as a
+of :mod:`xhs_sharing.study.population` (reverse-worded items load negatively, as a
 respondent would answer them) and are cut into ``K`` scale points at fixed
 thresholds. Every draw comes from one :class:`numpy.random.Generator` seeded
 from the config, so the same config gives byte-identical files.
@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import SpecError
-from .population import population_model
-from .spec import Study
+from xhs_sharing.errors import SpecError
+from xhs_sharing.study.population import population_model
+from xhs_sharing.study.spec import Study
 
 ID_COLUMN = "respondent_id"
 """Name of the respondent id column of every survey file."""
@@ -75,7 +75,7 @@ def simulate_survey(
     """Simulate one survey: a ``respondent_id`` column and one integer column per item.
 
     Reverse-coded items are stored as answered (high = disagree with the construct);
-    :func:`xhs_sharing.survey.recode_reverse_items` turns them round before analysis.
+    :func:`xhs_sharing.data.survey.recode_reverse_items` turns them round before analysis.
     """
     rng = np.random.default_rng(seed)
     cuts = likert_thresholds(scale_points, thresholds, skew_shift)

@@ -6,7 +6,7 @@ lavaan or Mplus user can refit exactly the same model.
 
 from __future__ import annotations
 
-from .spec import Study
+from xhs_sharing.study.spec import Study
 
 
 def measurement_syntax(study: Study) -> str:

@@ -50,15 +50,16 @@ import pingouin as pg
 import semopy
 from scipy import stats
 
-from .errors import DataError, EstimationError, SpecError
-from .fiml import fiml_fit_measures
-from .fit_indices import ESTIMATOR_KEY, fit_measures
-from .structural import MAX_ITER, XTOL, fit_model, load_model, observed_matrix
+from xhs_sharing.errors import DataError, EstimationError, SpecError
+from xhs_sharing.sem.estimation import MAX_ITER, XTOL, fit_model
+from xhs_sharing.sem.fit import ESTIMATOR_KEY, fiml_fit_measures, fit_measures
+from xhs_sharing.sem.frames import observed_matrix
+from xhs_sharing.sem.model import load_model
 
 __all__ = [
+    "CfaResult",
     "DEFAULT_THRESHOLDS",
     "REFERENCES",
-    "CfaResult",
     "average_variance_extracted",
     "cfa_syntax",
     "composite_reliability",
@@ -72,6 +73,7 @@ __all__ = [
     "reliability_table",
 ]
 
+
 #: Cut-offs used by :func:`measurement_checks` (override any of them by key).
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "alpha": 0.70,  # Cronbach's alpha >= .70 (Nunnally 1978)
@@ -84,6 +86,7 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "srmr": 0.08,  # <= .08 (Hu & Bentler 1999)
     "std_loading": 0.50,  # standardized loading >= .50 (Hair et al. 2010)
 }
+
 
 #: Literature behind each check.
 REFERENCES: dict[str, str] = {
@@ -100,12 +103,10 @@ REFERENCES: dict[str, str] = {
     "residual_variance": "Kolenikov & Bollen (2012), Sociol. Methods Res. 41:124-167",
 }
 
+
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
-# --------------------------------------------------------------------------
-# validation helpers
-# --------------------------------------------------------------------------
 def _validate_spec(items_by_construct: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
     """Check the construct -> items mapping; return it as a plain dict of lists."""
     if not isinstance(items_by_construct, Mapping) or not items_by_construct:
@@ -195,9 +196,6 @@ def _py(value: Any) -> Any:
     return None if math.isnan(v) else v
 
 
-# --------------------------------------------------------------------------
-# reliability and convergent validity: pure helpers
-# --------------------------------------------------------------------------
 def composite_reliability(loadings: Sequence[float] | np.ndarray) -> float:
     """Composite reliability (omega) from standardized loadings.
 
@@ -281,9 +279,6 @@ def cronbach_alpha_ci(items: pd.DataFrame, level: float = 0.95) -> tuple[float, 
     return alpha, low, high
 
 
-# --------------------------------------------------------------------------
-# tables
-# --------------------------------------------------------------------------
 def item_descriptives(
     data: pd.DataFrame,
     items_by_construct: Mapping[str, Sequence[str]],
@@ -610,9 +605,6 @@ def htmt(
     return htmt_from_corr(frame.corr(method="pearson"), spec, absolute=absolute)
 
 
-# --------------------------------------------------------------------------
-# confirmatory factor analysis
-# --------------------------------------------------------------------------
 @dataclass
 class CfaResult:
     """Result of :func:`fit_cfa`.
@@ -635,8 +627,8 @@ class CfaResult:
     latent_corr : pandas.DataFrame
         Correlations among the latent constructs (unit diagonal).
     fit : dict
-        :func:`xhs_sharing.fit_indices.fit_measures` of the model (or
-        :func:`~xhs_sharing.fiml.fiml_fit_measures` under FIML), plus
+        :func:`xhs_sharing.sem.fit.fit_measures` of the model (or
+        :func:`~xhs_sharing.sem.fit.fiml_fit_measures` under FIML), plus
         ``"estimator"``.
     n : int
         Number of rows used: the complete rows, or every row under FIML.
@@ -699,7 +691,7 @@ def fit_cfa(
     """Fit the correlated-factors CFA by ML (or FIML) and collect its measurement tables.
 
     The model of :func:`cfa_syntax` is fitted with the package's one
-    estimator, :func:`xhs_sharing.structural.fit_model` (semopy's SLSQP, then
+    estimator, :func:`xhs_sharing.sem.estimation.fit_model` (semopy's SLSQP, then
     Fisher scoring to full convergence, variances unbounded as in lavaan), on
     the rows complete on all items; standard errors from the expected
     information (lavaan's default for ML).
@@ -708,7 +700,7 @@ def fit_cfa(
     is kept and the CFA is estimated by full-information ML with free
     intercepts (the same ``fit_model``, lavaan's ``missing = "ml"``):
     standard errors from the observed information (lavaan's default there)
-    and the fit measures of :func:`xhs_sharing.fiml.fiml_fit_measures`
+    and the fit measures of :func:`xhs_sharing.sem.fit.fiml_fit_measures`
     (chi-square against the EM saturated model). With complete data
     ``"fiml"`` gives exactly the ML result.
 
@@ -719,7 +711,7 @@ def fit_cfa(
     items_by_construct : mapping
         Construct id -> item columns.
     tol, max_iter
-        Convergence tolerance and iteration cap, :func:`~xhs_sharing.structural.fit_model`'s
+        Convergence tolerance and iteration cap, :func:`~xhs_sharing.sem.estimation.fit_model`'s
         ``xtol`` and ``max_iter``.
     missing : {"listwise", "fiml"}, default "listwise"
 
@@ -822,9 +814,6 @@ def fit_cfa(
     )
 
 
-# --------------------------------------------------------------------------
-# checks
-# --------------------------------------------------------------------------
 _COMPARE = {
     "ge": lambda v, t: v >= t,
     "gt": lambda v, t: v > t,
@@ -916,7 +905,7 @@ def measurement_checks(
     htmt : pandas.DataFrame
         :func:`htmt` output.
     fit : mapping
-        :func:`~xhs_sharing.fit_indices.fit_measures` output (``cfi, tli,
+        :func:`~xhs_sharing.sem.fit.fit_measures` output (``cfi, tli,
         rmsea, srmr, df``).
     loadings : pandas.DataFrame
         :attr:`CfaResult.loadings` (``construct, item, std_all`` and, if

@@ -1,7 +1,7 @@
 """Indirect, direct and total effects of a latent SEM, with intervals.
 
 Effects are functions of the free-parameter vector ``theta`` of a
-:class:`~xhs_sharing.structural.ModelStructure` (regressions ``B`` among the
+:class:`~xhs_sharing.sem.model.ModelStructure` (regressions ``B`` among the
 latent variables, ``C = (I - B)^{-1}``):
 
 * specific indirect effect of ``x`` on ``y`` through ``m``: ``a b`` with
@@ -46,57 +46,52 @@ from __future__ import annotations
 import logging
 import math
 import multiprocessing
-import os
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final, Literal, Protocol
+from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from xhs_sharing.analysis.structural import StructuralResult, fit_structural
 from xhs_sharing.errors import EstimationError, SpecError
-from xhs_sharing.fiml import MissingData, fiml_solve
-from xhs_sharing.structural import (
-    MAX_ITER,
-    XTOL,
-    ModelStructure,
-    StructuralResult,
-    fit_structural,
-    observed_matrix,
-    sample_covariance,
-    solution_problems,
-    solve_ml,
+from xhs_sharing.sem.bootstrap import (
+    CONVERGED,
+    ChunkFitter,
+    FimlChunkFitter,
+    _blas_single_thread,
+    _init_worker,
+    _single_threaded_blas_env,
+    fit_chunk,
 )
+from xhs_sharing.sem.frames import observed_matrix
+from xhs_sharing.sem.model import ModelStructure
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "BootstrapProgress",
     "BootstrapResult",
     "EffectDraws",
     "EffectSpec",
-    "FimlChunkFitter",
     "MediationType",
     "MonteCarloCI",
     "MonteCarloResult",
-    "RefitOutcome",
     "TostResult",
     "bootstrap_indirect",
     "classify_mediation",
     "compute_effects",
     "effect_specs",
-    "fit_chunk",
     "indirect_effects_table",
     "monte_carlo_ci",
     "monte_carlo_draws",
     "monte_carlo_indirect",
     "percentile_interval",
-    "refit_resample",
-    "refit_resample_fiml",
     "tost_draws",
     "tost_effect",
     "tost_interval",
@@ -104,29 +99,28 @@ __all__ = [
     "tost_wald",
 ]
 
-logger = logging.getLogger(__name__)
 
 Triple = tuple[str, str, str]
+
+
 EffectKind = Literal["indirect", "total_indirect", "direct", "total"]
+
+
 Scale = Literal["est", "std"]
+
 
 #: Default number of Monte Carlo draws (Selig & Preacher 2008 use 20,000).
 N_DRAWS: Final = 20_000
+
+
 #: Default bootstrap chunk size; fixed so that results do not depend on n_jobs.
 CHUNK_SIZE: Final = 100
+
+
 #: Default smallest effect size of interest, standardised units.
 SESOI: Final = 0.10
 
-#: Resample outcomes.
-CONVERGED: Final = "converged"
-NONCONVERGED: Final = "nonconverged"
-IMPROPER: Final = "improper"
-SINGULAR_DATA: Final = "singular_data"
 
-
-# --------------------------------------------------------------------------
-# Effect definitions
-# --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class EffectSpec:
     """One effect row: ``x`` on ``y`` (through ``mediator`` for ``indirect``)."""
@@ -254,9 +248,6 @@ def _warn_unlisted_pathways(specs: Sequence[EffectSpec], est: np.ndarray) -> Non
             )
 
 
-# --------------------------------------------------------------------------
-# Draw-based results (shared by Monte Carlo and bootstrap)
-# --------------------------------------------------------------------------
 def percentile_interval(draws: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval of ``draws`` along axis 0 (NaN draws ignored).
 
@@ -357,9 +348,6 @@ class BootstrapResult(EffectDraws):
                     failed=self.failed, seed=self.seed, failures=dict(self.failures))
 
 
-# --------------------------------------------------------------------------
-# Monte Carlo
-# --------------------------------------------------------------------------
 def _check_seed(seed: object) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise SpecError(f"seed must be a non-negative integer, got {seed!r}")
@@ -478,164 +466,6 @@ def monte_carlo_indirect(
                             std_draws=d_std, n_draws=int(n_draws), seed=int(seed))
 
 
-# --------------------------------------------------------------------------
-# Bootstrap
-# --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RefitOutcome:
-    """Result of refitting one resample: ``theta`` and a status string."""
-
-    theta: np.ndarray
-    status: str
-    n_iter: int
-
-
-def refit_resample(
-    structure: ModelStructure, sample: np.ndarray, theta0: np.ndarray
-) -> RefitOutcome:
-    """Refit the model to one resample (the replaceable inner step).
-
-    ML by Fisher scoring (:func:`~xhs_sharing.structural.solve_ml`) from
-    ``theta0`` (the full-sample estimates).  Status ``converged`` only for a
-    converged, proper solution; otherwise ``nonconverged``, ``improper``
-    (negative variance / non-PD matrix, see
-    :func:`~xhs_sharing.structural.solution_problems`) or ``singular_data``
-    (resample covariance not positive definite).
-
-    Parameters
-    ----------
-    structure : ModelStructure
-    sample : np.ndarray, shape (n, p)
-        Resampled respondents, columns in ``structure.observed`` order.
-    theta0 : np.ndarray
-    """
-    s = sample_covariance(sample)
-    try:
-        np.linalg.cholesky(s)
-    except np.linalg.LinAlgError:
-        return RefitOutcome(np.full_like(theta0, np.nan), SINGULAR_DATA, 0)
-    sol = solve_ml(structure, s, theta0)
-    if not sol.converged:
-        return RefitOutcome(sol.theta, NONCONVERGED, sol.n_iter)
-    if solution_problems(structure, sol.theta):
-        return RefitOutcome(sol.theta, IMPROPER, sol.n_iter)
-    return RefitOutcome(sol.theta, CONVERGED, sol.n_iter)
-
-
-class ChunkFitter(Protocol):
-    """Signature of a chunk fitter (the batched estimator implements this)."""
-
-    def __call__(
-        self, structure: ModelStructure, data: np.ndarray, indices: np.ndarray,
-        theta0: np.ndarray,
-    ) -> tuple[np.ndarray, list[str]]: ...
-
-
-def fit_chunk(
-    structure: ModelStructure, data: np.ndarray, indices: np.ndarray, theta0: np.ndarray
-) -> tuple[np.ndarray, list[str]]:
-    """Refit every resample of a chunk, one at a time.
-
-    Parameters
-    ----------
-    structure : ModelStructure
-    data : np.ndarray, shape (n, p)
-        Full sample.
-    indices : np.ndarray of int, shape (size, n)
-        Row ``j`` holds the respondents of resample ``j``.
-    theta0 : np.ndarray
-        Warm start (full-sample estimates).
-
-    Returns
-    -------
-    thetas : np.ndarray, shape (size, q)
-    status : list of str
-    """
-    thetas = np.empty((indices.shape[0], structure.n_params))
-    status: list[str] = []
-    for j, idx in enumerate(indices):
-        out = refit_resample(structure, data[idx], theta0)
-        thetas[j] = out.theta
-        status.append(out.status)
-    return thetas, status
-
-
-def refit_resample_fiml(
-    structure: ModelStructure,
-    sample: np.ndarray,
-    theta0: np.ndarray,
-    mean0: np.ndarray,
-    hessian0: np.ndarray,
-) -> RefitOutcome:
-    """Refit the model by FIML to one resample with missing values.
-
-    The resample keeps every drawn respondent with their missing answers.
-    Quasi-Newton iterations (:func:`~xhs_sharing.fiml.fiml_solve`
-    with ``hessian=hessian0``: BFGS updates from the full-sample Hessian)
-    warm-started at the full-sample estimates ``theta0`` and intercepts
-    ``mean0``, to the same ``xtol`` as the ML refits. Statuses as
-    :func:`refit_resample`; ``singular_data`` when an indicator has fewer
-    than two distinct observed values in the resample (its variance is not
-    estimable).
-    """
-    observed = ~np.isnan(sample)
-    for j in range(sample.shape[1]):
-        if np.unique(sample[observed[:, j], j]).size < 2:
-            return RefitOutcome(np.full_like(theta0, np.nan), SINGULAR_DATA, 0)
-    sol = fiml_solve(MissingData(sample), structure.sigma_derivatives, theta0, mean0,
-                     hessian=hessian0, xtol=XTOL, max_iter=MAX_ITER)
-    if not sol.converged:
-        return RefitOutcome(sol.theta, NONCONVERGED, sol.n_iter)
-    if solution_problems(structure, sol.theta):
-        return RefitOutcome(sol.theta, IMPROPER, sol.n_iter)
-    return RefitOutcome(sol.theta, CONVERGED, sol.n_iter)
-
-
-class FimlChunkFitter:
-    """Refit every resample of a chunk by FIML, one at a time.
-
-    The chunk fitter of :func:`bootstrap_indirect` for data with missing
-    values (the batched estimator needs complete covariance matrices).
-    Holds the full-sample FIML intercepts and Hessian, which warm-start every
-    refit together with ``theta0``; picklable, so chunks may run in worker
-    processes.
-
-    Parameters
-    ----------
-    mean0 : np.ndarray
-        Full-sample FIML intercepts (``StructuralResult.means``).
-    hessian0 : np.ndarray
-        Hessian of ``-2 logL / N`` over ``(theta, means)`` at the full-sample
-        solution (``StructuralResult.hessian``).
-    """
-
-    #: Marks chunk fitters that accept data with missing values.
-    handles_missing = True
-
-    def __init__(self, mean0: np.ndarray, hessian0: np.ndarray) -> None:
-        self.mean0 = np.asarray(mean0, dtype=float)
-        self.hessian0 = np.asarray(hessian0, dtype=float)
-
-    @classmethod
-    def from_fit(cls, fit: StructuralResult) -> FimlChunkFitter:
-        """The fitter for a FIML :class:`~xhs_sharing.structural.StructuralResult`."""
-        if fit.estimator != "FIML" or fit.means is None or fit.hessian is None:
-            raise SpecError("FimlChunkFitter needs a FIML fit (fit_structural(..., missing='fiml') "
-                            "on data with missing values)")
-        return cls(fit.means, fit.hessian)
-
-    def __call__(
-        self, structure: ModelStructure, data: np.ndarray, indices: np.ndarray, theta0: np.ndarray
-    ) -> tuple[np.ndarray, list[str]]:
-        thetas = np.empty((indices.shape[0], structure.n_params))
-        status: list[str] = []
-        for j, idx in enumerate(indices):
-            out = refit_resample_fiml(structure, data[idx], theta0, self.mean0, self.hessian0)
-            thetas[j] = out.theta
-            status.append(out.status)
-        return thetas, status
-
-
 def _bootstrap_chunk(
     k: int,
     seed_seq: np.random.SeedSequence,
@@ -652,46 +482,6 @@ def _bootstrap_chunk(
     if thetas.shape != (size, structure.n_params) or len(status) != size:
         raise EstimationError(f"chunk fitter returned wrong shapes for chunk {k}")
     return k, thetas, list(status)
-
-
-_BLAS_THREAD_VARS: Final = (
-    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-)
-
-
-@contextmanager
-def _single_threaded_blas_env() -> Iterator[None]:
-    """Make spawned workers start with one BLAS thread each.
-
-    The refits use tiny matrices; with several processes each running a
-    multi-threaded BLAS pool the spinning threads oversubscribe the cores
-    (measured more than 10x slower on 2 cores).  Spawned children read these
-    variables when they import NumPy; the parent's values are restored.
-    """
-    saved = {k: os.environ.get(k) for k in _BLAS_THREAD_VARS}
-    os.environ.update({k: "1" for k in _BLAS_THREAD_VARS})
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def _blas_single_thread() -> AbstractContextManager[object]:
-    """Context limiting BLAS to one thread (threadpoolctl, if installed)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional dependency
-        return nullcontext()
-    return threadpool_limits(limits=1)
-
-
-def _init_worker() -> None:
-    """Limit BLAS to one thread in a worker (covers forked workers too)."""
-    _blas_single_thread()
 
 
 @dataclass(frozen=True)
@@ -739,7 +529,7 @@ def bootstrap_indirect(
         Respondents with every indicator of ``syntax`` (complete cases, or
         with NaN for missing answers under FIML).
     syntax : str
-        lavaan syntax, as for :func:`~xhs_sharing.structural.fit_structural`.
+        lavaan syntax, as for :func:`~xhs_sharing.analysis.structural.fit_structural`.
     triples : sequence of (x, m, y)
     n_boot : int
         Number of resamples requested.
@@ -770,7 +560,7 @@ def bootstrap_indirect(
         scripts that cannot be guarded may pass ``"fork"`` (POSIX only).
         The start method does not affect the results.
     missing : {"listwise", "fiml"}, default "listwise"
-        Passed to :func:`~xhs_sharing.structural.fit_structural` when
+        Passed to :func:`~xhs_sharing.analysis.structural.fit_structural` when
         ``full_fit`` is not given.
 
     Returns
@@ -876,9 +666,6 @@ def bootstrap_indirect(
     )
 
 
-# --------------------------------------------------------------------------
-# Zhao, Lynch & Chen (2010) classification
-# --------------------------------------------------------------------------
 class MediationType(StrEnum):
     """Mediation types of Zhao, Lynch & Chen (2010, Fig. 2)."""
 
@@ -920,9 +707,6 @@ def classify_mediation(
     return MediationType.NO_EFFECT
 
 
-# --------------------------------------------------------------------------
-# TOST equivalence
-# --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TostResult:
     """Two one-sided tests of ``|effect| < sesoi`` (standardised units).
@@ -1038,9 +822,6 @@ def tost_effect(
     return tost_draws(draws.std_draws[:, k], float(draws.std_est[k]), sesoi=sesoi, alpha=alpha)
 
 
-# --------------------------------------------------------------------------
-# Table
-# --------------------------------------------------------------------------
 def _check_draws_match(name: str, res: EffectDraws | None, specs: tuple[EffectSpec, ...]) -> None:
     if res is not None and tuple(res.specs) != specs:
         raise SpecError(f"{name} results were computed for other triples")

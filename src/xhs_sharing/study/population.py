@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import SpecError
-from .spec import Study, topological_order
+from xhs_sharing.errors import SpecError
+from xhs_sharing.study.spec import Study, topological_order
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,19 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse, FancyArrowPatch
 
-from .spec import Study
+from xhs_sharing.study.spec import Study
 
 SVG_NS = "http://www.w3.org/2000/svg"
+
+
 XLINK_NS = "http://www.w3.org/1999/xlink"
+
+
 ET.register_namespace("", SVG_NS)
+
+
 ET.register_namespace("xlink", XLINK_NS)
+
 
 RC = {
     "svg.hashsalt": "xhs-sharing-report",
@@ -50,16 +57,34 @@ RC = {
 }
 """rcParams every figure is drawn and saved under."""
 
+
 SIG_COLOR = "#1f3b73"
+
+
 NONSIG_COLOR = "#8a8a8a"
+
+
 EXO_FILL = "#dce8f7"
+
+
 ENDO_FILL = "#fde9cf"
+
+
 BOOT_COLOR = "#1f5fa8"
+
+
 MC_COLOR = "#c2571a"
 
+
 _DROP_TAGS = {"script", "foreignObject", "metadata", "style", "iframe", "object", "embed", "audio", "video", "image"}
+
+
 _HREF_ATTRS = {"href", f"{{{XLINK_NS}}}href"}
+
+
 _URL_EXTERNAL = re.compile(r"url\(\s*['\"]?\s*(?!#)", re.IGNORECASE)
+
+
 _URL_FRAGMENT = re.compile(r"url\(\s*(['\"]?)#([^)'\"\s]+)\1\s*\)")
 
 
@@ -155,9 +180,6 @@ def _new_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-# --------------------------------------------------------------------------- HTMT
-
-
 def htmt_heatmap(htmt: pd.DataFrame, threshold: float = 0.85, prefix: str = "fig-htmt") -> str:
     """Heat map of the HTMT ratios (lower triangle), values written in each cell.
 
@@ -210,9 +232,6 @@ def htmt_heatmap(htmt: pd.DataFrame, threshold: float = 0.85, prefix: str = "fig
         bar.ax.axhline(threshold, color="#b3001b", linewidth=1.5)
         ax.set_title(f"HTMT ratios (outlined in red: > {threshold:.2f})", fontsize=9)
         return _to_svg(fig, prefix, "Heat map of the heterotrait-monotrait ratios between constructs")
-
-
-# --------------------------------------------------------------------------- path diagram
 
 
 def _layers(study: Study) -> dict[str, int]:
@@ -315,9 +334,6 @@ def path_diagram(study: Study, paths: pd.DataFrame, r2: Mapping[str, float], pre
         return _to_svg(fig, prefix, "Path diagram of the structural model with standardized coefficients")
 
 
-# --------------------------------------------------------------------------- forest plot
-
-
 def forest_plot(indirect: pd.DataFrame, prefix: str = "fig-forest") -> str:
     """Forest plot of the specific indirect effects (unstandardized), with the
     percentile-bootstrap and Monte Carlo 95% intervals drawn side by side.
@@ -357,9 +373,6 @@ def forest_plot(indirect: pd.DataFrame, prefix: str = "fig-forest") -> str:
             ax.legend(handles, ["Percentile bootstrap 95% CI", "Monte Carlo 95% CI"], loc="lower center",
                       bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=8)
         return _to_svg(fig, prefix, "Forest plot of the specific indirect effects with bootstrap and Monte Carlo intervals")
-
-
-# --------------------------------------------------------------------------- Monte Carlo
 
 
 def reproduction_curves(

@@ -15,9 +15,9 @@ definitions, following lavaan 0.6 (``lav_fit_rmsea.R``, ``lav_fit_cfi.R``,
   :class:`semopy.Model` and its data into that JSON-serialisable dict.
 
 Models are estimated elsewhere: ML and FIML by
-:func:`xhs_sharing.structural.fit_model` (semopy's SLSQP as the start, then
+:func:`xhs_sharing.sem.estimation.fit_model` (semopy's SLSQP as the start, then
 Fisher scoring to lavaan's precision), the missing-data likelihood (EM,
-FIML, :func:`~xhs_sharing.fiml.fiml_fit_measures`) in :mod:`xhs_sharing.fiml`.
+FIML, :func:`~xhs_sharing.sem.fit.fiml_fit_measures`) in :mod:`xhs_sharing.sem.mvnorm_missing`.
 
 Conventions (all as lavaan with ``estimator = "ML"``, ``likelihood =
 "normal"``, single group, no mean structure):
@@ -34,35 +34,32 @@ rows. With ``missing="fiml"`` they are kept and the likelihood of each row's
 observed values is maximised instead (full-information ML; Arbuckle 1996,
 Enders & Bandalos 2001); the chi-square then compares the model with the EM
 estimate of the saturated model, and ``n`` counts every row
-(:mod:`xhs_sharing.fiml`).
+(:mod:`xhs_sharing.sem.mvnorm_missing`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import semopy
 from scipy import optimize, stats
 
-from .errors import DataError, EstimationError, SpecError
+from xhs_sharing.errors import DataError, EstimationError, SpecError
+from xhs_sharing.sem.frames import as_covariance, check_missing, complete_rows, incomplete_matrix
+from xhs_sharing.sem.mvnorm_missing import EMResult, MissingData, em_moments, lr_statistic, mvn_loglik, optimal_mean
 
 __all__ = [
     "ESTIMATOR_KEY",
     "FIT_MEASURE_KEYS",
-    "MISSING_METHODS",
-    "as_covariance",
     "baseline_chi2",
     "cfi",
-    "check_missing",
-    "complete_rows",
+    "fiml_fit_measures",
     "fit_measures",
-    "incomplete_matrix",
+    "independence_loglik",
     "measures_from_statistics",
     "ml_discrepancy",
-    "numeric_columns",
     "rmsea",
     "rmsea_ci",
     "srmr",
@@ -86,24 +83,10 @@ FIT_MEASURE_KEYS: tuple[str, ...] = (
     "baseline_df",
 )
 
+
 # lavaan compares t1, t2 to zero with R's all.equal(), i.e. an absolute
 # tolerance of sqrt(.Machine$double.eps) ~ 1.5e-8 when the target is 0.
 _ALL_EQUAL_TOL = 1.5e-8
-
-
-# --------------------------------------------------------------------------
-# validation helpers
-# --------------------------------------------------------------------------
-def as_covariance(name: str, m: object) -> np.ndarray:
-    """Return ``m`` as a float square symmetric finite matrix, or raise DataError naming it."""
-    a = np.asarray(m, dtype=float)
-    if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] == 0:
-        raise DataError(f"{name} must be a non-empty square matrix, got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise DataError(f"{name} contains non-finite values")
-    if not np.allclose(a, a.T, rtol=1e-10, atol=1e-12):
-        raise DataError(f"{name} is not symmetric")
-    return a
 
 
 def _check_stat(chi2: float, df: float, n: float | None = None) -> None:
@@ -119,9 +102,6 @@ def _check_stat(chi2: float, df: float, n: float | None = None) -> None:
         raise DataError(f"n must be a positive number, got {n!r}")
 
 
-# --------------------------------------------------------------------------
-# pure array functions
-# --------------------------------------------------------------------------
 def ml_discrepancy(S: np.ndarray, Sigma: np.ndarray) -> float:
     """Maximum-likelihood discrepancy between a sample and an implied covariance.
 
@@ -364,53 +344,6 @@ def tli(chi2: float, df: float, baseline_chi2: float, baseline_df: float) -> flo
     return 1.0
 
 
-# --------------------------------------------------------------------------
-# the model's observed variables in the data
-# --------------------------------------------------------------------------
-#: Missing-data settings of :func:`fit_measures` and the estimators.
-MISSING_METHODS: tuple[str, ...] = ("listwise", "fiml")
-
-
-def check_missing(missing: str) -> None:
-    """Raise :class:`SpecError` unless ``missing`` is one of :data:`MISSING_METHODS`."""
-    if missing not in MISSING_METHODS:
-        raise SpecError(f"missing must be one of {MISSING_METHODS}, got {missing!r}")
-
-
-def numeric_columns(data: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """Select ``columns`` as float, checking they exist and are numeric (NaN kept)."""
-    if not isinstance(data, pd.DataFrame):
-        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise DataError(f"data lacks the model's observed variable(s): {', '.join(missing)}")
-    sub = data.loc[:, list(columns)]
-    bad = [c for c in columns if not pd.api.types.is_numeric_dtype(sub[c])]
-    if bad:
-        raise DataError(f"observed variable(s) not numeric: {', '.join(bad)}")
-    return sub.astype(float)
-
-
-def complete_rows(data: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """Select ``columns``, check they are numeric, drop incomplete rows (listwise)."""
-    sub = numeric_columns(data, columns).dropna(how="any")
-    if len(sub) <= len(columns):
-        raise DataError(
-            f"only {len(sub)} complete rows for {len(columns)} observed variables; "
-            "the sample covariance matrix would be singular"
-        )
-    return sub
-
-
-def incomplete_matrix(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray | None:
-    """The model's columns as a float matrix when some value is missing, else None."""
-    x = numeric_columns(data, columns).to_numpy(dtype=float)
-    return x if np.isnan(x).any() else None
-
-
-# --------------------------------------------------------------------------
-# the dict of fit measures
-# --------------------------------------------------------------------------
 #: Key the stages add to their fit dicts (``cfa_fit.json``, ``fit.json``) to name the estimator.
 ESTIMATOR_KEY = "estimator"
 
@@ -451,12 +384,12 @@ def fit_measures(
     (listwise complete rows on the model's observed variables) and compared
     with the model-implied ``Sigma`` at the model's current parameters, so the
     result does not depend on how the model was fitted; fit it with
-    :func:`xhs_sharing.structural.fit_model` (or a wrapper of it) to get
+    :func:`xhs_sharing.sem.estimation.fit_model` (or a wrapper of it) to get
     lavaan's estimates.
 
     With ``missing="fiml"`` and a missing value in ``data``, the measures are
     lavaan's for ``missing = "ml"`` instead
-    (:func:`xhs_sharing.fiml.fiml_fit_measures`: the likelihood-ratio
+    (:func:`xhs_sharing.sem.fit.fiml_fit_measures`: the likelihood-ratio
     chi-square against the EM saturated model, every row used); fit the
     model by FIML then. With complete data both settings give the same (ML)
     numbers.
@@ -477,7 +410,7 @@ def fit_measures(
         ``df == 0``, where lavaan reports NA), ``cfi``, ``tli``, ``rmsea``,
         ``rmsea_ci_low``, ``rmsea_ci_high`` (90 %), ``srmr``, ``n`` (int),
         ``baseline_chi2``, ``baseline_df`` (int). Plain Python numbers;
-        :func:`xhs_sharing.fiml.estimator_label` says whether they are ML or
+        :func:`xhs_sharing.sem.mvnorm_missing.estimator_label` says whether they are ML or
         FIML measures.
 
     Raises
@@ -501,9 +434,7 @@ def fit_measures(
     if missing == "fiml":
         x = incomplete_matrix(data, observed)
         if x is not None:
-            # imported here: xhs_sharing.fiml builds its measures with this module
-            from .fiml import fiml_fit_measures
-
+            # imported here: xhs_sharing.sem.mvnorm_missing builds its measures with this module
             return fiml_fit_measures(x, sigma, len(model.param_vals))
     complete = complete_rows(data, observed)
     n = int(len(complete))
@@ -519,3 +450,85 @@ def fit_measures(
         raise EstimationError(f"cannot evaluate the ML discrepancy: {exc}") from exc
     b_chi2, b_df = baseline_chi2(S, n)
     return measures_from_statistics(chi2, df, n, b_chi2, b_df, S, sigma)
+
+
+def independence_loglik(md: MissingData) -> float:
+    """Log-likelihood of the baseline (independence) model, free means and variances.
+
+    With a diagonal ``Sigma`` the observed-data likelihood factors over the
+    variables, so the FIML estimates are each variable's available-case mean
+    and variance (divisor = its number of observed values) and
+    ``logL = -sum_j n_j/2 (log 2 pi + log v_j + 1)``: lavaan's baseline model
+    for ``missing = "ml"``, fitted in closed form.
+    """
+    cnt, _, var = md.available_case_moments()
+    return float(-0.5 * np.sum(cnt * (math.log(2.0 * math.pi) + np.log(var) + 1.0)))
+
+
+def fiml_fit_measures(
+    x: np.ndarray,
+    sigma: np.ndarray,
+    n_free: int,
+    *,
+    mean: np.ndarray | None = None,
+    em: EMResult | None = None,
+) -> dict[str, float | int | None]:
+    """lavaan's fit measures for ``missing = "ml"`` from data with missing values.
+
+    * ``chi2 = 2 (logL_H1 - logL_H0)``, H1 the saturated model estimated by
+      EM (:func:`em_moments`), H0 the model at ``(mean, sigma)``; ``mean``
+      defaults to the best means for ``sigma`` (:func:`optimal_mean`), which
+      at a FIML optimum with free intercepts are the FIML means;
+    * ``df = p (p + 1) / 2 - n_free`` (the intercepts are saturated in both
+      models and cancel);
+    * the baseline model is the independence model with free means and
+      variances (:func:`independence_loglik`), ``baseline_df = p (p - 1) / 2``;
+    * CFI, TLI, RMSEA and its interval from these with N = every row used
+      (lavaan uses N, not N - 1, for RMSEA with ML);
+    * SRMR (Bentler) compares the EM covariance with ``sigma``. This is
+      lavaan's ``srmr_bentler_nomean``: with ``missing = "ml"`` lavaan's
+      default ``srmr`` also averages in the ``p`` standardized mean residuals
+      (EM mean minus model mean), over ``p (p + 1) / 2 + p`` elements instead
+      of ``p (p + 1) / 2``; the covariance-only version is used here so that
+      complete data give exactly the ML value.
+
+    With complete data every value equals
+    :func:`~xhs_sharing.sem.fit.fit_measures`'s ML one
+    (EM then returns the sample moments, divisor N).
+
+    Parameters
+    ----------
+    x : array_like, shape (n, p)
+        Data, NaN for missing values, columns in ``sigma``'s order.
+    sigma : array_like, shape (p, p)
+        Model-implied covariance.
+    n_free : int
+        Free parameters of the covariance structure (intercepts excluded).
+    mean : array_like, optional
+        Model means (the FIML intercepts).
+    em : EMResult, optional
+        Precomputed saturated-model estimates for ``x``.
+
+    Returns
+    -------
+    dict
+        Keys :data:`~xhs_sharing.sem.fit.FIT_MEASURE_KEYS`, the same as
+        :func:`~xhs_sharing.sem.fit.fit_measures`.
+        :func:`estimator_label` names the estimator for a report.
+    """
+    md = MissingData(x)
+    sigma = as_covariance("Sigma", sigma)
+    if sigma.shape != (md.p, md.p):
+        raise DataError(f"Sigma {sigma.shape} does not match the data's {md.p} variables")
+    em = em if em is not None else em_moments(md)
+    mean = optimal_mean(md, sigma) if mean is None else np.asarray(mean, dtype=float)
+    ll0 = mvn_loglik(md, mean, sigma)
+    if not math.isfinite(ll0):
+        raise EstimationError("the model-implied covariance matrix is not positive definite")
+    p = md.p
+    df = p * (p + 1) // 2 - int(n_free)
+    if df < 0:
+        raise SpecError(f"the model has negative degrees of freedom ({df})")
+    chi2 = lr_statistic(em.loglik, ll0, "model")
+    b_chi2 = lr_statistic(em.loglik, independence_loglik(md), "baseline model")
+    return measures_from_statistics(chi2, df, md.n, b_chi2, p * (p - 1) // 2, em.cov, sigma)

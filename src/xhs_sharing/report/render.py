@@ -3,12 +3,12 @@
 :func:`build_context` reads every result file of a run, checks that they
 agree with each other and with the study spec, formats every number the way
 an APA table does (``0.23``, ``[0.12, 0.34]``, ``p = .023``, ``p < .001``) and
-draws the figures as inline SVG (:mod:`xhs_sharing.figures`). The context is
+draws the figures as inline SVG (:mod:`xhs_sharing.report.figures`). The context is
 plain data: strings, numbers, lists and dicts, plus the sanitized SVG wrapped
 in :class:`markupsafe.Markup`. :func:`render_report` renders it with Jinja2,
 autoescape on, so any text from the spec or the result files (labels, claim
 statements, file names) is escaped; the only unescaped content is the SVG
-that :func:`xhs_sharing.figures.sanitize_svg` has reduced to inert markup.
+that :func:`xhs_sharing.report.figures.sanitize_svg` has reduced to inert markup.
 
 The page fetches nothing: CSS is inline, figures are inline SVG, there is no
 script, and a Content-Security-Policy ``default-src 'none'`` forbids any
@@ -31,22 +31,44 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
-from . import figures
-from .claims import improper_problems
-from .errors import XhsError
-from .io import sha256_file, write_text
-from .spec import Study
+from xhs_sharing.analysis.claims import improper_problems
+from xhs_sharing.errors import XhsError
+from xhs_sharing.io import sha256_file, write_text
+from xhs_sharing.report.format import (
+    DASH,
+    _finite,
+    arrow,
+    cell,
+    claim_anchors,
+    col,
+    fmt_ci,
+    fmt_int,
+    fmt_num,
+    fmt_p,
+    fmt_p_eq,
+    fmt_threshold,
+    num,
+    passes,
+    stars,
+    status_badge,
+)
+from xhs_sharing.study.spec import Study
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "workflow" / "templates"
-"""Default directory of ``report.html.j2`` (repository layout)."""
+from . import figures
+
+TEMPLATE_DIR: Path | None = None
+"""Default template directory: None reads ``xhs_sharing/report/templates`` (package data)."""
+
 
 TEMPLATE_NAME = "report.html.j2"
+
 
 REPORT_PACKAGES = (
     "xhs-sharing", "numpy", "scipy", "pandas", "semopy", "pingouin", "matplotlib",
     "jinja2", "pyyaml", "jsonschema", "snakemake",
 )
 """Packages whose versions the provenance section lists by default."""
+
 
 RESULT_FILES = {
     "item_descriptives": "measurement/item_descriptives.csv",
@@ -67,12 +89,14 @@ RESULT_FILES = {
 }
 """Every file the report reads under the results directory."""
 
+
 MONTECARLO_FILES = {
     "claim_reproduction": "claim_reproduction.csv",
     "joint_reproduction": "joint_reproduction.csv",
     "power": "power.json",
 }
 """Files read under the Monte Carlo directory, when one is given."""
+
 
 SECTIONS = (
     ("summary", "Summary"),
@@ -87,6 +111,7 @@ SECTIONS = (
 """Section ids and headings, in page order (``montecarlo`` is added before
 ``provenance`` when Monte Carlo results are given)."""
 
+
 FIT_DEFAULTS = {
     "cfi": (">=", 0.95, "Hu & Bentler (1999)"),
     "tli": (">=", 0.95, "Hu & Bentler (1999)"),
@@ -96,14 +121,19 @@ FIT_DEFAULTS = {
 }
 """Fit thresholds used when ``checks.json`` has no check for an index."""
 
+
 HTMT_DEFAULT = 0.85
+
+
 LOADING_DEFAULT = 0.70
+
 
 EXPECTED_TEXT = {
     "positive_significant": "positive, significant",
     "negative_significant": "negative, significant",
     "not_significant": "not significant",
 }
+
 
 MEDIATION_TYPES = {
     "complementary": "complementary (partial) mediation",
@@ -114,17 +144,9 @@ MEDIATION_TYPES = {
 }
 """Zhao, Lynch & Chen (2010) mediation types, as written in the report."""
 
-MINUS = "\u2212"
-DASH = "\u2014"
-ARROW = " \u2192 "
-COMPARISON = {">=": "\u2265", "ge": "\u2265", "<=": "\u2264", "le": "\u2264", ">": ">", "gt": ">", "<": "<", "lt": "<"}
-
 
 class ReportError(XhsError):
     """The result files of a run are missing, malformed or disagree with each other."""
-
-
-# --------------------------------------------------------------------------- helpers
 
 
 def package_versions(names: Iterable[str] = REPORT_PACKAGES) -> dict[str, str]:
@@ -136,135 +158,6 @@ def package_versions(names: Iterable[str] = REPORT_PACKAGES) -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-
-def _finite(x: Any) -> bool:
-    try:
-        return x is not None and math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
-def fmt_num(x: Any, digits: int = 2) -> str:
-    """A number with ``digits`` decimals and a true minus sign (U+2212); an em dash when missing.
-
-    >>> fmt_num(0.1234, 3), fmt_num(-0.0001), fmt_num(None)
-    ('0.123', '0.00', '\u2014')
-    """
-    if not _finite(x):
-        return DASH
-    text = f"{float(x):.{digits}f}"
-    if text.startswith("-"):
-        text = text[1:] if float(text[1:]) == 0 else MINUS + text[1:]
-    return text
-
-
-def fmt_int(x: Any) -> str:
-    """An integer with thousands separators; an em dash when missing."""
-    if not _finite(x):
-        return DASH
-    return f"{int(round(float(x))):,}"
-
-
-def fmt_p(p: Any) -> str:
-    """A p value the APA way: ``< .001``, ``.023``, ``> .999`` (no leading zero).
-
-    >>> fmt_p(0.0004), fmt_p(0.0234), fmt_p(0.5)
-    ('< .001', '.023', '.500')
-    """
-    if not _finite(p):
-        return DASH
-    p = float(p)
-    if p < 0.001:
-        return "< .001"
-    if p > 0.999:
-        return "> .999"
-    return f"{p:.3f}".lstrip("0")
-
-
-def fmt_p_eq(p: Any) -> str:
-    """``p = .023`` or ``p < .001`` (for running text)."""
-    text = fmt_p(p)
-    return f"p {text}" if text[0] in "<>" else f"p = {text}"
-
-
-def fmt_ci(low: Any, high: Any, digits: int = 2) -> str:
-    """An interval as ``[0.12, 0.34]``."""
-    if not (_finite(low) or _finite(high)):
-        return DASH
-    return f"[{fmt_num(low, digits)}, {fmt_num(high, digits)}]"
-
-
-def fmt_threshold(comparison: Any, threshold: Any, digits: int = 2) -> str:
-    """``\u2265 0.70`` from a comparison and a threshold."""
-    if not _finite(threshold):
-        return DASH
-    return f"{COMPARISON.get(str(comparison), str(comparison or ''))} {fmt_num(threshold, digits)}".strip()
-
-
-def stars(p: Any) -> str:
-    """Significance stars (``*`` p < .05, ``**`` p < .01, ``***`` p < .001)."""
-    return figures.stars(float(p)) if _finite(p) else ""
-
-
-def passes(value: Any, comparison: str, threshold: float) -> bool | None:
-    """Whether ``value comparison threshold`` holds (None when the value is missing)."""
-    if not _finite(value):
-        return None
-    v = float(value)
-    op = COMPARISON.get(comparison, comparison)
-    return {"\u2265": v >= threshold, "\u2264": v <= threshold, ">": v > threshold, "<": v < threshold}[op]
-
-
-def claim_anchors(ids: Iterable[str]) -> dict[str, str]:
-    """Claim id -> a unique HTML id ``claim-<slug>`` (``IS->SN->WSI`` -> ``claim-is-sn-wsi``)."""
-    out: dict[str, str] = {}
-    used: set[str] = set()
-    for cid in ids:
-        slug = re.sub(r"[^a-z0-9]+", "-", str(cid).lower()).strip("-") or "x"
-        anchor, k = f"claim-{slug}", 2
-        while anchor in used:
-            anchor, k = f"claim-{slug}-{k}", k + 1
-        used.add(anchor)
-        out[cid] = anchor
-    return out
-
-
-def arrow(*parts: str) -> str:
-    """``IS \u2192 SN \u2192 WSI``."""
-    return ARROW.join(str(p) for p in parts)
-
-
-def cell(text: Any, cls: str = "", **extra: Any) -> dict[str, Any]:
-    """One table cell of the generic table macro."""
-    return {"text": "" if text is None else str(text), "cls": cls, **extra}
-
-
-def num(x: Any, digits: int = 2, cls: str = "num") -> dict[str, Any]:
-    """A right-aligned number cell."""
-    return cell(fmt_num(x, digits), cls)
-
-
-def col(text: str, cls: str = "") -> dict[str, str]:
-    """One column header of the generic table macro."""
-    return {"text": text, "cls": cls}
-
-
-STATUS = {
-    "pass": ("ok", "\u2713 pass"),
-    "fail": ("bad", "\u2717 fail"),
-    "failed": ("bad", "\u2717 fail"),
-    "warning": ("warn", "! warning"),
-}
-
-
-def status_badge(status: str | None) -> dict[str, str]:
-    """Badge (css class, text) for a check status; colour and text both carry it."""
-    cls, text = STATUS.get(str(status), ("neutral", str(status) if status else DASH))
-    return {"cls": cls, "text": text}
-
-
-# --------------------------------------------------------------------------- reading
 
 
 def _need(path: Path) -> Path:
@@ -352,9 +245,6 @@ def read_montecarlo(mc_dir: Path) -> dict[str, Any]:
     }
 
 
-# --------------------------------------------------------------------------- sections
-
-
 def _check_index(checks: list[dict[str, Any]]) -> dict[tuple[str | None, str], dict[str, Any]]:
     """(construct, statistic) -> check (the first of each pair)."""
     index: dict[tuple[str | None, str], dict[str, Any]] = {}
@@ -379,7 +269,7 @@ def _fit_table(fit: Mapping[str, Any], caption: str, checks_index: Mapping[tuple
     chi2_df = float(fit["chi2"]) / float(fit["df"]) if _finite(fit.get("chi2")) and _finite(fit.get("df")) and float(fit["df"]) > 0 else float("nan")
     values = {"cfi": fit.get("cfi"), "tli": fit.get("tli"), "rmsea": fit.get("rmsea"), "srmr": fit.get("srmr"), "chi2_df": chi2_df}
     shown = {
-        "chi2_df": (f"\u03c7\u00b2/df", fmt_num(chi2_df, 2)),
+        "chi2_df": ("\u03c7\u00b2/df", fmt_num(chi2_df, 2)),
         "cfi": ("CFI", fmt_num(fit.get("cfi"), 3)),
         "tli": ("TLI", fmt_num(fit.get("tli"), 3)),
         "rmsea": ("RMSEA [90% CI]", f"{fmt_num(fit.get('rmsea'), 3)} {fmt_ci(fit.get('rmsea_ci_low'), fit.get('rmsea_ci_high'), 3)}"),
@@ -882,9 +772,6 @@ def _provenance(run_info: Mapping[str, Any], config_text: str, study_text: str, 
     }
 
 
-# --------------------------------------------------------------------------- API
-
-
 def build_context(
     results_dir: Path,
     study: Study,
@@ -966,9 +853,10 @@ def build_context(
     }
 
 
-def _environment(template_dir: Path) -> jinja2.Environment:
+def _environment(template_dir: Path | None) -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir)),
+        loader=(jinja2.PackageLoader("xhs_sharing.report", "templates") if template_dir is None
+                else jinja2.FileSystemLoader(str(template_dir))),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -977,7 +865,7 @@ def _environment(template_dir: Path) -> jinja2.Environment:
     )
 
 
-def render_report(context: dict[str, Any], template_dir: Path = TEMPLATE_DIR) -> str:
+def render_report(context: dict[str, Any], template_dir: Path | None = TEMPLATE_DIR) -> str:
     """Render ``report.html.j2`` from ``template_dir`` with autoescape on.
 
     Raises
@@ -986,7 +874,7 @@ def render_report(context: dict[str, Any], template_dir: Path = TEMPLATE_DIR) ->
         The template is missing or refers to a context key that does not exist.
     """
     try:
-        template = _environment(Path(template_dir)).get_template(TEMPLATE_NAME)
+        template = _environment(template_dir).get_template(TEMPLATE_NAME)
         return template.render(**context)
     except jinja2.TemplateNotFound as exc:
         raise ReportError(f"report template {exc.name} not found in {template_dir}") from None
@@ -994,7 +882,7 @@ def render_report(context: dict[str, Any], template_dir: Path = TEMPLATE_DIR) ->
         raise ReportError(f"report template uses a value the context does not have: {exc}") from None
 
 
-def write_report(context: dict[str, Any], target: str | Path, template_dir: Path = TEMPLATE_DIR) -> str:
+def write_report(context: dict[str, Any], target: str | Path, template_dir: Path | None = TEMPLATE_DIR) -> str:
     """Render the report and write it atomically to ``target``; returns the HTML."""
     html = render_report(context, template_dir)
     write_text(html, target)

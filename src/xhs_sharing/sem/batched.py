@@ -58,80 +58,17 @@ import numpy as np
 import pandas as pd
 import semopy
 
-from .errors import DataError, EstimationError
+from xhs_sharing.errors import DataError, EstimationError
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "BatchFit",
     "BatchedModel",
-    "bootstrap_counts",
-    "resample_covariances",
 ]
 
+
 _MATRICES = ("beta", "lambda", "psi", "theta")
-
-
-# --------------------------------------------------------------------------
-# resampling
-# --------------------------------------------------------------------------
-
-
-def bootstrap_counts(n_obs: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """Multinomial resampling counts, ``(n_resamples, n_obs)`` int64.
-
-    Row ``b`` says how often each of the ``n_obs`` rows is drawn in resample
-    ``b``; each row sums to ``n_obs`` (an ordinary nonparametric bootstrap).
-    """
-    if n_obs < 1 or n_resamples < 0:
-        raise DataError(f"bootstrap_counts needs n_obs >= 1 and n_resamples >= 0, got {n_obs}, {n_resamples}")
-    return rng.multinomial(n_obs, np.full(n_obs, 1.0 / n_obs), size=n_resamples).astype(np.int64)
-
-
-def resample_covariances(data: np.ndarray, counts: np.ndarray, ddof: int = 0) -> np.ndarray:
-    """Covariance matrices of all resamples at once, ``(B, p, p)``.
-
-    ``data`` is ``(N, p)``; ``counts`` is ``(B, N)`` (how often each row
-    enters each resample; non-negative weights are accepted too). Resample
-    ``b`` has ``n_b = counts[b].sum()`` rows and covariance
-    ``sum_i c_bi (x_i - xbar_b)(x_i - xbar_b)' / (n_b - ddof)``; ``ddof=0``
-    (the default) is the N divisor semopy's ML objective uses.
-
-    The weighted first and second moments are two matrix products with the
-    counts (of the data centred at its full-sample mean, which leaves every
-    covariance unchanged and keeps the subtraction well conditioned).
-    """
-    x = np.asarray(data, dtype=np.float64)
-    c = np.asarray(counts, dtype=np.float64)
-    if x.ndim != 2:
-        raise DataError(f"data must be a 2-D (N, p) array, got shape {x.shape}")
-    if c.ndim == 1:
-        c = c[None, :]
-    if c.ndim != 2 or c.shape[1] != x.shape[0]:
-        raise DataError(f"counts must be (B, N) with N = {x.shape[0]}, got shape {c.shape}")
-    if not np.all(np.isfinite(x)):
-        raise DataError("data contain missing or non-finite values")
-    if np.any(c < 0):
-        raise DataError("counts must be non-negative")
-    n_b = c.sum(axis=1)
-    if np.any(n_b - ddof <= 0):
-        raise DataError(f"every resample needs more than ddof={ddof} rows")
-    p = x.shape[1]
-    xc = x - x.mean(axis=0)
-    iu, ju = np.triu_indices(p)
-    prods = xc[:, iu] * xc[:, ju]  # (N, p(p+1)/2)
-    mean = (c @ xc) / n_b[:, None]  # (B, p)
-    second = (c @ prods) / n_b[:, None]  # (B, p(p+1)/2)
-    vech = (second - mean[:, iu] * mean[:, ju]) * (n_b / (n_b - ddof))[:, None]
-    out = np.empty((c.shape[0], p, p))
-    out[:, iu, ju] = vech
-    out[:, ju, iu] = vech
-    return out
-
-
-# --------------------------------------------------------------------------
-# results
-# --------------------------------------------------------------------------
 
 
 @dataclass
@@ -181,11 +118,6 @@ class BatchFit:
     def frame(self) -> pd.DataFrame:
         """The estimates as a ``(B, q)`` DataFrame with parameter names as columns."""
         return pd.DataFrame(self.params, columns=list(self.names))
-
-
-# --------------------------------------------------------------------------
-# model structure
-# --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -606,7 +538,7 @@ class BatchedModel:
         """Sigma's building blocks, ``K = Sigma^-1`` and ``log|Sigma|``; ``ok`` false where Sigma is not PD."""
         mx = self.matrices(th, S)
         beta, lam, psi, theta = mx["beta"], mx["lambda"], mx["psi"], mx["theta"]
-        nb = th.shape[0]
+        th.shape[0]
         ok = np.all(np.isfinite(th), axis=1)
         if self._beta_depth == 0:
             M = lam
@@ -864,7 +796,7 @@ class BatchedModel:
     def _fit_chunk(self, S, n_arr, st, offset, out, *, tol, max_iter, max_halvings, want_se,
                    info_refresh, h0x) -> None:
         """Fisher scoring with step halving for one chunk; results go into ``out``."""
-        nb = S.shape[0]
+        S.shape[0]
         # log|S|; a member whose S is not PD has no ML discrepancy at all
         Ls, s_ok = _safe_cholesky(S)
         logdet_s = 2.0 * np.log(np.diagonal(Ls, axis1=1, axis2=2)).sum(axis=1)
@@ -1026,101 +958,3 @@ class BatchedModel:
             nit = res.n_it if isinstance(res.n_it, (int, np.integer)) else -1
             return x, float(f), int(nit), gm
         return None
-
-
-
-# --------------------------------------------------------------------------
-# the bootstrap's chunk boundary
-# --------------------------------------------------------------------------
-def _row_key(lhs: str, op: str, rhs: str) -> tuple[str, str, str]:
-    """A parameter's identity in lavaan notation; ``~~`` is symmetric."""
-    if op == "~~":
-        a, b = sorted((lhs, rhs))
-        return (a, op, b)
-    return (lhs, op, rhs)
-
-
-def counts_from_indices(indices: np.ndarray, n_obs: int) -> np.ndarray:
-    """Multinomial counts (B, N) of resamples given as row indices (B, N), in one ``bincount``."""
-    b = indices.shape[0]
-    flat = (indices + (np.arange(b)[:, None] * n_obs)).ravel()
-    return np.bincount(flat, minlength=b * n_obs).reshape(b, n_obs).astype(float)
-
-
-class BatchedChunkFitter:
-    """Refit a chunk of bootstrap resamples at once (the ``chunk_fitter`` of
-    :func:`xhs_sharing.mediation.bootstrap_indirect`).
-
-    The resamples' covariance matrices come from their counts in two matrix
-    products, all members are fitted together by Fisher scoring, and the
-    estimates are returned in the parameter order of the one-by-one path's
-    :class:`~xhs_sharing.structural.ModelStructure`. A member that does not
-    converge in the batch is refitted one by one by
-    :func:`~xhs_sharing.mediation.refit_resample` (the same solver as the
-    one-by-one bootstrap), so both paths judge convergence and proper
-    solutions (:func:`~xhs_sharing.structural.solution_problems`) alike.
-
-    Parameters
-    ----------
-    model : BatchedModel
-        Built from the full-sample fit (``BatchedModel.from_semopy(fit.model)``).
-    structure : ModelStructure
-        The full-sample fit's structure (``fit.structure``).
-    tol : float
-        Gradient tolerance of the batched scoring.
-    """
-
-    def __init__(self, model: BatchedModel, structure: Any, tol: float = 1e-8) -> None:
-        self.model = model
-        self.tol = tol
-        free = sorted({(r.free, _row_key(r.lhs, r.op, r.rhs)) for r in structure.rows if r.free >= 0})
-        try:
-            self.to_batched = np.array([model.index(*key) for _, key in free])
-        except (KeyError, ValueError) as exc:
-            raise EstimationError(f"batched model and structure disagree on a parameter: {exc}") from None
-        if len(self.to_batched) != model.q or len(set(self.to_batched.tolist())) != model.q:
-            raise EstimationError("batched model and structure have different free parameters")
-        self.columns = np.array([list(structure.observed).index(v) for v in model.observed])
-
-    def proper(self, params: np.ndarray) -> np.ndarray:
-        """Screen a batch for proper solutions, as
-        :func:`~xhs_sharing.structural.solution_problems` would: no negative
-        variance in ``Theta`` or ``Psi``, and positive definite ``Theta``,
-        latent covariance ``C Psi C'`` and implied ``Sigma``.
-        """
-        mx = self.model.matrices(params)
-        ok = (np.diagonal(mx["theta"], axis1=1, axis2=2) >= 0).all(axis=1)
-        ok &= (np.diagonal(mx["psi"], axis1=1, axis2=2) >= 0).all(axis=1)
-        c = np.linalg.inv(np.eye(mx["beta"].shape[1]) - mx["beta"])
-        latent = c @ mx["psi"] @ np.swapaxes(c, 1, 2)
-        sigma = mx["lambda"] @ latent @ np.swapaxes(mx["lambda"], 1, 2) + mx["theta"]
-        for m in (mx["theta"], latent, sigma):
-            ok &= np.linalg.eigvalsh(m)[:, 0] > 0
-        return ok
-
-    def __call__(self, structure: Any, data: np.ndarray, indices: np.ndarray,
-                 theta0: np.ndarray) -> tuple[np.ndarray, list[str]]:
-        from .mediation import CONVERGED, IMPROPER, refit_resample
-        from .structural import solution_problems
-
-        n_obs = data.shape[0]
-        covs = resample_covariances(data[:, self.columns], counts_from_indices(indices, n_obs))
-        start = np.empty(self.model.q)
-        start[self.to_batched] = theta0
-        fit = self.model.fit_batch(covs, n_obs, start=start, tol=self.tol, refit=False, n_threads=1)
-        thetas = fit.params[:, self.to_batched]
-        ok = fit.converged & np.isfinite(fit.params).all(axis=1)
-        proper = np.zeros(len(ok), dtype=bool)
-        proper[ok] = self.proper(fit.params[ok])
-        status: list[str] = []
-        for j in range(indices.shape[0]):
-            if proper[j]:
-                status.append(CONVERGED)
-            elif ok[j]:
-                # the batch's quick screen flagged it: let the one-by-one check decide
-                status.append(IMPROPER if solution_problems(structure, thetas[j]) else CONVERGED)
-            else:
-                out = refit_resample(structure, data[indices[j]], theta0)
-                thetas[j] = out.theta
-                status.append(out.status)
-        return thetas, status

@@ -1,93 +1,32 @@
-"""One function per workflow stage: plain inputs in, named output tables out.
-
-The Snakemake scripts only read files, call these functions and write what
-they return, so every stage can be run and tested without Snakemake.
-"""
+"""structural."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from .measurement import (
-    fit_cfa,
-    fornell_larcker,
-    htmt,
-    item_descriptives,
-    measurement_checks,
-    reliability_table,
+from xhs_sharing.analysis.mediation import (
+    bootstrap_indirect,
+    indirect_effects_table,
+    monte_carlo_indirect,
+    tost_effect,
+    tost_path,
 )
-from .model import mediation_triples
-from .spec import Study
+from xhs_sharing.analysis.structural import fit_structural, require_positive_definite_covariance
+from xhs_sharing.errors import EstimationError
+from xhs_sharing.sem.batched import BatchedModel
+from xhs_sharing.sem.bootstrap import BatchedChunkFitter, FimlChunkFitter, fit_chunk
+from xhs_sharing.sem.checks import solution_problems
+from xhs_sharing.sem.fit import ESTIMATOR_KEY, fit_measures
+from xhs_sharing.study.spec import Study
+from xhs_sharing.study.syntax import mediation_triples, structural_syntax
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class MeasurementOutputs:
-    """Every table of ``results/measurement/``."""
-
-    item_descriptives: pd.DataFrame
-    reliability: pd.DataFrame
-    fornell_larcker: pd.DataFrame
-    htmt: pd.DataFrame
-    loadings: pd.DataFrame
-    cfa_fit: dict[str, Any]
-    checks: dict[str, Any]
-    syntax: str
-
-
-def run_measurement(
-    items: pd.DataFrame,
-    study: Study,
-    scale_points: int,
-    thresholds: dict[str, float] | None = None,
-    *,
-    missing: str = "listwise",
-) -> MeasurementOutputs:
-    """Validate the measurement model on a survey (items recoded, one column per item).
-
-    Fits the correlated-factors CFA, then computes reliability (alpha, CR,
-    AVE), discriminant validity (Fornell-Larcker, HTMT), item descriptives and
-    the checks against ``thresholds``.
-
-    ``missing`` is the run's missing-data setting. Under ``"listwise"`` the
-    data stage has dropped incomplete respondents and everything uses the
-    complete rows. Under ``"fiml"`` respondents with missing answers are
-    kept (NaN): the CFA is estimated by FIML (its ``cfa_fit`` says
-    ``"estimator": "FIML"``) and CR, AVE and Fornell-Larcker come from the
-    FIML solution; HTMT uses pairwise-complete correlations; item
-    descriptives use each item's available answers (the corrected
-    item-total correlation the rows complete on the construct); Cronbach's
-    alpha the rows complete on each construct (``n`` in the reliability
-    table). With no missing value both settings give identical outputs.
-    """
-    ibc = study.items_by_construct
-    require_positive_definite_covariance(items, study.item_ids)
-    cfa = fit_cfa(items, ibc, missing=missing)
-    reliability = reliability_table(items, ibc, cfa.loadings, missing=missing)
-    fl = fornell_larcker(cfa.latent_corr, reliability.set_index("construct")["ave"])
-    ht = htmt(items, ibc, missing=missing)
-    checks = measurement_checks(reliability, fl, ht, cfa.fit, cfa.loadings, thresholds)
-    return MeasurementOutputs(
-        item_descriptives=item_descriptives(items, ibc, scale_points),
-        reliability=reliability,
-        fornell_larcker=fl,
-        htmt=ht,
-        loadings=cfa.loadings,
-        cfa_fit=cfa.fit,
-        checks={
-            "checks": checks,
-            "passed": sum(c["status"] == "pass" for c in checks),
-            "failed": sum(c["status"] == "fail" for c in checks),
-            "warnings": sum(c["status"] == "warning" for c in checks),
-            "total": len(checks),
-        },
-        syntax=cfa.syntax,
-    )
 
 
 @dataclass
@@ -111,7 +50,6 @@ def equivalence_table(study: Study, fit: Any, boot: Any, sesoi: float, mc: Any =
     effect, or the Monte Carlo draws ``mc`` when there is no bootstrap
     (``boot`` None: it failed on an improper solution).
     """
-    from .mediation import tost_effect, tost_path
 
     draws = boot if boot is not None else mc
 
@@ -131,45 +69,6 @@ def equivalence_table(study: Study, fit: Any, boot: Any, sesoi: float, mc: Any =
         })
     return pd.DataFrame(rows, columns=["id", "kind", "estimate", "se", "ci90_low", "ci90_high",
                                        "sesoi", "pvalue", "verdict"])
-
-
-def require_positive_definite_covariance(items: pd.DataFrame, columns: Any, rel_tol: float = 1e-10) -> None:
-    """Raise :class:`EstimationError` unless the indicators' sample covariance matrix is positive definite.
-
-    ML fits the model to that matrix: when it is singular (an item constant,
-    or an exact linear combination of others, e.g. the same column twice)
-    the discrepancy function is not defined and any "estimates" are
-    artefacts. With missing answers (FIML) the EM estimate of the
-    covariance matrix is checked. The message names the items that span the
-    null direction.
-
-    Raises
-    ------
-    DataError
-        As :func:`xhs_sharing.structural.observed_matrix` (a column absent or
-        not numeric, too few respondents).
-    EstimationError
-        Smallest eigenvalue at most ``rel_tol`` times the largest.
-    """
-    import numpy as np
-
-    from .errors import EstimationError
-    from .fiml import em_moments
-    from .structural import observed_matrix, sample_covariance
-
-    cols = tuple(columns)
-    x = observed_matrix(items, cols, allow_missing=True)
-    s = em_moments(x).cov if np.isnan(x).any() else sample_covariance(x)
-    ev, vec = np.linalg.eigh(s)
-    if ev[0] > rel_tol * max(ev[-1], 0.0):
-        return
-    weights = np.abs(vec[:, 0])
-    involved = [cols[i] for i in np.argsort(-weights, kind="stable") if weights[i] > 0.1]
-    raise EstimationError(
-        f"the sample covariance matrix of the {len(cols)} indicators is not positive definite "
-        f"(smallest eigenvalue {ev[0]:.3g}): an item is constant or a linear combination of others "
-        f"(items involved: {', '.join(involved)}); no model can be estimated from these items"
-    )
 
 
 def run_structural(
@@ -221,16 +120,6 @@ def run_structural(
       why) and the equivalence tests of indirect effects use the Monte
       Carlo draws.
     """
-    import dataclasses
-    import time
-
-    from .errors import EstimationError
-    from .fit_indices import ESTIMATOR_KEY, fit_measures
-    from .mediation import (FimlChunkFitter, bootstrap_indirect, indirect_effects_table,
-                            monte_carlo_indirect)
-    from .model import structural_syntax
-    from .structural import fit_structural, solution_problems
-
     if engine not in ("batched", "one-by-one"):
         raise ValueError(f"engine must be 'batched' or 'one-by-one', got {engine!r}")
     syntax = structural_syntax(study)
@@ -257,12 +146,10 @@ def run_structural(
                     int(items[list(fit.structure.observed)].isna().any(axis=1).sum()), fit.n_obs,
                     fit.n_patterns, engine)
     elif engine == "batched":
-        from .batched import BatchedChunkFitter, BatchedModel
-
         fitter = BatchedChunkFitter(BatchedModel.from_semopy(fit.model), fit.structure)
         n_jobs = 1  # the batch is the parallelism; the fitter is not sent to worker processes
     else:
-        from .mediation import fit_chunk as fitter
+        fitter = fit_chunk
     # bootstrap_indirect refuses an improper full-sample fit so that no caller
     # bootstraps one silently; here the problems are already logged and recorded,
     # and each resample is screened on its own by the chunk fitter.
@@ -307,46 +194,3 @@ def run_structural(
         bootstrap=bootstrap,
         equivalence=equivalence_table(study, fit, boot, sesoi, mc=mc),
     )
-
-
-def step_times(benchmark_files: list[str]) -> dict[str, float]:
-    """Wall time (s) of every workflow step, from the TSV files of Snakemake's ``benchmark:`` directive."""
-    import csv
-    from pathlib import Path
-
-    out: dict[str, float] = {}
-    for path in benchmark_files:
-        with open(path, encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh, delimiter="\t"))
-        if rows:
-            out[Path(path).stem] = sum(float(r["s"]) for r in rows)
-    return out
-
-
-def run_info(
-    *,
-    seed: int,
-    command: str,
-    inputs: list[str],
-    outputs: list[str],
-    benchmark_files: list[str],
-    finished: str,
-) -> dict[str, Any]:
-    """Provenance of a run: seed, Python and package versions, step times, file hashes, the command."""
-    import platform
-
-    from .io import sha256_file
-    from .report import package_versions
-
-    times = step_times(benchmark_files)
-    return {
-        "seed": seed,
-        "python": f"{platform.python_version()} ({platform.python_implementation()}, {platform.system()} {platform.machine()})",
-        "packages": package_versions(),
-        "finished": finished,
-        "run_time_s": round(sum(times.values()), 1),
-        "step_times_s": {k: round(v, 2) for k, v in sorted(times.items())},
-        "command": command,
-        "inputs": {p: sha256_file(p) for p in inputs},
-        "outputs": {p: sha256_file(p) for p in outputs},
-    }

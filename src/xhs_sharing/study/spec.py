@@ -11,6 +11,7 @@ the package runs both layers itself when used without Snakemake.
 from __future__ import annotations
 
 import copy
+import importlib.resources
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,10 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .errors import SpecError
+from xhs_sharing.errors import SpecError
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
-"""Where the JSON Schemas of the config files live (repository layout)."""
+SCHEMA_DIR = importlib.resources.files("xhs_sharing") / "schemas"
+"""Where the JSON Schemas of the config files live: package data, so an installed wheel has them."""
 
 
 @dataclass(frozen=True)
@@ -120,20 +121,20 @@ class Study:
 
 
 def load_schema(name: str, schema_dir: Path | None = None) -> dict[str, Any]:
-    """Read a JSON Schema (written in YAML) from ``workflow/schemas``.
+    """Read a JSON Schema (written in YAML) shipped with the package.
 
     Parameters
     ----------
     name : str
         File name, e.g. ``"study.schema.yaml"``.
     schema_dir : Path, optional
-        Directory holding the schemas; defaults to :data:`SCHEMA_DIR`.
+        Directory holding the schemas; defaults to :data:`SCHEMA_DIR`
+        (``xhs_sharing/schemas``, read with :mod:`importlib.resources`).
     """
-    path = (schema_dir or SCHEMA_DIR) / name
+    path = (schema_dir if schema_dir is not None else SCHEMA_DIR) / name
     if not path.is_file():
-        raise SpecError(f"schema file {path} not found (is the package installed from the repository?)")
-    with path.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        raise SpecError(f"schema file {name} not found in {schema_dir or 'the xhs_sharing package data'}")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 def _fill_defaults(instance: Any, schema: dict[str, Any]) -> Any:

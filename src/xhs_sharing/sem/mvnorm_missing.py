@@ -15,12 +15,12 @@ structure (every observed variable gets a free intercept):
 * :class:`FimlObjective` and :func:`fiml_solve`: the FIML discrepancy of any
   covariance structure ``theta -> (Sigma, dSigma)`` with its analytic
   gradient, maximised by quasi-Newton iterations. The structure comes from
-  the caller: :func:`xhs_sharing.structural.fit_model` passes its
-  :meth:`~xhs_sharing.structural.ModelStructure.sigma_derivatives`;
+  the caller: :func:`xhs_sharing.sem.estimation.fit_model` passes its
+  :meth:`~xhs_sharing.sem.model.ModelStructure.sigma_derivatives`;
 * :func:`fiml_fit_measures`: lavaan's fit measures for ``missing = "ml"``
   (likelihood-ratio chi-square against the EM saturated model, the
   independence baseline of :func:`independence_loglik`), built from the
-  formulas of :mod:`xhs_sharing.fit_indices`; :func:`estimator_label` names
+  formulas of :mod:`xhs_sharing.sem.fit`; :func:`estimator_label` names
   the estimator a run uses.
 
 With complete data every estimate and fit measure here equals the ML one;
@@ -36,8 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, EstimationError, SpecError
-from .fit_indices import as_covariance, check_missing, incomplete_matrix, measures_from_statistics
+from xhs_sharing.errors import DataError, EstimationError, SpecError
+from xhs_sharing.sem.frames import check_missing, incomplete_matrix
 
 __all__ = [
     "EMResult",
@@ -48,27 +48,11 @@ __all__ = [
     "em_imputed_frame",
     "em_moments",
     "estimator_label",
-    "fiml_fit_measures",
     "fiml_solve",
-    "independence_loglik",
     "lr_statistic",
     "mvn_loglik",
     "optimal_mean",
 ]
-
-#
-# Every normal-theory likelihood with missing values below goes through one
-# computation. With Omega = Sigma^-1 and J the missing variables of a row, the
-# inverse of the observed block is the Schur complement
-#
-#     (Sigma_oo)^-1 = Omega_oo - Omega_oJ (Omega_JJ)^-1 Omega_Jo,
-#     log|Sigma_oo| = log|Sigma| + log|Omega_JJ|
-#
-# (e.g. Harville 1997, Matrix Algebra from a Statistician's Perspective,
-# thm. 8.5.11), so a row costs one inversion of its small m x m block of
-# Omega instead of its large observed block, and the conditional distribution
-# of the missing given the observed values (the E-step) comes out of the same
-# block: x_J | x_o ~ N(mu_J - (Omega_JJ)^-1 Omega_Jo (x_o - mu_o), (Omega_JJ)^-1).
 
 
 class MissingData:
@@ -604,13 +588,12 @@ def em_imputed_frame(x: np.ndarray, em: EMResult, columns: Sequence[str]) -> pd.
     return pd.DataFrame(filled, columns=list(columns))
 
 
-
 def estimator_label(data: pd.DataFrame, columns: Sequence[str], missing: str) -> str:
     """``"FIML"`` when ``missing == "fiml"`` and a value of ``columns`` is missing, else ``"ML"``.
 
-    The estimator that :func:`xhs_sharing.fit_indices.fit_measures`,
-    :func:`xhs_sharing.structural.fit_structural` and
-    :func:`xhs_sharing.measurement.fit_cfa` use for these arguments (with
+    The estimator that :func:`xhs_sharing.sem.fit.fit_measures`,
+    :func:`xhs_sharing.analysis.structural.fit_structural` and
+    :func:`xhs_sharing.analysis.measurement.fit_cfa` use for these arguments (with
     complete data FIML *is* ML, and the ML path is taken).
     """
     check_missing(missing)
@@ -628,85 +611,3 @@ def lr_statistic(ll_h1: float, ll_h0: float, what: str) -> float:
             "the EM estimates have not converged"
         )
     return max(stat, 0.0)
-
-
-def independence_loglik(md: MissingData) -> float:
-    """Log-likelihood of the baseline (independence) model, free means and variances.
-
-    With a diagonal ``Sigma`` the observed-data likelihood factors over the
-    variables, so the FIML estimates are each variable's available-case mean
-    and variance (divisor = its number of observed values) and
-    ``logL = -sum_j n_j/2 (log 2 pi + log v_j + 1)``: lavaan's baseline model
-    for ``missing = "ml"``, fitted in closed form.
-    """
-    cnt, _, var = md.available_case_moments()
-    return float(-0.5 * np.sum(cnt * (math.log(2.0 * math.pi) + np.log(var) + 1.0)))
-
-
-def fiml_fit_measures(
-    x: np.ndarray,
-    sigma: np.ndarray,
-    n_free: int,
-    *,
-    mean: np.ndarray | None = None,
-    em: EMResult | None = None,
-) -> dict[str, float | int | None]:
-    """lavaan's fit measures for ``missing = "ml"`` from data with missing values.
-
-    * ``chi2 = 2 (logL_H1 - logL_H0)``, H1 the saturated model estimated by
-      EM (:func:`em_moments`), H0 the model at ``(mean, sigma)``; ``mean``
-      defaults to the best means for ``sigma`` (:func:`optimal_mean`), which
-      at a FIML optimum with free intercepts are the FIML means;
-    * ``df = p (p + 1) / 2 - n_free`` (the intercepts are saturated in both
-      models and cancel);
-    * the baseline model is the independence model with free means and
-      variances (:func:`independence_loglik`), ``baseline_df = p (p - 1) / 2``;
-    * CFI, TLI, RMSEA and its interval from these with N = every row used
-      (lavaan uses N, not N - 1, for RMSEA with ML);
-    * SRMR (Bentler) compares the EM covariance with ``sigma``. This is
-      lavaan's ``srmr_bentler_nomean``: with ``missing = "ml"`` lavaan's
-      default ``srmr`` also averages in the ``p`` standardized mean residuals
-      (EM mean minus model mean), over ``p (p + 1) / 2 + p`` elements instead
-      of ``p (p + 1) / 2``; the covariance-only version is used here so that
-      complete data give exactly the ML value.
-
-    With complete data every value equals
-    :func:`~xhs_sharing.fit_indices.fit_measures`'s ML one
-    (EM then returns the sample moments, divisor N).
-
-    Parameters
-    ----------
-    x : array_like, shape (n, p)
-        Data, NaN for missing values, columns in ``sigma``'s order.
-    sigma : array_like, shape (p, p)
-        Model-implied covariance.
-    n_free : int
-        Free parameters of the covariance structure (intercepts excluded).
-    mean : array_like, optional
-        Model means (the FIML intercepts).
-    em : EMResult, optional
-        Precomputed saturated-model estimates for ``x``.
-
-    Returns
-    -------
-    dict
-        Keys :data:`~xhs_sharing.fit_indices.FIT_MEASURE_KEYS`, the same as
-        :func:`~xhs_sharing.fit_indices.fit_measures`.
-        :func:`estimator_label` names the estimator for a report.
-    """
-    md = MissingData(x)
-    sigma = as_covariance("Sigma", sigma)
-    if sigma.shape != (md.p, md.p):
-        raise DataError(f"Sigma {sigma.shape} does not match the data's {md.p} variables")
-    em = em if em is not None else em_moments(md)
-    mean = optimal_mean(md, sigma) if mean is None else np.asarray(mean, dtype=float)
-    ll0 = mvn_loglik(md, mean, sigma)
-    if not math.isfinite(ll0):
-        raise EstimationError("the model-implied covariance matrix is not positive definite")
-    p = md.p
-    df = p * (p + 1) // 2 - int(n_free)
-    if df < 0:
-        raise SpecError(f"the model has negative degrees of freedom ({df})")
-    chi2 = lr_statistic(em.loglik, ll0, "model")
-    b_chi2 = lr_statistic(em.loglik, independence_loglik(md), "baseline model")
-    return measures_from_statistics(chi2, df, md.n, b_chi2, p * (p - 1) // 2, em.cov, sigma)

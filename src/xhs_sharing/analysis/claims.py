@@ -28,8 +28,8 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import EstimationError
-from .spec import Claim
+from xhs_sharing.errors import EstimationError
+from xhs_sharing.study.spec import Claim
 
 EXPECTED_SIGN = {"positive_significant": 1, "negative_significant": -1, "not_significant": 0}
 

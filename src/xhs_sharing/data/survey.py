@@ -21,13 +21,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
-from .io import sha256_file
+from xhs_sharing.errors import DataError
+from xhs_sharing.io import sha256_file
 
-log = logging.getLogger("xhs_sharing")
+log = logging.getLogger(__name__)
+
 
 MAX_ROWS_SHOWN = 10
 """How many offending rows an error message lists."""
+
 
 MISSING_METHODS = ("listwise", "fiml")
 
@@ -79,7 +81,7 @@ class Survey:
 
 
 def read_codebook(path: str | Path) -> dict[str, Any]:
-    """Read ``codebook.json`` (written by :func:`xhs_sharing.synthetic.codebook`)."""
+    """Read ``codebook.json`` (written by :func:`xhs_sharing.study.synthetic.codebook`)."""
     path = Path(path)
     try:
         with path.open(encoding="utf-8") as fh:

@@ -1,0 +1,363 @@
+"""structural."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import semopy
+from scipy import stats
+
+from xhs_sharing.errors import EstimationError, SpecError
+from xhs_sharing.sem.checks import solution_problems
+from xhs_sharing.sem.estimation import MAX_ITER, XTOL, fit_model
+from xhs_sharing.sem.frames import check_missing, observed_matrix
+from xhs_sharing.sem.model import ModelStructure, _validate_syntax, load_model
+from xhs_sharing.sem.mvnorm_missing import em_moments
+from xhs_sharing.sem.objectives import sample_covariance
+from xhs_sharing.sem.standardize import _wald, complex_step_jacobian, std_all_values
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "StructuralResult",
+    "fit_structural",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class StructuralResult:
+    """ML solution of a latent SEM (see module docstring for the error policy).
+
+    Attributes
+    ----------
+    paths : pd.DataFrame
+        Every regression (``~``) among inner variables: ``lhs, op, rhs, est,
+        se, z, pvalue, std_all, ci_low, ci_high`` (95% Wald interval of
+        ``est``).
+    std_paths : pd.DataFrame
+        The same paths on the ``std.all`` scale: ``lhs, op, rhs, std_all,
+        se, z, pvalue, ci_low, ci_high`` with delta-method SEs (lavaan
+        ``standardizedSolution``).
+    r2 : pd.DataFrame
+        ``variable, r2`` for every endogenous latent, ``1 - psi_ii /
+        Var(eta_i)``.
+    params : pd.DataFrame
+        Full lavaan-style table: ``lhs, op, rhs, label, free, est, se, z,
+        pvalue, std_all`` (``free`` is the index into ``theta``, -1 if fixed).
+    theta : np.ndarray
+        Free-parameter vector (semopy order, ``structure.param_names``).
+    acov : np.ndarray
+        Asymptotic covariance of ``theta``: under ML from the expected
+        information, ``(N/2 H)^{-1}`` (lavaan ``vcov``); under FIML from the
+        observed information (lavaan's default for ``missing = "ml"``), the
+        ``theta`` block of the inverse Hessian of ``-logL`` over ``theta``
+        and the intercepts.
+    structure : ModelStructure
+    model : semopy.Model
+        The fitted semopy model, its ``param_vals`` and ``last_result`` set to
+        the polished solution (so ``semopy.calc_stats`` is consistent).
+    syntax : str
+        The syntax actually fitted (with lavaan default covariances added).
+    n_obs : int
+    chi2 : float
+    df : int
+    fmin : float
+        ML discrepancy ``F`` (``chi2 = n_obs * fmin``); under FIML
+        ``chi2 / n_obs`` with ``chi2 = 2 (logL_H1 - logL_H0)``.
+    converged : bool
+    n_iter : int
+        Fisher-scoring iterations of the polish.
+    problems : tuple of str
+        Improper-solution diagnoses; empty when ``proper``.
+    input_syntax : str
+        The syntax as passed to :func:`fit_structural`.
+    estimator : str
+        ``"ML"`` or ``"FIML"`` (missing values in the data, ``missing="fiml"``).
+    information : str
+        ``"expected"`` (ML) or ``"observed"`` (FIML): what ``acov`` and every
+        standard error come from.
+    means : np.ndarray or None
+        FIML estimates of the intercepts of ``structure.observed`` (the
+        saturated mean structure lavaan adds for ``missing = "ml"``); None
+        under ML, where they are the sample means.
+    hessian : np.ndarray or None
+        FIML: Hessian of ``-2 logL / N`` over ``(theta, means)`` at the
+        solution (``N/2`` times it is the observed information); bootstrap
+        refits start their quasi-Newton iterations from it.
+    n_patterns : int
+        Distinct missing-data patterns (1 for complete data).
+    loglik, loglik_h1 : float
+        FIML: log-likelihood of the model (H0) and of the saturated model
+        estimated by EM (H1); NaN under ML.
+    """
+
+    paths: pd.DataFrame
+    std_paths: pd.DataFrame
+    r2: pd.DataFrame
+    params: pd.DataFrame
+    theta: np.ndarray
+    acov: np.ndarray
+    structure: ModelStructure
+    model: semopy.Model
+    syntax: str
+    n_obs: int
+    chi2: float
+    df: int
+    fmin: float
+    converged: bool
+    n_iter: int
+    problems: tuple[str, ...] = field(default=())
+    input_syntax: str = ""
+    estimator: str = "ML"
+    information: str = "expected"
+    means: np.ndarray | None = None
+    hessian: np.ndarray | None = None
+    n_patterns: int = 1
+    loglik: float = float("nan")
+    loglik_h1: float = float("nan")
+
+    @property
+    def proper(self) -> bool:
+        """True when no improper-solution problem was diagnosed."""
+        return not self.problems
+
+    @property
+    def chi2_pvalue(self) -> float:
+        """Upper-tail p-value of ``chi2`` on ``df`` degrees of freedom."""
+        return float(stats.chi2.sf(self.chi2, self.df)) if self.df > 0 else float("nan")
+
+    def raise_if_improper(self) -> None:
+        """Raise :class:`EstimationError` listing ``problems`` if any."""
+        if self.problems:
+            raise EstimationError("improper solution: " + "; ".join(self.problems))
+
+    def path(self, lhs: str, rhs: str) -> pd.Series:
+        """The ``paths`` row of ``lhs ~ rhs`` (:class:`SpecError` if absent)."""
+        sel = self.paths[(self.paths["lhs"] == lhs) & (self.paths["rhs"] == rhs)]
+        if sel.empty:
+            raise SpecError(f"the model has no path {lhs} ~ {rhs}")
+        return sel.iloc[0]
+
+    def std_path(self, lhs: str, rhs: str) -> pd.Series:
+        """The ``std_paths`` row of ``lhs ~ rhs``."""
+        sel = self.std_paths[
+            (self.std_paths["lhs"] == lhs) & (self.std_paths["rhs"] == rhs)
+        ]
+        if sel.empty:
+            raise SpecError(f"the model has no path {lhs} ~ {rhs}")
+        return sel.iloc[0]
+
+
+def _params_table(
+    structure: ModelStructure, theta: np.ndarray, se: np.ndarray, std: np.ndarray
+) -> pd.DataFrame:
+    mats = structure.matrices(theta)
+    recs = []
+    for r, s_all in zip(structure.rows, std, strict=True):
+        est = float(mats[r.matrix][r.row, r.col])
+        sei = float(se[r.free]) if r.free >= 0 else np.nan
+        z = est / sei if r.free >= 0 and sei > 0 else np.nan
+        recs.append(
+            dict(lhs=r.lhs, op=r.op, rhs=r.rhs, label=r.label, free=r.free,
+                 est=est, se=sei, z=z,
+                 pvalue=2.0 * stats.norm.sf(abs(z)) if np.isfinite(z) else np.nan,
+                 std_all=float(s_all))
+        )
+    order = {"=~": 0, "~": 1, "~~": 2}
+    table = pd.DataFrame(recs)
+    table["_o"] = table["op"].map(order)
+    table = table.sort_values("_o", kind="stable").drop(columns="_o")
+    return table.reset_index(drop=True)
+
+
+def _paths_tables(
+    structure: ModelStructure, params: pd.DataFrame, theta: np.ndarray, acov: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    reg = params[params["op"] == "~"].reset_index(drop=True)
+    est = reg["est"].to_numpy(dtype=float)
+    se = reg["se"].to_numpy(dtype=float)
+    w = _wald(est, se)
+    paths = pd.DataFrame(
+        dict(lhs=reg["lhs"], op=reg["op"], rhs=reg["rhs"], est=est, se=se,
+             z=w["z"], pvalue=w["pvalue"], std_all=reg["std_all"].to_numpy(float),
+             ci_low=w["ci_low"], ci_high=w["ci_high"])
+    )
+    beta_rows = [n for n, r in enumerate(structure.rows) if r.op == "~"]
+    row_key = [(structure.rows[n].lhs, structure.rows[n].rhs) for n in beta_rows]
+    order = [row_key.index((a, b)) for a, b in zip(reg["lhs"], reg["rhs"], strict=True)]
+    idx = np.array(beta_rows, dtype=np.intp)[order] if beta_rows else np.array([], np.intp)
+
+    def std_fun(t: np.ndarray) -> np.ndarray:
+        return std_all_values(structure, t)[idx]
+
+    std_est = np.real(std_fun(theta)).astype(float)
+    if idx.size:
+        jac = complex_step_jacobian(std_fun, theta)
+        std_se = np.sqrt(np.clip(np.einsum("ik,kl,il->i", jac, acov, jac), 0, None))
+    else:
+        std_se = np.array([], dtype=float)
+    ws = _wald(std_est, std_se)
+    std_paths = pd.DataFrame(
+        dict(lhs=reg["lhs"], op=reg["op"], rhs=reg["rhs"], std_all=std_est,
+             se=std_se, z=ws["z"], pvalue=ws["pvalue"],
+             ci_low=ws["ci_low"], ci_high=ws["ci_high"])
+    )
+    return paths, std_paths
+
+
+def _r2_table(structure: ModelStructure, theta: np.ndarray) -> pd.DataFrame:
+    _, _, psi, _ = structure.matrices(theta)
+    veta, _ = structure.inner_covariance(theta)
+    endo = []
+    for r in structure.rows:
+        if r.op == "~" and r.lhs in structure.latent and r.lhs not in endo:
+            endo.append(r.lhs)
+    vals = []
+    for v in endo:
+        i = structure.inner.index(v)
+        vals.append(1.0 - psi[i, i] / veta[i, i])
+    return pd.DataFrame({"variable": endo, "r2": np.array(vals, dtype=float)})
+
+
+def fit_structural(
+    syntax: str,
+    data: pd.DataFrame,
+    *,
+    missing: str = "listwise",
+    allow_improper: bool = False,
+    lavaan_defaults: bool = True,
+    xtol: float = XTOL,
+    max_iter: int = MAX_ITER,
+) -> StructuralResult:
+    """Fit a latent SEM by ML (or FIML with missing values) to lavaan precision.
+
+    :func:`fit_model` estimates; this adds lavaan ``sem()``'s default
+    covariances, the improper-solution diagnoses (:func:`solution_problems`,
+    a singular information matrix) and the lavaan-style tables of
+    :class:`StructuralResult`.
+
+    Parameters
+    ----------
+    syntax : str
+        lavaan syntax (``=~``, ``~``, ``~~``, labels ``a*x``).
+    data : pd.DataFrame
+        Respondents in rows; must contain every indicator, numeric.
+    missing : {"listwise", "fiml"}, default "listwise"
+        ``"listwise"``: the data must be complete (the data stage drops
+        incomplete rows). ``"fiml"``: missing values (NaN) are allowed and the
+        model is estimated by full-information ML with free intercepts, as
+        lavaan's ``missing = "ml"``: EM saturated moments, the ML fit of the
+        EM covariance as the start, then Newton iterations on the
+        observed-data likelihood (:func:`xhs_sharing.sem.mvnorm_missing.fiml_solve`)
+        to ``xtol``. Standard errors then come from the observed information
+        (lavaan's default for ``missing = "ml"``), ``chi2`` is
+        ``2 (logL_H1 - logL_H0)``. With complete data ``"fiml"`` takes the
+        ML path (FIML *is* ML there) and returns exactly its result.
+    allow_improper : bool, default False
+        If False an improper solution raises :class:`EstimationError`; if
+        True it is returned with the diagnoses in ``problems``.
+    lavaan_defaults : bool, default True
+        Add lavaan ``sem()``'s residual covariances among pure-dependent
+        latents (``auto.cov.y``) when the syntax does not state them.
+    xtol, max_iter
+        Convergence tolerance and iteration cap of :func:`solve_ml` (and of
+        the FIML iterations).
+
+    Returns
+    -------
+    StructuralResult
+
+    Raises
+    ------
+    SpecError
+        Empty or unparsable syntax, constraints, no measurement part, unknown
+        ``missing``.
+    DataError
+        See :func:`observed_matrix`.
+    EstimationError
+        Non-convergence, or (unless ``allow_improper``) an improper solution.
+    """
+    _validate_syntax(syntax)
+    check_missing(missing)
+    input_syntax = syntax
+    model, syntax = load_model(syntax, lavaan_defaults=lavaan_defaults)
+    x = observed_matrix(data, tuple(model.vars["observed"]), allow_missing=missing == "fiml")
+    fit = fit_model(model, x, xtol=xtol, max_iter=max_iter)
+    structure, theta, acov = fit.structure, fit.theta, fit.acov
+    problems = solution_problems(structure, theta)
+    if fit.information_problem:
+        problems.append(fit.information_problem)
+    if problems and not allow_improper:
+        raise EstimationError("improper solution: " + "; ".join(problems))
+    for msg in problems:
+        logger.warning("improper solution: %s", msg)
+    se = np.sqrt(np.clip(np.diag(acov), 0.0, None))
+    std = np.real(std_all_values(structure, theta)).astype(float)
+    params = _params_table(structure, theta, se, std)
+    paths, std_paths = _paths_tables(structure, params, theta, acov)
+    p = structure.n_observed
+    loglik = fit.solution.loglik if fit.solution is not None else float("nan")
+    loglik_h1 = fit.em.loglik if fit.em is not None else float("nan")
+    return StructuralResult(
+        paths=paths,
+        std_paths=std_paths,
+        r2=_r2_table(structure, theta),
+        params=params,
+        theta=theta,
+        acov=acov,
+        structure=structure,
+        model=fit.model,
+        syntax=syntax,
+        n_obs=fit.n_obs,
+        chi2=float(fit.n_obs * fit.fmin),
+        df=p * (p + 1) // 2 - structure.n_params,
+        fmin=float(fit.fmin),
+        converged=True,
+        n_iter=fit.n_iter,
+        problems=tuple(problems),
+        input_syntax=input_syntax,
+        estimator=fit.estimator,
+        information=fit.information,
+        means=fit.means,
+        hessian=fit.hessian,
+        n_patterns=fit.n_patterns,
+        loglik=float(loglik),
+        loglik_h1=float(loglik_h1),
+    )
+
+
+def require_positive_definite_covariance(items: pd.DataFrame, columns: Any, rel_tol: float = 1e-10) -> None:
+    """Raise :class:`EstimationError` unless the indicators' sample covariance matrix is positive definite.
+
+    ML fits the model to that matrix: when it is singular (an item constant,
+    or an exact linear combination of others, e.g. the same column twice)
+    the discrepancy function is not defined and any "estimates" are
+    artefacts. With missing answers (FIML) the EM estimate of the
+    covariance matrix is checked. The message names the items that span the
+    null direction.
+
+    Raises
+    ------
+    DataError
+        As :func:`xhs_sharing.sem.frames.observed_matrix` (a column absent or
+        not numeric, too few respondents).
+    EstimationError
+        Smallest eigenvalue at most ``rel_tol`` times the largest.
+    """
+    cols = tuple(columns)
+    x = observed_matrix(items, cols, allow_missing=True)
+    s = em_moments(x).cov if np.isnan(x).any() else sample_covariance(x)
+    ev, vec = np.linalg.eigh(s)
+    if ev[0] > rel_tol * max(ev[-1], 0.0):
+        return
+    weights = np.abs(vec[:, 0])
+    involved = [cols[i] for i in np.argsort(-weights, kind="stable") if weights[i] > 0.1]
+    raise EstimationError(
+        f"the sample covariance matrix of the {len(cols)} indicators is not positive definite "
+        f"(smallest eigenvalue {ev[0]:.3g}): an item is constant or a linear combination of others "
+        f"(items involved: {', '.join(involved)}); no model can be estimated from these items"
+    )

@@ -1,0 +1,50 @@
+"""provenance."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import platform
+from pathlib import Path
+from typing import Any
+
+from xhs_sharing.io import sha256_file
+from xhs_sharing.report.render import package_versions
+
+logger = logging.getLogger(__name__)
+
+
+def step_times(benchmark_files: list[str]) -> dict[str, float]:
+    """Wall time (s) of every workflow step, from the TSV files of Snakemake's ``benchmark:`` directive."""
+
+    out: dict[str, float] = {}
+    for path in benchmark_files:
+        with open(path, encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh, delimiter="\t"))
+        if rows:
+            out[Path(path).stem] = sum(float(r["s"]) for r in rows)
+    return out
+
+
+def run_info(
+    *,
+    seed: int,
+    command: str,
+    inputs: list[str],
+    outputs: list[str],
+    benchmark_files: list[str],
+    finished: str,
+) -> dict[str, Any]:
+    """Provenance of a run: seed, Python and package versions, step times, file hashes, the command."""
+    times = step_times(benchmark_files)
+    return {
+        "seed": seed,
+        "python": f"{platform.python_version()} ({platform.python_implementation()}, {platform.system()} {platform.machine()})",
+        "packages": package_versions(),
+        "finished": finished,
+        "run_time_s": round(sum(times.values()), 1),
+        "step_times_s": {k: round(v, 2) for k, v in sorted(times.items())},
+        "command": command,
+        "inputs": {p: sha256_file(p) for p in inputs},
+        "outputs": {p: sha256_file(p) for p in outputs},
+    }

@@ -8,8 +8,7 @@ import pytest
 from xhs_sharing.analysis.mediation import bootstrap_indirect
 from xhs_sharing.analysis.structural import fit_structural
 from xhs_sharing.data.survey import analysis_frame
-from xhs_sharing.sem.batched import BatchedModel
-from xhs_sharing.sem.bootstrap import BatchedChunkFitter
+from xhs_sharing.sem.batched import BatchedChunkFitter, BatchedModel
 from xhs_sharing.sem.resample import counts_from_indices
 from xhs_sharing.study.syntax import mediation_triples, structural_syntax
 from xhs_sharing.study.synthetic import codebook, simulate_survey

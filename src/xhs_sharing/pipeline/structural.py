@@ -19,8 +19,8 @@ from xhs_sharing.analysis.mediation import (
 )
 from xhs_sharing.analysis.structural import fit_structural, require_positive_definite_covariance
 from xhs_sharing.errors import EstimationError
-from xhs_sharing.sem.batched import BatchedModel
-from xhs_sharing.sem.bootstrap import BatchedChunkFitter, FimlChunkFitter, fit_chunk
+from xhs_sharing.sem.batched import BatchedChunkFitter, BatchedModel
+from xhs_sharing.sem.bootstrap import FimlChunkFitter, fit_chunk
 from xhs_sharing.sem.checks import solution_problems
 from xhs_sharing.sem.fit import ESTIMATOR_KEY, fit_measures
 from xhs_sharing.study.spec import Study

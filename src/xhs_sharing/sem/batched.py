@@ -59,6 +59,9 @@ import pandas as pd
 import semopy
 
 from xhs_sharing.errors import DataError, EstimationError
+from xhs_sharing.sem.bootstrap import CONVERGED, IMPROPER, refit_resample
+from xhs_sharing.sem.checks import solution_problems
+from xhs_sharing.sem.resample import counts_from_indices, resample_covariances
 
 log = logging.getLogger(__name__)
 
@@ -958,3 +961,87 @@ class BatchedModel:
             nit = res.n_it if isinstance(res.n_it, (int, np.integer)) else -1
             return x, float(f), int(nit), gm
         return None
+
+
+def _row_key(lhs: str, op: str, rhs: str) -> tuple[str, str, str]:
+    """A parameter's identity in lavaan notation; ``~~`` is symmetric."""
+    if op == "~~":
+        a, b = sorted((lhs, rhs))
+        return (a, op, b)
+    return (lhs, op, rhs)
+
+
+class BatchedChunkFitter:
+    """Refit a chunk of bootstrap resamples at once (the ``chunk_fitter`` of
+    :func:`xhs_sharing.analysis.mediation.bootstrap_indirect`).
+
+    The resamples' covariance matrices come from their counts in two matrix
+    products, all members are fitted together by Fisher scoring, and the
+    estimates are returned in the parameter order of the one-by-one path's
+    :class:`~xhs_sharing.sem.model.ModelStructure`. A member that does not
+    converge in the batch is refitted one by one by
+    :func:`~xhs_sharing.sem.bootstrap.refit_resample` (the same solver as the
+    one-by-one bootstrap), so both paths judge convergence and proper
+    solutions (:func:`~xhs_sharing.sem.checks.solution_problems`) alike.
+
+    Parameters
+    ----------
+    model : BatchedModel
+        Built from the full-sample fit (``BatchedModel.from_semopy(fit.model)``).
+    structure : ModelStructure
+        The full-sample fit's structure (``fit.structure``).
+    tol : float
+        Gradient tolerance of the batched scoring.
+    """
+
+    def __init__(self, model: BatchedModel, structure: Any, tol: float = 1e-8) -> None:
+        self.model = model
+        self.tol = tol
+        free = sorted({(r.free, _row_key(r.lhs, r.op, r.rhs)) for r in structure.rows if r.free >= 0})
+        try:
+            self.to_batched = np.array([model.index(*key) for _, key in free])
+        except (KeyError, ValueError) as exc:
+            raise EstimationError(f"batched model and structure disagree on a parameter: {exc}") from None
+        if len(self.to_batched) != model.q or len(set(self.to_batched.tolist())) != model.q:
+            raise EstimationError("batched model and structure have different free parameters")
+        self.columns = np.array([list(structure.observed).index(v) for v in model.observed])
+
+    def proper(self, params: np.ndarray) -> np.ndarray:
+        """Screen a batch for proper solutions, as
+        :func:`~xhs_sharing.sem.checks.solution_problems` would: no negative
+        variance in ``Theta`` or ``Psi``, and positive definite ``Theta``,
+        latent covariance ``C Psi C'`` and implied ``Sigma``.
+        """
+        mx = self.model.matrices(params)
+        ok = (np.diagonal(mx["theta"], axis1=1, axis2=2) >= 0).all(axis=1)
+        ok &= (np.diagonal(mx["psi"], axis1=1, axis2=2) >= 0).all(axis=1)
+        c = np.linalg.inv(np.eye(mx["beta"].shape[1]) - mx["beta"])
+        latent = c @ mx["psi"] @ np.swapaxes(c, 1, 2)
+        sigma = mx["lambda"] @ latent @ np.swapaxes(mx["lambda"], 1, 2) + mx["theta"]
+        for m in (mx["theta"], latent, sigma):
+            ok &= np.linalg.eigvalsh(m)[:, 0] > 0
+        return ok
+
+    def __call__(self, structure: Any, data: np.ndarray, indices: np.ndarray,
+                 theta0: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        n_obs = data.shape[0]
+        covs = resample_covariances(data[:, self.columns], counts_from_indices(indices, n_obs))
+        start = np.empty(self.model.q)
+        start[self.to_batched] = theta0
+        fit = self.model.fit_batch(covs, n_obs, start=start, tol=self.tol, refit=False, n_threads=1)
+        thetas = fit.params[:, self.to_batched]
+        ok = fit.converged & np.isfinite(fit.params).all(axis=1)
+        proper = np.zeros(len(ok), dtype=bool)
+        proper[ok] = self.proper(fit.params[ok])
+        status: list[str] = []
+        for j in range(indices.shape[0]):
+            if proper[j]:
+                status.append(CONVERGED)
+            elif ok[j]:
+                # the batch's quick screen flagged it: let the one-by-one check decide
+                status.append(IMPROPER if solution_problems(structure, thetas[j]) else CONVERGED)
+            else:
+                out = refit_resample(structure, data[indices[j]], theta0)
+                thetas[j] = out.theta
+                status.append(out.status)
+        return thetas, status

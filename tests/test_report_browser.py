@@ -185,7 +185,7 @@ class Page:
         out = []
         for e in self.events("Runtime.consoleAPICalled"):
             if e["type"] in ("error", "assert"):
-                out.append("console.%s: %s" % (e["type"], " ".join(str(a.get("value", a.get("description", ""))) for a in e["args"])))
+                out.append("console.{}: {}".format(e["type"], " ".join(str(a.get("value", a.get("description", ""))) for a in e["args"])))
         for e in self.events("Runtime.exceptionThrown"):
             out.append("exception: " + e["exceptionDetails"].get("text", ""))
         for e in self.events("Log.entryAdded"):

@@ -133,32 +133,21 @@ def _validate_spec(items_by_construct: Mapping[str, Sequence[str]]) -> dict[str,
     return spec
 
 
-def _item_frame(
-    data: pd.DataFrame, spec: Mapping[str, Sequence[str]], *, complete: bool
-) -> pd.DataFrame:
-    """Numeric item columns of ``data`` (listwise complete if ``complete``).
-
-    Raises DataError naming the construct and item for an absent,
-    non-numeric, empty or constant item.
-    """
+def _require_numeric_items(data: pd.DataFrame, spec: Mapping[str, Sequence[str]]) -> None:
+    """DataError naming the construct and item for an absent or non-numeric item column."""
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     for construct, items in spec.items():
         for item in items:
             if item not in data.columns:
                 raise DataError(f"construct {construct!r}: item {item!r} is not a column of data")
-            if not pd.api.types.is_numeric_dtype(data[item]) or pd.api.types.is_bool_dtype(
-                data[item]
-            ):
+            col = data[item]
+            if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
                 raise DataError(f"construct {construct!r}: item {item!r} is not numeric")
-    all_items = [i for items in spec.values() for i in items]
-    frame = data.loc[:, all_items].astype(float)
-    if complete:
-        frame = frame.dropna(how="any")
-        if len(frame) < 3:
-            raise DataError(
-                f"only {len(frame)} respondents answered every item; at least 3 are needed"
-            )
+
+
+def _require_informative_items(frame: pd.DataFrame, spec: Mapping[str, Sequence[str]], complete: bool) -> None:
+    """DataError for an item with no response, an infinite value or zero variance."""
     for construct, items in spec.items():
         for item in items:
             col = frame[item].dropna()
@@ -172,6 +161,26 @@ def _item_frame(
                     f"(every response is {col.iloc[0]:g})"
                     + (" among complete rows" if complete else "")
                 )
+
+
+def _item_frame(
+    data: pd.DataFrame, spec: Mapping[str, Sequence[str]], *, complete: bool
+) -> pd.DataFrame:
+    """Numeric item columns of ``data`` (listwise complete if ``complete``).
+
+    Raises DataError naming the construct and item for an absent,
+    non-numeric, empty or constant item.
+    """
+    _require_numeric_items(data, spec)
+    all_items = [i for items in spec.values() for i in items]
+    frame = data.loc[:, all_items].astype(float)
+    if complete:
+        frame = frame.dropna(how="any")
+        if len(frame) < 3:
+            raise DataError(
+                f"only {len(frame)} respondents answered every item; at least 3 are needed"
+            )
+    _require_informative_items(frame, spec, complete)
     return frame
 
 

@@ -159,24 +159,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     raise DataError(f"{path}: unsupported file type {suffix!r}; use .csv, .sav or .xlsx")
 
 
-def validate_survey(frame: pd.DataFrame, book: dict[str, Any], source: str, min_rows: int) -> tuple[pd.DataFrame, list[str]]:
-    """Check a raw survey table against the codebook.
-
-    Returns the table with the id column as text and item columns as float
-    (NaN for a missing answer), and a list of warnings.
-
-    Raises
-    ------
-    DataError
-        Naming ``source``, the column and up to ten rows, for: no rows, a missing
-        id or item column, duplicated or missing ids, non-numeric answers, codes
-        outside ``1..K`` or not whole numbers, rows or items with no answer at all,
-        items with zero variance, and fewer rows than ``min_rows``.
-    """
-    id_col = book["id_column"]
-    k = int(book["scale_points"])
-    items = [it["id"] for it in book["items"]]
-    warnings: list[str] = []
+def _select_columns(frame: pd.DataFrame, id_col: str, items: list[str], source: str) -> tuple[pd.DataFrame, list[str]]:
+    """The id and item columns, rows labelled by file line (header = line 1); warnings for extra columns."""
     if frame.shape[0] == 0:
         raise DataError(f"{source}: the file has a header but no rows")
     frame = frame.rename(columns=lambda c: str(c).strip())
@@ -187,11 +171,14 @@ def validate_survey(frame: pd.DataFrame, book: dict[str, Any], source: str, min_
             f"{items}. Rename your columns to these ids (see the README's 'Your own data')."
         )
     extra = [c for c in frame.columns if c not in (id_col, *items)]
-    if extra:
-        warnings.append(f"{source}: ignoring column(s) not in the codebook: {extra}")
-    # Row labels in messages are file line numbers (header = line 1) for CSV-like thinking.
+    warnings = [f"{source}: ignoring column(s) not in the codebook: {extra}"] if extra else []
     frame = frame[[id_col, *items]].copy()
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
+    return frame, warnings
+
+
+def _respondent_ids(frame: pd.DataFrame, id_col: str, source: str) -> pd.Series:
+    """The id column as stripped text; every id present and unique."""
     ids = frame[id_col].astype("string").str.strip()
     blank = ids.isna() | (ids == "")
     if blank.any():
@@ -202,32 +189,38 @@ def validate_survey(frame: pd.DataFrame, book: dict[str, Any], source: str, min_
             f"{source}: column {id_col}: duplicated respondent id(s) {sorted(set(ids[dup]))[:MAX_ROWS_SHOWN]} "
             f"on line(s) {_rows(frame.index[dup])}; each respondent must appear once"
         )
-    out = pd.DataFrame({id_col: ids.astype(str)}, index=frame.index)
-    for col in items:
-        raw = frame[col]
-        values = pd.to_numeric(raw, errors="coerce")
-        bad = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
-        if bad.any():
-            examples = sorted({str(v) for v in raw[bad]})[:5]
-            raise DataError(
-                f"{source}: column {col}: non-numeric value(s) {examples} on line(s) {_rows(frame.index[bad])}; "
-                f"answers must be whole numbers 1..{k}, empty for a missing answer"
-            )
-        values = values.astype(float)
-        outside = values.notna() & ((values < 1) | (values > k) | (values != np.round(values)))
-        if outside.any():
-            examples = sorted({float(v) for v in values[outside]})[:5]
-            raise DataError(
-                f"{source}: column {col}: code(s) {examples} outside the scale 1..{k} on line(s) "
-                f"{_rows(frame.index[outside])}; recode them or mark them missing"
-            )
-        if values.isna().all():
-            raise DataError(f"{source}: column {col}: no respondent answered this item")
-        out[col] = values
+    return ids.astype(str)
+
+
+def _item_codes(raw: pd.Series, col: str, k: int, source: str) -> pd.Series:
+    """One item's answers as float (NaN missing): whole numbers ``1..k``, at least one answer."""
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
+    if bad.any():
+        examples = sorted({str(v) for v in raw[bad]})[:5]
+        raise DataError(
+            f"{source}: column {col}: non-numeric value(s) {examples} on line(s) {_rows(raw.index[bad])}; "
+            f"answers must be whole numbers 1..{k}, empty for a missing answer"
+        )
+    values = values.astype(float)
+    outside = values.notna() & ((values < 1) | (values > k) | (values != np.round(values)))
+    if outside.any():
+        examples = sorted({float(v) for v in values[outside]})[:5]
+        raise DataError(
+            f"{source}: column {col}: code(s) {examples} outside the scale 1..{k} on line(s) "
+            f"{_rows(raw.index[outside])}; recode them or mark them missing"
+        )
+    if values.isna().all():
+        raise DataError(f"{source}: column {col}: no respondent answered this item")
+    return values
+
+
+def _check_answers(out: pd.DataFrame, items: list[str], source: str, min_rows: int) -> None:
+    """Every row answers an item, every item varies, and there are at least ``min_rows`` rows."""
     empty_rows = out[items].isna().all(axis=1)
     if empty_rows.any():
         raise DataError(
-            f"{source}: line(s) {_rows(frame.index[empty_rows])} answer no item at all; remove these respondents"
+            f"{source}: line(s) {_rows(out.index[empty_rows])} answer no item at all; remove these respondents"
         )
     flat = [c for c in items if out[c].nunique(dropna=True) < 2]
     if flat:
@@ -240,6 +233,31 @@ def validate_survey(frame: pd.DataFrame, book: dict[str, Any], source: str, min_
             f"{source}: {len(out)} rows, but the model has {min_rows} free parameters and needs at least "
             f"{min_rows} respondents"
         )
+
+
+def validate_survey(frame: pd.DataFrame, book: dict[str, Any], source: str, min_rows: int) -> tuple[pd.DataFrame, list[str]]:
+    """Check a raw survey table against the codebook.
+
+    Returns the table with the id column as text and item columns as float
+    (NaN for a missing answer), and a list of warnings. Row labels in messages
+    are file line numbers (header = line 1).
+
+    Raises
+    ------
+    DataError
+        Naming ``source``, the column and up to ten rows, for: no rows, a missing
+        id or item column, duplicated or missing ids, non-numeric answers, codes
+        outside ``1..K`` or not whole numbers, rows or items with no answer at all,
+        items with zero variance, and fewer rows than ``min_rows``.
+    """
+    id_col = book["id_column"]
+    k = int(book["scale_points"])
+    items = [it["id"] for it in book["items"]]
+    frame, warnings = _select_columns(frame, id_col, items, source)
+    out = pd.DataFrame({id_col: _respondent_ids(frame, id_col, source)}, index=frame.index)
+    for col in items:
+        out[col] = _item_codes(frame[col], col, k, source)
+    _check_answers(out, items, source, min_rows)
     return out, warnings
 
 

@@ -280,25 +280,24 @@ def topological_order(study: Study, source: str = "study spec") -> list[str]:
     return order
 
 
-def check_study(study: Study, source: str = "study spec") -> None:
-    """Cross-field rules the JSON Schema cannot express.
+def _duplicates(values: list[str]) -> list[str]:
+    return sorted({v for v in values if values.count(v) > 1})
 
-    Raises
-    ------
-    SpecError
-        Naming the field and value at fault.
-    """
-    ids = study.construct_ids
-    dup = sorted({c for c in ids if ids.count(c) > 1})
-    if dup:
+
+def _check_ids(study: Study, source: str) -> None:
+    """Construct and item ids are unique, and no id names both."""
+    ids, items = study.construct_ids, study.item_ids
+    if dup := _duplicates(ids):
         raise SpecError(f"{source}: field constructs: duplicated construct id(s) {dup}")
-    items = study.item_ids
-    dup = sorted({i for i in items if items.count(i) > 1})
-    if dup:
+    if dup := _duplicates(items):
         raise SpecError(f"{source}: field constructs/items: duplicated item id(s) {dup}")
-    clash = sorted(set(ids) & set(items))
-    if clash:
+    if clash := sorted(set(ids) & set(items)):
         raise SpecError(f"{source}: ids used both for a construct and an item: {clash}")
+
+
+def _check_paths(study: Study, source: str) -> set[tuple[str, str]]:
+    """Every path joins two different declared constructs, once; returns the declared pairs."""
+    ids = study.construct_ids
     seen: set[tuple[str, str]] = set()
     for k, p in enumerate(study.paths):
         for end in (p.source, p.target):
@@ -309,21 +308,46 @@ def check_study(study: Study, source: str = "study spec") -> None:
         if (p.source, p.target) in seen:
             raise SpecError(f"{source}: field paths/{k}: path {p.source}->{p.target} declared twice")
         seen.add((p.source, p.target))
+    return seen
+
+
+def _check_roles(study: Study, source: str) -> None:
+    """Exogenous constructs have no incoming path; endogenous ones have at least one."""
     targets = {p.target for p in study.paths}
     for c in study.constructs:
         if c.role == "exogenous" and c.id in targets:
             raise SpecError(f"{source}: construct {c.id} is declared exogenous but has incoming paths")
         if c.role == "endogenous" and c.id not in targets:
             raise SpecError(f"{source}: construct {c.id} is declared endogenous but has no incoming path")
-    topological_order(study, source)
-    claim_ids = [cl.id for cl in study.claims]
-    dup = sorted({c for c in claim_ids if claim_ids.count(c) > 1})
-    if dup:
+
+
+def _check_claims(study: Study, source: str, pairs: set[tuple[str, str]]) -> None:
+    """Claim ids are unique and every claim follows declared paths."""
+    if dup := _duplicates([cl.id for cl in study.claims]):
         raise SpecError(f"{source}: field claims: duplicated claim id(s) {dup}")
     for k, cl in enumerate(study.claims):
         need = 2 if cl.kind == "path" else 3
         if len(cl.path) != need:
             raise SpecError(f"{source}: field claims/{k} ({cl.id}): a {cl.kind} claim needs {need} constructs, got {list(cl.path)}")
         for a, b in zip(cl.path[:-1], cl.path[1:]):
-            if (a, b) not in seen:
+            if (a, b) not in pairs:
                 raise SpecError(f"{source}: field claims/{k} ({cl.id}): the model has no path {a}->{b}")
+
+
+def check_study(study: Study, source: str = "study spec") -> None:
+    """Cross-field rules the JSON Schema cannot express.
+
+    Unique ids, paths between declared constructs, roles that match the paths,
+    an acyclic structural model (:func:`topological_order`) and claims that
+    follow declared paths.
+
+    Raises
+    ------
+    SpecError
+        Naming the field and value at fault.
+    """
+    _check_ids(study, source)
+    pairs = _check_paths(study, source)
+    _check_roles(study, source)
+    topological_order(study, source)
+    _check_claims(study, source, pairs)

@@ -73,6 +73,10 @@ PY
 
 stop_cluster() {
   local status=0 d pid
+  if [ ! -d "$RUN" ] && [ ! -e "$DIR/etc/slurm.conf" ]; then
+    echo "local-slurm: ERROR: $DIR holds no cluster (no run/, no etc/slurm.conf): give the DIR that 'start' was given" >&2
+    return 1
+  fi
   if [ -s "$DIR/etc/slurm.conf" ] && live_pid slurmctld >/dev/null; then
     # jobs left over by a failed run: cancel, give them 20 s to go
     export SLURM_CONF=$DIR/etc/slurm.conf
@@ -156,8 +160,6 @@ unlink_default_conf() {
 
 start_cluster() {
   [ "$(id -u)" = 0 ] || die "slurmd launches jobs as their user and needs root"
-  # a failed start leaves nothing running
-  trap 'rc=$?; if [ $rc -ne 0 ]; then say "start failed: stopping what was started"; stop_cluster || true; fi' EXIT
   for d in $DAEMONS; do
     live_pid "$d" >/dev/null && die "$d from an earlier start is still running in $DIR: stop it first"
   done
@@ -170,6 +172,8 @@ start_cluster() {
     [ "$(( 0$(stat -c %a "$up") & 1 ))" = 1 ] || die "$up is not world-executable (chmod o+x it, or use a DIR elsewhere)"
   done
   mkdir -p "$RUN" "$DIR/etc" "$DIR/state" "$DIR/spool" "$DIR/munge" "$DIR/mysql"
+  # a failed start leaves nothing running
+  trap 'rc=$?; if [ $rc -ne 0 ]; then say "start failed: stopping what was started"; stop_cluster || true; fi' EXIT
   install_packages
 
   local host node_line mem_mb munge_sock db_port dbd_port ctld_port slurmd_port db_pass

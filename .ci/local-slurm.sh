@@ -173,6 +173,7 @@ start_cluster() {
   done
   mkdir -p "$RUN" "$DIR/etc" "$DIR/state" "$DIR/spool" "$DIR/munge" "$DIR/mysql"
   # a failed start leaves nothing running
+  # shellcheck disable=SC2154  # rc is assigned inside the trap
   trap 'rc=$?; if [ $rc -ne 0 ]; then say "start failed: stopping what was started"; stop_cluster || true; fi' EXIT
   install_packages
 

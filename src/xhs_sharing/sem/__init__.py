@@ -1,1 +1,19 @@
-"""sem."""
+"""Structural equation models: one representation, one objective, two solvers over it.
+
+The modules, from the bottom up (each imports only those above it in this list):
+
+* :mod:`~xhs_sharing.sem.linalg`: Cholesky, triangular and PD inverses of stacks of matrices;
+* :mod:`~xhs_sharing.sem.frames`: data frames to validated float matrices;
+* :mod:`~xhs_sharing.sem.standardize`: ``(I - B)^-1``, ``Var(eta)``, lavaan's ``std.all``,
+  Wald tests, delta-method standard errors;
+* :mod:`~xhs_sharing.sem.model`: the LISREL :class:`~xhs_sharing.sem.model.ModelStructure`
+  and the only use of semopy (parsing lavaan syntax, the SLSQP start);
+* :mod:`~xhs_sharing.sem.objectives`: the ML discrepancy ``F_ML(Sigma, S)``, single and stacked;
+* :mod:`~xhs_sharing.sem.checks`: the improper-solution check, single and stacked;
+* :mod:`~xhs_sharing.sem.resample`: bootstrap counts and covariances, Monte Carlo intervals;
+* :mod:`~xhs_sharing.sem.mvnorm_missing`: EM and FIML for data with missing values;
+* :mod:`~xhs_sharing.sem.estimation`: the single-sample ML/FIML estimator;
+* :mod:`~xhs_sharing.sem.fit`: lavaan's global fit measures;
+* :mod:`~xhs_sharing.sem.bootstrap`: one-by-one bootstrap refits;
+* :mod:`~xhs_sharing.sem.batched`: the batched ML estimator over the same structure.
+"""

@@ -17,11 +17,10 @@ structure (every observed variable gets a free intercept):
   gradient, maximised by quasi-Newton iterations. The structure comes from
   the caller: :func:`xhs_sharing.sem.estimation.fit_model` passes its
   :meth:`~xhs_sharing.sem.model.ModelStructure.sigma_derivatives`;
-* :func:`fiml_fit_measures`: lavaan's fit measures for ``missing = "ml"``
-  (likelihood-ratio chi-square against the EM saturated model, the
-  independence baseline of :func:`independence_loglik`), built from the
-  formulas of :mod:`xhs_sharing.sem.fit`; :func:`estimator_label` names
-  the estimator a run uses.
+* the fit measures for ``missing = "ml"`` (likelihood-ratio chi-square
+  against the EM saturated model) are built from :func:`mvn_loglik` and
+  :func:`lr_statistic` in :func:`xhs_sharing.sem.fit.fiml_fit_measures`;
+  :func:`estimator_label` names the estimator a run uses.
 
 With complete data every estimate and fit measure here equals the ML one;
 the callers then take the ML path.

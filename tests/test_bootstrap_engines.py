@@ -8,7 +8,9 @@ import pytest
 from xhs_sharing.analysis.mediation import bootstrap_indirect
 from xhs_sharing.analysis.structural import fit_structural
 from xhs_sharing.data.survey import analysis_frame
+from xhs_sharing.errors import EstimationError
 from xhs_sharing.sem.batched import BatchedChunkFitter, BatchedModel
+from xhs_sharing.sem.checks import solution_problems
 from xhs_sharing.sem.resample import counts_from_indices
 from xhs_sharing.study.syntax import mediation_triples, structural_syntax
 from xhs_sharing.study.synthetic import codebook, simulate_survey
@@ -30,7 +32,7 @@ def setting(study):
 
 def test_batched_bootstrap_equals_one_by_one(setting):
     items, syntax, fit, triples = setting
-    fitter = BatchedChunkFitter(BatchedModel.from_semopy(fit.model), fit.structure)
+    fitter = BatchedChunkFitter(BatchedModel.from_fit(fit))
     batched = bootstrap_indirect(items, syntax, triples, 150, 99, chunk_size=50, full_fit=fit, chunk_fitter=fitter)
     single = bootstrap_indirect(items, syntax, triples, 150, 99, chunk_size=50, full_fit=fit)
     assert list(batched.status) == list(single.status)
@@ -42,10 +44,21 @@ def test_batched_bootstrap_equals_one_by_one(setting):
             np.testing.assert_allclose(a, b, atol=1e-7)
 
 
-def test_improper_members_are_screened(setting):
+def test_improper_members_are_screened_as_solution_problems_does(setting):
     _, _, fit, _ = setting
-    fitter = BatchedChunkFitter(BatchedModel.from_semopy(fit.model), fit.structure)
-    good = fitter.model.start.copy()
+    model = BatchedModel.from_fit(fit)
+    good = model.start.copy()
     bad = good.copy()
-    bad[fitter.model.index("is1", "~~", "is1")] = -0.2  # a Heywood case
-    np.testing.assert_array_equal(fitter.proper(np.stack([good, bad])), [True, False])
+    bad[model.index("is1", "~~", "is1")] = -0.2  # a Heywood case
+    np.testing.assert_array_equal(model.proper(np.stack([good, bad])), [True, False])
+    assert solution_problems(fit.structure, good) == []
+    assert solution_problems(fit.structure, bad) == ["negative residual variance of is1"]
+
+
+def test_a_fitter_for_another_model_is_refused(setting, study):
+    items, _, fit, _ = setting
+    other = fit_structural("IS =~ is1 + is2 + is3\nES =~ es1 + es2 + es3", items)
+    fitter = BatchedChunkFitter(BatchedModel.from_fit(other))
+    x = items[list(fit.structure.observed)].to_numpy()
+    with pytest.raises(EstimationError, match="different parameters"):
+        fitter(fit.structure, x, np.zeros((2, len(x)), dtype=np.intp), fit.theta)

@@ -37,9 +37,10 @@ from xhs_sharing.errors import DataError, SpecError
 from xhs_sharing.pipeline.measurement import run_measurement
 from xhs_sharing.pipeline.structural import run_structural
 from xhs_sharing.sem.bootstrap import CONVERGED, SINGULAR_DATA, FimlChunkFitter, refit_resample_fiml
-from xhs_sharing.sem.estimation import fit_semopy, fit_semopy_fiml, ml_hessian
-from xhs_sharing.sem.fit import fiml_fit_measures, fit_measures, ml_discrepancy
-from xhs_sharing.sem.model import structure_from_model
+from xhs_sharing.sem.estimation import ModelFit, fit_model, ml_hessian
+from xhs_sharing.sem.fit import fiml_fit_measures, fit_measures
+from xhs_sharing.sem.frames import observed_matrix
+from xhs_sharing.sem.model import load_model
 from xhs_sharing.sem.mvnorm_missing import (
     FimlObjective,
     MissingData,
@@ -48,6 +49,7 @@ from xhs_sharing.sem.mvnorm_missing import (
     mvn_loglik,
     optimal_mean,
 )
+from xhs_sharing.sem.objectives import ml_discrepancy
 from xhs_sharing.study.syntax import mediation_triples
 from xhs_sharing.study.synthetic import codebook, simulate_survey
 
@@ -59,6 +61,18 @@ def blank(frame: pd.DataFrame, share: float, seed: int) -> pd.DataFrame:
     """Every cell missing independently with probability ``share`` (MCAR)."""
     rng = np.random.default_rng(seed)
     return frame.mask(rng.random(frame.shape) < share)
+
+
+def fit_syntax(syntax: str, data: pd.DataFrame, *, fiml: bool | None = None) -> ModelFit:
+    """``syntax`` as written, fitted by the package's estimator (FIML with missing values or ``fiml=True``)."""
+    parsed = load_model(syntax, lavaan_defaults=False)
+    fit = fit_model(parsed, observed_matrix(data, parsed.observed, allow_missing=True), fiml=fiml)
+    fit.require_identified()
+    return fit
+
+
+def sigma_of(fit: ModelFit) -> np.ndarray:
+    return fit.structure.implied_covariance(fit.theta)
 
 
 @pytest.fixture(scope="module")
@@ -132,24 +146,25 @@ def test_fiml_gradient_matches_finite_differences(hs):
 
 
 def test_fiml_equals_ml_on_complete_data(hs):
-    ml = fit_semopy(holzinger39.get_model(), hs)
-    fiml = fit_semopy_fiml(holzinger39.get_model(), hs)
-    np.testing.assert_allclose(fiml.model.param_vals, ml.param_vals, atol=1e-8)
+    ml = fit_syntax(holzinger39.get_model(), hs)
+    fiml = fit_syntax(holzinger39.get_model(), hs, fiml=True)
+    assert ml.estimator == "ML" and fiml.estimator == "FIML"
+    np.testing.assert_allclose(fiml.theta, ml.theta, atol=1e-8)
     np.testing.assert_allclose(fiml.solution.mean, hs.mean().to_numpy(), atol=1e-10)
     # the ML here uses the divisor-N covariance, the normal MLE, so there is no
     # N vs N - 1 gap: -2 (logL_H0 - logL_H1) is exactly N F_ML
     S = np.cov(hs.to_numpy(), rowvar=False, bias=True)
     lr = 2 * (fiml.em.loglik - fiml.solution.loglik)
-    assert lr == pytest.approx(len(hs) * ml_discrepancy(S, ml.calc_sigma()[0]), rel=1e-8)
+    assert lr == pytest.approx(len(hs) * ml_discrepancy(sigma_of(ml), S), rel=1e-8)
     # observed information on complete data = Hessian of F_ML (independent code)
-    hess = ml_hessian(structure_from_model(ml), np.asarray(ml.param_vals, dtype=float), S)
+    hess = ml_hessian(ml.structure, ml.theta, S)
     np.testing.assert_allclose(fiml.acov, np.linalg.inv(len(hs) / 2 * hess), rtol=1e-4, atol=1e-9)
 
 
 def test_fiml_fit_measures_on_complete_data_equal_the_ml_ones(hs):
-    ml = fit_semopy(holzinger39.get_model(), hs)
+    ml = fit_syntax(holzinger39.get_model(), hs)
     expected = fit_measures(ml, hs)
-    got = fiml_fit_measures(hs.to_numpy(), ml.calc_sigma()[0], len(ml.param_vals))
+    got = fiml_fit_measures(hs.to_numpy(), sigma_of(ml), ml.structure.n_params)
     assert list(got) == list(expected)
     for key, value in expected.items():
         assert got[key] == pytest.approx(value, rel=1e-8, abs=1e-10), key
@@ -180,29 +195,35 @@ def test_semopy_plain_fiml_ignores_the_means(hs):
     data = hs[HS_COLS[:6]]
     model = semopy.Model(TWO_FACTOR)
     model.fit(data, obj="FIML")
-    ml = fit_semopy(TWO_FACTOR, data)
-    assert abs(model.param_vals[0] - ml.param_vals[0]) > 0.3  # visual =~ x2: 1.21 vs 0.55
+    ml = fit_syntax(TWO_FACTOR, data)
+    k = ml.structure.param_index("visual", "=~", "x2")
+    assert ml.structure.param_names[k] == [n for n, p in model.parameters.items() if p.active][k]
+    assert abs(model.param_vals[k] - ml.theta[k]) > 0.3  # visual =~ x2: 1.21 vs 0.55
 
 
 def test_fiml_agrees_with_semopy_model_means(hs):
     """semopy's ModelMeans(obj="ML") is a proper FIML, stopped at SLSQP precision."""
     holed = blank(hs[HS_COLS[:6]], 0.15, SEED)
-    ours = fit_semopy_fiml(TWO_FACTOR, holed)
+    ours = fit_syntax(TWO_FACTOR, holed)
+    assert ours.estimator == "FIML"
     theirs = semopy.ModelMeans(TWO_FACTOR)
     theirs.fit(holed, obj="ML")
     table = theirs.inspect()
     loadings = table[(table["op"] == "~") & table["rval"].isin(["visual", "textual"])]
-    ours_table = ours.model.inspect()
-    for row in loadings.itertuples():
-        mine = ours_table[(ours_table["lval"] == row.lval) & (ours_table["rval"] == row.rval)
-                          & (ours_table["op"] == "~")]["Estimate"].iloc[0]
-        assert float(mine) == pytest.approx(float(row.Estimate), abs=2e-3), (row.lval, row.rval)
+    checked = 0
+    for row in loadings.itertuples():  # semopy writes a loading as "indicator ~ latent"
+        try:
+            k = ours.structure.param_index(row.rval, "=~", row.lval)
+        except SpecError:  # the fixed first loadings
+            continue
+        assert ours.theta[k] == pytest.approx(float(row.Estimate), abs=2e-3), (row.lval, row.rval)
+        checked += 1
+    assert checked == 4
     means = table[table["rval"] == "1"].set_index("lval")["Estimate"].astype(float)
-    np.testing.assert_allclose(ours.solution.mean, means.loc[list(ours.model.vars["observed"])], atol=2e-3)
-    # fit_semopy(missing="fiml") is this fit; with "listwise" the incomplete rows are dropped
-    np.testing.assert_array_equal(fit_semopy(TWO_FACTOR, holed, missing="fiml").param_vals,
-                                  ours.model.param_vals)
-    assert fit_semopy(TWO_FACTOR, holed).n_samples == len(holed.dropna())
+    np.testing.assert_allclose(ours.solution.mean, means.loc[list(ours.structure.observed)], atol=2e-3)
+    # fit_structural(missing="fiml") is this fit
+    np.testing.assert_array_equal(fit_structural(TWO_FACTOR, holed, missing="fiml", lavaan_defaults=False).theta,
+                                  ours.theta)
 
 
 def test_fiml_on_a_saturated_structure_reproduces_em(hs):
@@ -222,7 +243,7 @@ def test_fiml_on_a_saturated_structure_reproduces_em(hs):
 
 
 def test_fiml_cfa_and_structural_paths_agree(hs):
-    """Two implementations (semopy's matrices / the package's ModelStructure) of one FIML fit."""
+    """The CFA's tables and the structural model's, on one FIML fit."""
     holed = blank(hs, 0.15, SEED)
     spec = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
     cfa = fit_cfa(holed, spec, missing="fiml")
@@ -235,8 +256,8 @@ def test_fiml_cfa_and_structural_paths_agree(hs):
         assert row.est == pytest.approx(load.loc[(row.construct, row.item), "est"], abs=1e-7)
         if row.item not in ("x1", "x4", "x7"):
             assert row.se == pytest.approx(load.loc[(row.construct, row.item), "se"], rel=1e-4)
-    # fit measures from the semopy model agree with the CFA's own
-    assert fit_measures(cfa.model, holed, missing="fiml") == pytest.approx(
+    # fit measures from the CFA's estimates agree with the CFA's own
+    assert fit_measures(cfa.estimates, holed, missing="fiml") == pytest.approx(
         {k: v for k, v in cfa.fit.items() if k != "estimator"}, rel=1e-6)
 
 

@@ -1,4 +1,4 @@
-"""Tests of xhs_sharing.sem.fit.
+"""Tests of xhs_sharing.sem.fit and of the ML discrepancy (xhs_sharing.sem.objectives).
 
 Known answers: lavaan 0.6's output for the Holzinger-Swineford (1939) 3-factor
 CFA (the lavaan tutorial model, ML, N = 301): chi2 85.306 on 24 df, baseline
@@ -16,19 +16,21 @@ import pytest
 from scipy import stats
 from semopy.examples import holzinger39
 
+from xhs_sharing.analysis.structural import fit_structural
 from xhs_sharing.errors import DataError, EstimationError, SpecError, XhsError
-from xhs_sharing.sem.estimation import fit_semopy
+from xhs_sharing.sem.batched import BatchedModel
 from xhs_sharing.sem.fit import (
     FIT_MEASURE_KEYS,
     baseline_chi2,
     cfi,
     fit_measures,
-    ml_discrepancy,
+    ml_fit_measures,
     rmsea,
     rmsea_ci,
     srmr,
     tli,
 )
+from xhs_sharing.sem.objectives import ml_discrepancy, ml_discrepancy_checked, sample_covariance
 
 HS_CHI2 = 85.305521769795  # lavaan prints 85.306; full precision from our converged fit
 
@@ -36,8 +38,7 @@ HS_CHI2 = 85.305521769795  # lavaan prints 85.306; full precision from our conve
 @pytest.fixture(scope="module")
 def hs():
     data = holzinger39.get_data()
-    model = fit_semopy(holzinger39.get_model(), data)
-    return model, data
+    return fit_structural(holzinger39.get_model(), data, lavaan_defaults=False), data
 
 
 # ---------------------------------------------------------------- SRMR
@@ -74,9 +75,37 @@ def test_srmr_rejects_bad_input():
 
 # ---------------------------------------------------------------- ML discrepancy
 def test_ml_discrepancy_one_variable_by_hand():
-    # F = log(1) - log(2) + 2/1 - 1 = 1 - log 2
-    assert ml_discrepancy(np.array([[2.0]]), np.array([[1.0]])) == pytest.approx(1 - math.log(2))
-    assert ml_discrepancy(np.eye(3) * 2.5, np.eye(3) * 2.5) == 0.0
+    # implied Sigma = 1, sample S = 2: F = log(1) - log(2) + 2/1 - 1 = 1 - log 2
+    assert ml_discrepancy(np.array([[1.0]]), np.array([[2.0]])) == pytest.approx(1 - math.log(2), rel=1e-15)
+    assert ml_discrepancy_checked(np.array([[1.0]]), np.array([[2.0]])) == pytest.approx(1 - math.log(2))
+    assert ml_discrepancy_checked(np.eye(3) * 2.5, np.eye(3) * 2.5) == pytest.approx(0.0, abs=1e-15)
+
+
+def test_ml_discrepancy_two_variables_by_hand_and_stacked():
+    # Sigma = I, S = [[1, r], [r, 1]]: F = 0 - log(1 - r^2) + 2 - 2
+    r = 0.6
+    S = np.array([[1.0, r], [r, 1.0]])
+    assert ml_discrepancy(np.eye(2), S) == pytest.approx(-math.log(1 - r * r), rel=1e-14)
+    # swapping the arguments is a different number: lavaan's order is (implied, sample)
+    assert ml_discrepancy(S, np.eye(2)) == pytest.approx(math.log(1 - r * r) + 2 / (1 - r * r) - 2, rel=1e-14)
+    stack = ml_discrepancy(np.stack([np.eye(2), S]), np.stack([S, S]))
+    assert stack.shape == (2,)
+    assert stack[0] == ml_discrepancy(np.eye(2), S) and stack[1] == 0.0
+
+
+def test_ml_discrepancy_failure_policy():
+    not_pd = np.array([[1.0, 2.0], [2.0, 1.0]])
+    assert ml_discrepancy(not_pd, np.eye(2)) == math.inf
+    assert math.isnan(ml_discrepancy(np.eye(2), not_pd))
+    np.testing.assert_array_equal(ml_discrepancy(np.stack([np.eye(2), not_pd]), np.eye(2)), [0.0, math.inf])
+    with pytest.raises(DataError, match="Sigma is not positive definite"):
+        ml_discrepancy_checked(not_pd, np.eye(2))
+    with pytest.raises(DataError, match="S is not positive definite"):
+        ml_discrepancy_checked(np.eye(2), not_pd)
+    with pytest.raises(DataError, match="differ in shape"):
+        ml_discrepancy_checked(np.eye(2), np.eye(3))
+    with pytest.raises(DataError, match="symmetric"):
+        ml_discrepancy_checked(np.array([[1.0, 0.2], [0.3, 1.0]]), np.eye(2))
 
 
 def test_baseline_chi2_by_hand():
@@ -158,8 +187,8 @@ def test_cfi_bounds_and_tli_is_not_truncated():
 
 # ---------------------------------------------------------------- HS, end to end
 def test_fit_measures_holzinger_swineford_match_lavaan(hs):
-    model, data = hs
-    fm = fit_measures(model, data)
+    fit, data = hs
+    fm = fit_measures(fit, data)
     assert tuple(fm) == FIT_MEASURE_KEYS
     assert round(fm["chi2"], 3) == 85.306
     assert fm["df"] == 24 and isinstance(fm["df"], int)
@@ -176,40 +205,41 @@ def test_fit_measures_holzinger_swineford_match_lavaan(hs):
     assert fm["pvalue"] < 1e-8
     json.dumps(fm)  # plain Python numbers only
     assert all(type(v) in (int, float) for v in fm.values())
+    # the same from the matrices
+    S = np.cov(data[list(fit.structure.observed)].to_numpy(), rowvar=False, bias=True)
+    assert ml_fit_measures(S, fit.structure.implied_covariance(fit.theta), 301, fit.structure.n_params) == fm
 
 
-def test_fit_semopy_converges_to_lavaan_loadings(hs):
-    model, _ = hs
-    est = model.inspect()
-    lam = est[est["op"] == "~"].set_index("lval")["Estimate"].astype(float)
+def test_fit_converges_to_lavaan_loadings(hs):
+    fit, data = hs
+    lam = fit.params[fit.params["op"] == "=~"].set_index("rhs")["est"]
     expected = {"x2": 0.554, "x3": 0.729, "x5": 1.113, "x6": 0.926, "x8": 1.180, "x9": 1.082}
     for item, value in expected.items():
         assert round(lam[item], 3) == value, item
-    # the gradient of F_ML vanishes at the polished solution
-    grad = model.grad_mlw(np.asarray(model.param_vals))
-    assert np.max(np.abs(grad)) < 1e-7
-    # semopy's own statistics now describe the converged solution
-    assert model.last_result.fun * 301 == pytest.approx(HS_CHI2, abs=1e-6)
+    # the gradient of F_ML vanishes at the converged solution
+    S = sample_covariance(data[list(fit.structure.observed)].to_numpy())
+    assert np.max(np.abs(BatchedModel.from_fit(fit).gradient(fit.theta, S))) < 1e-7
+    assert fit.chi2 == pytest.approx(HS_CHI2, abs=1e-6)
 
 
-def test_fit_semopy_errors():
+def test_fit_errors():
     data = holzinger39.get_data()
     with pytest.raises(SpecError):
-        fit_semopy("   ", data)
+        fit_structural("   ", data)
     with pytest.raises(DataError, match="x10"):
-        fit_semopy("f =~ x1 + x2 + x10", data)
+        fit_structural("f =~ x1 + x2 + x10", data)
     with pytest.raises(EstimationError, match="did not converge in 1 iterations"):
-        fit_semopy(holzinger39.get_model(), data, max_iter=1)
+        fit_structural(holzinger39.get_model(), data, max_iter=1)
     bad = data.assign(x1=data["x1"].astype(str))
     with pytest.raises(DataError, match="not numeric"):
-        fit_semopy("f =~ x1 + x2 + x3", bad)
+        fit_structural("f =~ x1 + x2 + x3", bad)
 
 
 def test_fit_measures_uses_complete_rows(hs):
-    model, data = hs
+    fit, data = hs
     holed = data.copy()
     holed.loc[holed.index[:5], "x1"] = np.nan
-    fm = fit_measures(model, holed)
+    fm = fit_measures(fit, holed)
     assert fm["n"] == 296
 
 

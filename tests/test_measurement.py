@@ -300,8 +300,15 @@ def test_fit_cfa_holzinger_swineford_matches_lavaan(hs):
 
 
 def test_std_all_agrees_with_semopy_at_the_converged_solution(hs):
+    """semopy, as an independent reference, at the package's estimates (same syntax, same parameter order)."""
+    import semopy
+
     _, (cfa, _, _, _, _) = hs
-    sem = cfa.model.inspect(std_est=True)
+    model = semopy.Model(cfa.syntax)
+    model.load(holzinger39.get_data())
+    model.param_vals = cfa.estimates.theta.copy()
+    model.update_matrices(model.param_vals)
+    sem = model.inspect(std_est=True)
     sem = sem[sem["op"] == "~"].set_index("lval")["Est. Std"].astype(float)
     mine = cfa.loadings.set_index("item")["std_all"]
     assert np.allclose(mine.to_numpy(), sem.loc[mine.index].to_numpy(), atol=1e-10)

@@ -1,4 +1,8 @@
-"""Tests of xhs_sharing.sem.estimation: ML fit, lavaan known answers, diagnostics."""
+"""Tests of the ML fit (xhs_sharing.analysis.structural, xhs_sharing.sem.estimation): lavaan known answers, diagnostics.
+
+semopy appears here only as an independent reference (its Fisher information
+and its std.all of regressions and loadings at the package's estimates).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from xhs_sharing.analysis.structural import StructuralResult, fit_structural
 from xhs_sharing.errors import DataError, EstimationError, SpecError
 from xhs_sharing.sem.checks import solution_problems
 from xhs_sharing.sem.estimation import solve_ml
-from xhs_sharing.sem.model import lavaan_default_covariances
+from xhs_sharing.sem.model import lavaan_default_lines
 from xhs_sharing.sem.objectives import ml_discrepancy, sample_covariance
 from xhs_sharing.sem.standardize import std_all_values
 
@@ -138,12 +142,23 @@ def test_polish_reaches_stationary_point(pd_fit: StructuralResult) -> None:
     np.testing.assert_allclose(sol.theta, pd_fit.theta, rtol=1e-7, atol=1e-9)
 
 
-def test_semopy_model_carries_polished_solution(pd_fit: StructuralResult) -> None:
-    np.testing.assert_array_equal(pd_fit.model.param_vals, pd_fit.theta)
-    chi2 = semopy.calc_stats(pd_fit.model).T.loc["chi2", "Value"]
-    assert chi2 == pytest.approx(pd_fit.chi2, rel=1e-12)
+def _semopy_at(fit: StructuralResult) -> semopy.Model:
+    """semopy's model of the same syntax and data, set to the package's estimates (same parameter order)."""
+    model = semopy.Model(fit.syntax)
+    model.load(pdm.get_data())
+    assert tuple(n for n, p in model.parameters.items() if p.active) == fit.structure.param_names
+    model.param_vals = fit.theta.copy()
+    model.update_matrices(model.param_vals)
+    return model
+
+
+def test_chi2_and_acov_agree_with_semopy_at_the_estimates(pd_fit: StructuralResult) -> None:
+    model = _semopy_at(pd_fit)
+    assert model.obj_mlw(pd_fit.theta) * pd_fit.n_obs == pytest.approx(pd_fit.chi2, rel=1e-12)
+    np.testing.assert_allclose(model.calc_sigma()[0], pd_fit.structure.implied_covariance(pd_fit.theta),
+                               rtol=1e-14, atol=1e-14)
     # acov is semopy's inverse expected information at the same point
-    _, fim_inv = pd_fit.model.calc_fim(inverse=True)
+    _, fim_inv = model.calc_fim(inverse=True)
     np.testing.assert_allclose(pd_fit.acov, fim_inv, rtol=1e-8, atol=1e-14)
 
 
@@ -151,7 +166,7 @@ def test_semopy_model_carries_polished_solution(pd_fit: StructuralResult) -> Non
 # Standardised solution and R2
 # --------------------------------------------------------------------------
 def test_std_all_regressions_and_loadings_agree_with_semopy(pd_fit: StructuralResult) -> None:
-    ins = pd_fit.model.inspect(std_est=True)
+    ins = _semopy_at(pd_fit).inspect(std_est=True)
     checked = 0
     for _, row in ins[ins["op"] == "~"].iterrows():
         # semopy writes loadings as "indicator ~ latent"
@@ -173,7 +188,7 @@ def test_std_all_residual_covariance_uses_residual_variances(pd_fit: StructuralR
     assert cov["std_all"] == pytest.approx(cov["est"] / np.sqrt(v1 * v5), rel=1e-12)
     assert round(float(cov["std_all"]), 3) == 0.296
     # semopy instead divides by total SDs (0.092): that is why we compute it
-    ins = pd_fit.model.inspect(std_est=True)
+    ins = _semopy_at(pd_fit).inspect(std_est=True)
     semopy_std = ins[(ins["lval"] == "y1") & (ins["rval"] == "y5")]["Est. Std"].iloc[0]
     assert round(float(semopy_std), 3) == 0.092
 
@@ -233,12 +248,12 @@ def test_lavaan_auto_cov_y_added_for_pure_dependent_latents() -> None:
     syntax = ("F =~ f0 + f1 + f2\nG =~ g0 + g1 + g2\nH =~ h0 + h1 + h2\n"
               "K =~ k0 + k1 + k2\nG ~ F\nH ~ F + G\nK ~ F\n")
     fit = fit_structural(syntax, data)
-    assert lavaan_default_covariances(semopy.Model(syntax)) == ["H ~~ K"]
+    assert lavaan_default_lines(syntax) == ["H ~~ K"]
     assert "H ~~ K" in fit.syntax
     assert _lookup(fit.params, "H", "~~", "K")["free"] >= 0
     plain = fit_structural(syntax, data, lavaan_defaults=False)
     assert plain.df == fit.df + 1
-    assert lavaan_default_covariances(semopy.Model(pdm.get_model())) == []
+    assert lavaan_default_lines(pdm.get_model()) == []
 
 
 # --------------------------------------------------------------------------

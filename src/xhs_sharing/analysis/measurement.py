@@ -47,14 +47,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pingouin as pg
-import semopy
 from scipy import stats
 
 from xhs_sharing.errors import DataError, EstimationError, SpecError
-from xhs_sharing.sem.estimation import MAX_ITER, XTOL, fit_model
+from xhs_sharing.sem.estimation import MAX_ITER, XTOL, ModelFit, fit_model
 from xhs_sharing.sem.fit import ESTIMATOR_KEY, fiml_fit_measures, fit_measures
 from xhs_sharing.sem.frames import observed_matrix
-from xhs_sharing.sem.model import load_model
+from xhs_sharing.sem.model import LAMBDA, PSI, THETA, load_model
+from xhs_sharing.sem.standardize import cov_to_cor, std_all_matrices, wald
 
 __all__ = [
     "CfaResult",
@@ -620,10 +620,10 @@ class CfaResult:
 
     Attributes
     ----------
-    model : semopy.Model
-        The fitted, converged model.
+    estimates : ModelFit
+        The converged fit (structure, ``theta``, asymptotic covariance).
     syntax : str
-        The lavaan/semopy syntax that was fitted.
+        The lavaan syntax that was fitted.
     loadings : pandas.DataFrame
         One row per item: ``construct, item, est, se, z, pvalue, std_all,
         resid_var``. ``est`` is the unstandardized loading (the first item of
@@ -646,7 +646,7 @@ class CfaResult:
         information (lavaan's default for ``missing = "ml"``).
     """
 
-    model: semopy.Model
+    estimates: ModelFit
     syntax: str
     loadings: pd.DataFrame
     latent_corr: pd.DataFrame
@@ -752,68 +752,22 @@ def fit_cfa(
             f"{len(frame)} {'rows' if fiml else 'complete rows'} for {len(all_items)} items: "
             "too few for a CFA"
         )
-    model, _ = load_model(syntax, lavaan_defaults=False)
-    x = observed_matrix(frame, tuple(model.vars["observed"]), allow_missing=True)
-    estimates = fit_model(model, x, xtol=tol, max_iter=max_iter)
+    parsed = load_model(syntax, lavaan_defaults=False)
+    x = observed_matrix(frame, parsed.observed, allow_missing=True)
+    estimates = fit_model(parsed, x, xtol=tol, max_iter=max_iter)
     estimates.require_identified()
-
-    lam = pd.DataFrame(model.mx_lambda, index=model.names_lambda[0], columns=model.names_lambda[1])
-    psi = pd.DataFrame(model.mx_psi, index=model.names_psi[0], columns=model.names_psi[1])
-    theta = pd.DataFrame(model.mx_theta, index=model.names_theta[0], columns=model.names_theta[1])
-    sigma = pd.DataFrame(model.calc_sigma()[0], index=model.vars["observed"], columns=model.vars["observed"])
-    constructs = list(spec)
-    lat_var = np.array([psi.loc[c, c] for c in constructs], dtype=float)
-    bad = [c for c, v in zip(constructs, lat_var) if not v > 0]
-    if bad:
-        raise EstimationError(
-            f"improper solution: non-positive latent variance for construct(s) {', '.join(bad)}"
-        )
-    cov_lat = psi.loc[constructs, constructs].to_numpy(dtype=float)
-    sd_lat = np.sqrt(lat_var)
-    latent_corr = pd.DataFrame(cov_lat / np.outer(sd_lat, sd_lat), index=constructs, columns=constructs)
-    for c in constructs:
-        latent_corr.loc[c, c] = 1.0
-
-    # expected (ML) or observed (FIML) information, as lavaan's defaults
-    all_se = np.sqrt(np.clip(np.diag(estimates.acov), 0.0, None))
-    free = {(r.rhs, r.lhs): r.free for r in estimates.structure.rows if r.op == "=~" and r.free >= 0}
-    rows = []
-    for construct, its in spec.items():
-        for item in its:
-            k = free.get((item, construct))
-            se = float(all_se[k]) if k is not None else float("nan")
-            z = float(lam.loc[item, construct]) / se if k is not None and se > 0 else float("nan")
-            p = float(2.0 * stats.norm.sf(abs(z))) if math.isfinite(z) else float("nan")
-            loading = float(lam.loc[item, construct])
-            sigma_ii = float(sigma.loc[item, item])
-            if not sigma_ii > 0:
-                raise EstimationError(
-                    f"improper solution: implied variance of item {item!r} is not positive"
-                )
-            rows.append(
-                {
-                    "construct": construct,
-                    "item": item,
-                    "est": loading,
-                    "se": float(se),
-                    "z": float(z),
-                    "pvalue": float(p),
-                    "std_all": loading * math.sqrt(psi.loc[construct, construct]) / math.sqrt(sigma_ii),
-                    "resid_var": float(theta.loc[item, item]),
-                }
-            )
-    loadings = pd.DataFrame(rows)
+    loadings, latent_corr = _cfa_tables(estimates, spec)
     if estimates.estimator == "FIML":
-        observed = list(model.vars["observed"])  # the order of x, sigma, the means and the EM moments
+        # x, Sigma, the means and the EM moments are all in structure.observed order
+        sigma = estimates.structure.implied_covariance(estimates.theta)
         fit: dict[str, Any] = dict(fiml_fit_measures(
-            x, sigma.loc[observed, observed].to_numpy(dtype=float),
-            len(model.param_vals), mean=estimates.means, em=estimates.em,
+            x, sigma, estimates.structure.n_params, mean=estimates.means, em=estimates.em,
         ))
     else:
-        fit = dict(fit_measures(model, frame))
+        fit = dict(fit_measures(estimates, frame))
     fit[ESTIMATOR_KEY] = estimates.estimator
     return CfaResult(
-        model=model,
+        estimates=estimates,
         syntax=syntax,
         loadings=loadings,
         latent_corr=latent_corr,
@@ -821,6 +775,58 @@ def fit_cfa(
         n=estimates.n_obs,
         estimator=estimates.estimator,
     )
+
+
+def _cfa_tables(estimates: ModelFit, spec: Mapping[str, Sequence[str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The loadings table and the latent correlations of a converged CFA.
+
+    ``std_all`` of a loading is lavaan's ``lambda sd(eta) / sd(y)``
+    (:func:`~xhs_sharing.sem.standardize.std_all_matrices`); SEs, ``z`` and
+    p-values are the Wald ones (:func:`~xhs_sharing.sem.standardize.wald`).
+
+    Raises
+    ------
+    EstimationError
+        A latent variance or an implied item variance that is not positive
+        (standardization impossible).
+    """
+    st, theta = estimates.structure, estimates.theta
+    mats = st.matrices(theta)
+    lam, psi, th = mats[LAMBDA], mats[PSI], mats[THETA]
+    std_lam = std_all_matrices(*mats)[LAMBDA]
+    sigma = st.implied_covariance(theta)
+    constructs = list(spec)
+    lat = np.array([st.inner_index(c) for c in constructs], dtype=np.intp)
+    bad = [c for c, v in zip(constructs, np.diag(psi)[lat]) if not v > 0]
+    if bad:
+        raise EstimationError(
+            f"improper solution: non-positive latent variance for construct(s) {', '.join(bad)}"
+        )
+    cov_lat = psi[np.ix_(lat, lat)]
+    latent_corr = pd.DataFrame(cov_to_cor(cov_lat), index=constructs, columns=constructs)
+
+    # expected (ML) or observed (FIML) information, as lavaan's defaults
+    all_se = np.sqrt(np.clip(np.diag(estimates.acov), 0.0, None))
+    free = {(r.rhs, r.lhs): r.free for r in st.rows if r.op == "=~" and r.free >= 0}
+    obs = {v: i for i, v in enumerate(st.observed)}
+    rows = []
+    for construct, its in spec.items():
+        j = st.inner_index(construct)
+        for item in its:
+            i = obs[item]
+            if not sigma[i, i] > 0:
+                raise EstimationError(
+                    f"improper solution: implied variance of item {item!r} is not positive"
+                )
+            k = free.get((item, construct))
+            rows.append({"construct": construct, "item": item, "est": float(lam[i, j]),
+                         "se": float(all_se[k]) if k is not None else float("nan"),
+                         "std_all": float(std_lam[i, j]), "resid_var": float(th[i, i])})
+    loadings = pd.DataFrame(rows)
+    w = wald(loadings["est"].to_numpy(), loadings["se"].to_numpy())
+    loadings.insert(4, "z", w["z"])
+    loadings.insert(5, "pvalue", w["pvalue"])
+    return loadings, latent_corr
 
 
 _COMPARE = {

@@ -19,11 +19,14 @@ at several sample sizes, by simulation:
    :meth:`xhs_sharing.sem.batched.BatchedModel.fit_batch`, started from the
    population values (Fisher scoring reusing the information matrix; the few
    replications it leaves unconverged, ~1% at n = 150, get textbook Fisher
-   scoring, and semopy's bounded refit only if that fails too). The asymptotic covariance of each replication's
+   scoring, and the one-by-one :func:`xhs_sharing.sem.estimation.solve_ml`
+   only if that fails too). The asymptotic covariance of each replication's
    estimates is ``(n/2 H)^-1`` with ``H`` the expected information, as in the
-   main fit. A replication whose fit fails (no convergence, or a singular
-   information matrix) is kept with ``converged = False``: its claims count
-   as not reproduced.
+   main fit (:func:`xhs_sharing.sem.estimation.asymptotic_covariance`). A
+   replication whose fit fails (no convergence, an improper solution, or an
+   information matrix that is not positive definite) is kept with
+   ``converged = False``: its claims count as not reproduced, as the main
+   analysis reproduces no claim on an improper solution.
 3. *Claims.* Paths are judged by their Wald 95% interval, specific indirect
    effects ``a b`` by a Monte Carlo 95% interval (Selig & Preacher 2008):
    ``mc_draws`` draws of ``(a, b)`` from the normal with the replication's
@@ -60,19 +63,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import semopy
 from scipy import stats
 
 from xhs_sharing.analysis.claims import judge
 from xhs_sharing.errors import DataError, EstimationError, SpecError
 from xhs_sharing.seeds import STREAMS
-from xhs_sharing.sem.batched import BatchedModel, _safe_cholesky
-from xhs_sharing.sem.model import lavaan_default_covariances
+from xhs_sharing.sem.batched import BatchedModel
+from xhs_sharing.sem.estimation import asymptotic_covariance
+from xhs_sharing.sem.linalg import cholesky_stack
+from xhs_sharing.sem.model import BETA, LAMBDA, PSI, ModelStructure, load_model
 from xhs_sharing.sem.objectives import sample_covariance
+from xhs_sharing.sem.resample import monte_carlo_interval
+from xhs_sharing.sem.standardize import latent_covariance, std_all_matrices, wald
 from xhs_sharing.study.population import population_model, structural_matrices
 from xhs_sharing.study.spec import Study, study_from_dict
 from xhs_sharing.study.syntax import mediation_triples, structural_syntax
-from xhs_sharing.study.synthetic import likert_thresholds, to_likert
+from xhs_sharing.study.synthetic import LikertSurvey
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +106,6 @@ __all__ = [
     "wilson_interval",
 ]
 
-
-Z95 = float(stats.norm.ppf(0.975))
-"""Normal quantile of the 95% Wald and Wilson intervals."""
 
 
 JOINT_LEVELS = (0.80, 0.95)
@@ -183,9 +186,8 @@ class ReplicationBatch:
     follow ``paths`` (``(source, target)`` in spec order), indirect columns
     follow ``triples`` (:func:`xhs_sharing.study.syntax.mediation_triples`).
     ``converged`` is False for a failed fit (every estimate NaN);
-    ``refitted`` marks fits that needed semopy's bounded one-by-one refit
-    (neither pass of batched Fisher scoring converged inside the admissible
-    region, e.g. a negative variance).
+    ``refitted`` marks fits that needed the one-by-one refit (neither pass
+    of batched Fisher scoring converged).
     """
 
     n: int
@@ -243,53 +245,49 @@ class ReplicationModel:
     Attributes
     ----------
     bm : BatchedModel
-        The fitted model (the main analysis's syntax), started from the
-        population values in the Likert metric (:attr:`start`).
+        The fitted model (the main analysis's syntax, parsed by
+        :func:`xhs_sharing.sem.model.load_model` with lavaan's defaults),
+        started from the population values in the Likert metric.
+    survey : LikertSurvey
+        The survey design :func:`~xhs_sharing.study.synthetic.simulate_survey` draws from.
     """
 
     def __init__(self, study: Study, scale_points: int = 7, thresholds: str = "symmetric",
                  skew_shift: float = 0.5) -> None:
         self.study = study
-        self.scale_points = int(scale_points)
-        self.cuts = likert_thresholds(self.scale_points, thresholds, skew_shift)
+        self.survey = LikertSurvey.from_study(study, scale_points, thresholds, skew_shift)
+        self.scale_points = self.survey.scale_points
+        self.cuts = self.survey.cuts
         self.items = study.item_ids
-        # as draw_latent_responses: Z @ chol(Sigma as answered).T
-        self._chol = np.linalg.cholesky(population_model(study, recoded=False).item_covariance)
-        self._reverse = np.array([it.reverse for it in study.items], dtype=bool)
-
-        syntax = structural_syntax(study)
-        model = semopy.Model(syntax)
-        extra = lavaan_default_covariances(model)  # as fit_structural (lavaan sem() defaults)
-        if extra:
-            syntax = syntax.rstrip() + "\n# lavaan auto.cov.y defaults\n" + "\n".join(extra) + "\n"
-            model = semopy.Model(syntax)
-        self.syntax = syntax
-        pop = population_model(study, recoded=True).item_covariance
-        model.load(cov=pd.DataFrame(pop, index=self.items, columns=self.items), n_samples=1000)
-        self.bm = BatchedModel(model)
-        self._perm = np.array([self.items.index(v) for v in self.bm.observed], dtype=np.intp)
-        self.bm.start = self._population_start()
-        if not np.isfinite(self.bm.objective(self.bm.start, pop[np.ix_(self._perm, self._perm)])[0]):
+        parsed = load_model(structural_syntax(study))  # as fit_structural: lavaan sem() defaults
+        self.syntax = parsed.syntax
+        self._perm = np.array([self.items.index(v) for v in parsed.observed], dtype=np.intp)
+        pop = population_model(study, recoded=True).item_covariance[np.ix_(self._perm, self._perm)]
+        structure = parsed.structure_for(pop, n_obs=1000)
+        self.bm = BatchedModel(structure, start=self._population_start(structure))
+        if not np.isfinite(self.bm.objective(self.bm.start, pop)[0]):
             raise EstimationError("the population start values give a covariance matrix that is not positive definite")
 
         self.paths = [(p.source, p.target) for p in study.paths]
-        self._path_col = np.array([self.bm.index(t, "~", s) for s, t in self.paths], dtype=np.intp)
         self.triples = mediation_triples(study)
-        inner = list(self.bm.inner)
+        index = structure.param_index
+        inner = list(structure.inner)
         self._src = np.array([inner.index(s) for s, _ in self.paths], dtype=np.intp)
         self._tgt = np.array([inner.index(t) for _, t in self.paths], dtype=np.intp)
+        self._path_col = np.array([index(t, "~", s) for s, t in self.paths], dtype=np.intp)
         # the Monte Carlo draws need only the regression coefficients of the chains
-        used = sorted({self.bm.index(m, "~", x) for x, m, _ in self.triples}
-                      | {self.bm.index(y, "~", m) for _, m, y in self.triples})
+        a_cols = [index(m, "~", x) for x, m, _ in self.triples]
+        b_cols = [index(y, "~", m) for _, m, y in self.triples]
+        used = sorted(set(a_cols) | set(b_cols))
         self._mc_cols = np.array(used, dtype=np.intp)
-        self._tri_a = np.array([used.index(self.bm.index(m, "~", x)) for x, m, _ in self.triples], dtype=np.intp)
-        self._tri_b = np.array([used.index(self.bm.index(y, "~", m)) for _, m, y in self.triples], dtype=np.intp)
+        self._tri_a = np.array([used.index(k) for k in a_cols], dtype=np.intp)
+        self._tri_b = np.array([used.index(k) for k in b_cols], dtype=np.intp)
         self._tri_x = np.array([inner.index(x) for x, _, _ in self.triples], dtype=np.intp)
         self._tri_y = np.array([inner.index(y) for _, _, y in self.triples], dtype=np.intp)
 
     # ------------------------------------------------------------ start
 
-    def _population_start(self) -> np.ndarray:
+    def _population_start(self, structure: ModelStructure) -> np.ndarray:
         """The population model in the metric of the analysed Likert items.
 
         Latent response ``X_j = lambda_j eta + e_j`` (standardized) gives a
@@ -298,33 +296,35 @@ class ReplicationModel:
         fixed at ``l0`` the factor is ``eta* = s eta``, ``s = c lambda_ref / l0``.
         Loadings ``l0 lambda_j / lambda_ref``, regressions ``B_ts s_t / s_s``,
         (residual) covariances ``Psi_ab s_a s_b``, residual variances
-        ``v - c^2 lambda_j^2``. Only a start: the fit of every replication
-        moves from here.
+        ``v - c^2 lambda_j^2``; anything else keeps semopy's starting value.
+        Only a start: the fit of every replication moves from here.
         """
-        bm, study = self.bm, self.study
+        study = self.study
         c, v = _likert_moments(self.cuts)
         B, Psi = structural_matrices(study)
         cid = {x: i for i, x in enumerate(study.construct_ids)}
         loading = {it.id: it.loading for it in study.items}
-        tmpl = bm.matrices(np.zeros(bm.q))["lambda"][0]  # free entries zero: the fixed reference loadings
+        tmpl = structure.templates[LAMBDA]  # free entries zero: the fixed reference loadings
         scale: dict[str, float] = {}
-        for j, lat in enumerate(bm.inner):
+        for j, lat in enumerate(structure.inner):
             rows = np.flatnonzero(tmpl[:, j])
             if lat not in cid or len(rows) == 0:
                 raise EstimationError(f"cannot find the reference indicator of {lat} in the model")
-            ref = bm.observed[rows[0]]
-            scale[lat] = c * loading[ref] / tmpl[rows[0], j]
-        start = np.array(bm.start, dtype=np.float64, copy=True)  # semopy's starting values, for anything else
-        for i, row in enumerate(bm.labels().itertuples(index=False)):
-            m, a, b = row.matrix, row.lval, row.rval
-            if m == "lambda":
-                start[i] = c * loading[a] / scale[b]
-            elif m == "beta":
-                start[i] = B[cid[a], cid[b]] * scale[a] / scale[b]
-            elif m == "psi":
-                start[i] = Psi[cid[a], cid[b]] * scale[a] * scale[b]
-            elif m == "theta" and a == b:
-                start[i] = v - (c * loading[a]) ** 2
+            scale[lat] = c * loading[structure.observed[rows[0]]] / tmpl[rows[0], j]
+        start = np.array(structure.start, dtype=np.float64, copy=True)
+        seen: set[int] = set()
+        for r in structure.rows:
+            if r.free < 0 or r.free in seen:
+                continue
+            seen.add(r.free)
+            if r.matrix == LAMBDA:
+                start[r.free] = c * loading[r.rhs] / scale[r.lhs]
+            elif r.matrix == BETA:
+                start[r.free] = B[cid[r.lhs], cid[r.rhs]] * scale[r.lhs] / scale[r.rhs]
+            elif r.matrix == PSI:
+                start[r.free] = Psi[cid[r.lhs], cid[r.rhs]] * scale[r.lhs] * scale[r.rhs]
+            elif r.lhs == r.rhs:
+                start[r.free] = v - (c * loading[r.lhs]) ** 2
         return start
 
     # ------------------------------------------------------------ data
@@ -332,13 +332,11 @@ class ReplicationModel:
     def simulate(self, n: int, seed: np.random.SeedSequence | int) -> np.ndarray:
         """One survey of ``n`` respondents, items in study order, reverse items recoded, as float.
 
-        Identical (bit for bit) to ``analysis_frame(simulate_survey(study, n, seed, ...), codebook)``.
+        The draw of :func:`~xhs_sharing.study.synthetic.simulate_survey` (the
+        same :class:`~xhs_sharing.study.synthetic.LikertSurvey`), so identical
+        bit for bit to ``analysis_frame(simulate_survey(study, n, seed, ...), codebook)``.
         """
-        rng = np.random.default_rng(seed)
-        latent = rng.standard_normal((n, len(self.items))) @ self._chol.T
-        answers = to_likert(latent, self.cuts)
-        answers[:, self._reverse] = (self.scale_points + 1) - answers[:, self._reverse]
-        return answers.astype(float)
+        return self.survey.recoded(self.survey.answers(n, np.random.default_rng(seed))).astype(float)
 
     def covariances(self, n: int, seeds: Sequence[np.random.SeedSequence]) -> np.ndarray:
         """Sample covariances (N divisor, :attr:`bm` observed order) of one survey per seed, ``(R, p, p)``."""
@@ -378,94 +376,104 @@ class ReplicationModel:
             raise SpecError(f"mc_draws must be at least 100, got {mc_draws}")
         reps = np.array(list(replications), dtype=np.int64)
         seeds = [replication_seed(master_seed, n, int(r), *extra_key) for r in reps]
-        R = len(reps)
         covs = self.covariances(n, seeds)
+        params, conv, refitted = self._estimate(covs, n, reps, tol, n_threads)
+        acov = self._asymptotic_covariances(params, covs, conv, n, reps)
+        params[~conv] = np.nan
+        acov[~conv] = np.nan
+        se = np.sqrt(np.diagonal(acov, axis1=1, axis2=2))
+        n_fail = int((~conv).sum())
+        if n_fail:
+            log.info("n=%d: %d of %d replications failed to fit", n, n_fail, len(reps))
+        est, pse = params[:, self._path_col], se[:, self._path_col]
+        std, sd = self._standardized(params, conv)
+        w = wald(est, pse)
+        ind_est, ind_lo, ind_hi = self._indirect(params, acov, conv, seeds, mc_draws)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ind_std = ind_est * sd[:, self._tri_x] / sd[:, self._tri_y]
+        return ReplicationBatch(
+            n=int(n), replications=reps, converged=conv, refitted=refitted, params=params,
+            paths=list(self.paths), path_est=est, path_se=pse, path_std=std,
+            path_ci_low=w["ci_low"], path_ci_high=w["ci_high"], path_pvalue=w["pvalue"],
+            triples=list(self.triples), ind_est=ind_est, ind_std=ind_std, ind_ci_low=ind_lo, ind_ci_high=ind_hi,
+        )
+
+    def _estimate(self, covs: np.ndarray, n: int, reps: np.ndarray, tol: float,
+                  n_threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """ML estimates ``(params, converged, refitted)`` of every replication.
+
+        Fisher scoring with the information reused between refreshes (fast);
+        the few members it leaves unconverged get textbook Fisher scoring
+        (information at every iterate), and the one-by-one
+        :func:`~xhs_sharing.sem.estimation.solve_ml` only when that fails
+        too. An improper solution (:mod:`xhs_sharing.sem.checks`) counts as a
+        failed fit, as in the main analysis, where it reproduces no claim.
+        """
         bm = self.bm
-        # Fisher scoring with the information reused between refreshes (fast); the few members
-        # it leaves unconverged get textbook Fisher scoring (information at every iterate);
-        # semopy's bounded one-by-one refit only when that fails too (e.g. a negative variance)
         fit = bm.fit_batch(covs, n=n, tol=tol, n_threads=n_threads, refit=False)
-        conv = fit.converged.copy()
-        params = fit.params.copy()
-        refitted = np.zeros(R, dtype=bool)
+        conv, proper, params = fit.converged.copy(), fit.proper.copy(), fit.params.copy()
+        refitted = np.zeros(len(covs), dtype=bool)
         again = np.flatnonzero(~conv)
         if len(again):
             fit2 = bm.fit_batch(covs[again], n=n, tol=tol, n_threads=n_threads, info_refresh=10**9)
-            conv[again] = fit2.converged
-            params[again] = fit2.params
+            conv[again], proper[again], params[again] = fit2.converged, fit2.proper, fit2.params
             refitted[again] = fit2.refitted
+        for k in np.flatnonzero(conv & ~proper):
+            log.warning("n=%d replication %d: improper solution; counted as a failed fit", n, reps[k])
+        return params, conv & proper, refitted
 
-        # asymptotic covariance (n/2 H)^-1 from the expected information, as fit_structural
-        acov = np.full((R, bm.q, bm.q), np.nan)
+    def _asymptotic_covariances(self, params: np.ndarray, covs: np.ndarray, conv: np.ndarray, n: int,
+                                reps: np.ndarray) -> np.ndarray:
+        """``(n/2 H)^-1`` of every converged replication, as the main fit; a non-PD information fails it."""
+        acov = np.full((len(covs), self.bm.q, self.bm.q), np.nan)
         idx = np.flatnonzero(conv)
         if len(idx):
-            fim = 0.5 * n * bm.information(params[idx], covs[idx])
-            inv, ok = _inverse_pd(fim)
+            inv, ok = asymptotic_covariance(self.bm.information(params[idx], covs[idx]), n)
             acov[idx] = inv
             for k in idx[~ok]:
                 log.warning("n=%d replication %d: the information matrix is not positive definite; "
                             "counted as a failed fit", n, reps[k])
             conv[idx[~ok]] = False
-        params[~conv] = np.nan
-        acov[~conv] = np.nan
-        se = np.sqrt(np.diagonal(acov, axis1=1, axis2=2))
+        return acov
 
-        # paths: estimates, Wald intervals, std.all with model-implied latent SDs
-        est = params[:, self._path_col]
-        pse = se[:, self._path_col]
-        mats = bm.matrices(np.where(conv[:, None], params, bm.start))
-        C = np.linalg.inv(np.eye(bm.m) - mats["beta"])
-        veta = C @ mats["psi"] @ np.swapaxes(C, 1, 2)
-        with np.errstate(invalid="ignore", divide="ignore"):
+    def _standardized(self, params: np.ndarray, conv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``std.all`` of the paths and the model-implied latent SDs, NaN for failed fits."""
+        mats = self.bm.structure.matrices(np.where(conv[:, None], params, self.bm.start))
+        std = std_all_matrices(*mats)[BETA][:, self._tgt, self._src]
+        veta, _ = latent_covariance(mats[BETA], mats[PSI])
+        with np.errstate(invalid="ignore"):
             sd = np.sqrt(np.diagonal(veta, axis1=1, axis2=2))
-            sd[~conv] = np.nan
-            std = est * sd[:, self._src] / sd[:, self._tgt]
-            z = est / pse
-        pval = 2.0 * stats.norm.sf(np.abs(z))
+        std[~conv] = np.nan
+        sd[~conv] = np.nan
+        return std, sd
 
-        # indirect effects a*b with Monte Carlo intervals (Selig & Preacher 2008)
-        T = len(self.triples)
+    def _indirect(self, params: np.ndarray, acov: np.ndarray, conv: np.ndarray,
+                  seeds: Sequence[np.random.SeedSequence], mc_draws: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Specific indirect effects ``a b`` and their Monte Carlo 95% intervals (Selig & Preacher 2008).
+
+        Draws of ``(a, b)`` from the normal with the replication's estimates
+        and asymptotic covariance (the marginal of the full-parameter draws),
+        from the first child of the replication's SeedSequence.
+        """
+        R, T = len(params), len(self.triples)
         ab = params[:, self._mc_cols]
         ind_est = ab[:, self._tri_a] * ab[:, self._tri_b]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ind_std = ind_est * sd[:, self._tri_x] / sd[:, self._tri_y]
         lo = np.full((R, T), np.nan)
         hi = np.full((R, T), np.nan)
-        if len(idx) and T:
-            good = np.flatnonzero(conv)
-            L, ok = _safe_cholesky(acov[np.ix_(good, self._mc_cols, self._mc_cols)])
-            z = np.empty((mc_draws, len(self._mc_cols)))
-            for j in np.flatnonzero(ok):
-                g = good[j]
-                # the replication's own stream: the first child of its SeedSequence
-                np.random.default_rng(seeds[g].spawn(1)[0]).standard_normal(out=z)
-                draws = L[j] @ z.T  # (k, D): theta* - theta_hat
-                draws += ab[g][:, None]
-                prod = draws[self._tri_a] * draws[self._tri_b]  # (T, D) draws of a*b
-                # percentile interval as mediation.percentile_interval (type 7; no NaN draws here)
-                lo[g], hi[g] = np.quantile(prod, [0.025, 0.975], axis=1)
+        good = np.flatnonzero(conv)
+        if not (len(good) and T):
+            return ind_est, lo, hi
+        L, ok = cholesky_stack(acov[np.ix_(good, self._mc_cols, self._mc_cols)])
 
-        n_fail = int((~conv).sum())
-        if n_fail:
-            log.info("n=%d: %d of %d replications failed to fit", n, n_fail, R)
-        return ReplicationBatch(
-            n=int(n), replications=reps, converged=conv, refitted=refitted, params=params,
-            paths=list(self.paths), path_est=est, path_se=pse, path_std=std,
-            path_ci_low=est - Z95 * pse, path_ci_high=est + Z95 * pse, path_pvalue=pval,
-            triples=list(self.triples), ind_est=ind_est, ind_std=ind_std, ind_ci_low=lo, ind_ci_high=hi,
-        )
+        def products(draws: np.ndarray) -> np.ndarray:
+            return draws[self._tri_a] * draws[self._tri_b]
 
-
-def _inverse_pd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inverses ``(L L')^-1 = L^-T L^-1`` of a stack of symmetric matrices; ``ok`` False (NaN) where not PD.
-
-    The same algebra as ``fit_structural``'s asymptotic covariance.
-    """
-    L, ok = _safe_cholesky(a)
-    Li = np.linalg.inv(L)
-    out = np.swapaxes(Li, 1, 2) @ Li
-    out[~ok] = np.nan
-    return out, ok
+        for j in np.flatnonzero(ok):
+            g = good[j]
+            rng = np.random.default_rng(seeds[g].spawn(1)[0])
+            lo[g], hi[g] = monte_carlo_interval(ab[g], L[j], rng, mc_draws, products)
+        return ind_est, lo, hi
 
 
 def claims_frame(batch: ReplicationBatch, study: Study) -> pd.DataFrame:

@@ -1,4 +1,21 @@
-"""structural."""
+"""The latent structural model of the study: ML (or FIML) fit and its lavaan-style tables.
+
+:func:`fit_structural` parses the model (lavaan syntax, with lavaan
+``sem()``'s default covariances), estimates it with the package's one
+estimator (:func:`xhs_sharing.sem.estimation.fit_model`), diagnoses improper
+solutions (:func:`xhs_sharing.sem.checks.solution_problems`) and builds the
+tables of :class:`StructuralResult`: every parameter with its expected- (ML)
+or observed-information (FIML) standard error, Wald ``z``, p-value and
+``std.all`` (:mod:`xhs_sharing.sem.standardize`); the regressions with their
+95% Wald intervals, on both scales (delta-method SEs of ``std.all``, as
+lavaan's ``standardizedSolution()``); and the R-squared of every endogenous
+latent, ``1 - Psi_ii / Var(eta)_ii``.
+
+Error policy: non-convergence always raises :class:`EstimationError`; an
+improper solution or a singular information matrix raises it too unless
+``allow_improper=True``, which returns the result with the diagnoses in
+``problems``.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +25,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import semopy
 from scipy import stats
 
 from xhs_sharing.errors import EstimationError, SpecError
 from xhs_sharing.sem.checks import solution_problems
 from xhs_sharing.sem.estimation import MAX_ITER, XTOL, fit_model
 from xhs_sharing.sem.frames import check_missing, observed_matrix
-from xhs_sharing.sem.model import ModelStructure, _validate_syntax, load_model
+from xhs_sharing.sem.model import ModelStructure, check_syntax, load_model
 from xhs_sharing.sem.mvnorm_missing import em_moments
 from xhs_sharing.sem.objectives import sample_covariance
-from xhs_sharing.sem.standardize import _wald, complex_step_jacobian, std_all_values
+from xhs_sharing.sem.standardize import delta_method_se, std_all_values, wald
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "StructuralResult",
     "fit_structural",
+    "require_positive_definite_covariance",
 ]
 
 
@@ -49,7 +66,7 @@ class StructuralResult:
         Full lavaan-style table: ``lhs, op, rhs, label, free, est, se, z,
         pvalue, std_all`` (``free`` is the index into ``theta``, -1 if fixed).
     theta : np.ndarray
-        Free-parameter vector (semopy order, ``structure.param_names``).
+        Free-parameter vector (``structure.param_names`` order).
     acov : np.ndarray
         Asymptotic covariance of ``theta``: under ML from the expected
         information, ``(N/2 H)^{-1}`` (lavaan ``vcov``); under FIML from the
@@ -57,9 +74,6 @@ class StructuralResult:
         ``theta`` block of the inverse Hessian of ``-logL`` over ``theta``
         and the intercepts.
     structure : ModelStructure
-    model : semopy.Model
-        The fitted semopy model, its ``param_vals`` and ``last_result`` set to
-        the polished solution (so ``semopy.calc_stats`` is consistent).
     syntax : str
         The syntax actually fitted (with lavaan default covariances added).
     n_obs : int
@@ -102,7 +116,6 @@ class StructuralResult:
     theta: np.ndarray
     acov: np.ndarray
     structure: ModelStructure
-    model: semopy.Model
     syntax: str
     n_obs: int
     chi2: float
@@ -155,20 +168,18 @@ class StructuralResult:
 def _params_table(
     structure: ModelStructure, theta: np.ndarray, se: np.ndarray, std: np.ndarray
 ) -> pd.DataFrame:
+    """Every row of the structure: estimate, SE, Wald z and p, ``std.all``; ``=~``, ``~``, ``~~`` rows in turn."""
     mats = structure.matrices(theta)
-    recs = []
-    for r, s_all in zip(structure.rows, std, strict=True):
-        est = float(mats[r.matrix][r.row, r.col])
-        sei = float(se[r.free]) if r.free >= 0 else np.nan
-        z = est / sei if r.free >= 0 and sei > 0 else np.nan
-        recs.append(
-            dict(lhs=r.lhs, op=r.op, rhs=r.rhs, label=r.label, free=r.free,
-                 est=est, se=sei, z=z,
-                 pvalue=2.0 * stats.norm.sf(abs(z)) if np.isfinite(z) else np.nan,
-                 std_all=float(s_all))
-        )
+    est = np.array([mats[r.matrix][r.row, r.col] for r in structure.rows], dtype=float)
+    free = np.array([r.free for r in structure.rows], dtype=np.intp)
+    se_rows = np.where(free >= 0, se[np.maximum(free, 0)], np.nan)
+    w = wald(est, se_rows)
+    table = pd.DataFrame(dict(
+        lhs=[r.lhs for r in structure.rows], op=[r.op for r in structure.rows],
+        rhs=[r.rhs for r in structure.rows], label=[r.label for r in structure.rows], free=free,
+        est=est, se=se_rows, z=w["z"], pvalue=w["pvalue"], std_all=np.asarray(std, dtype=float),
+    ))
     order = {"=~": 0, "~": 1, "~~": 2}
-    table = pd.DataFrame(recs)
     table["_o"] = table["op"].map(order)
     table = table.sort_values("_o", kind="stable").drop(columns="_o")
     return table.reset_index(drop=True)
@@ -177,10 +188,11 @@ def _params_table(
 def _paths_tables(
     structure: ModelStructure, params: pd.DataFrame, theta: np.ndarray, acov: np.ndarray
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The regressions, unstandardized (Wald) and on the ``std.all`` scale (delta-method SEs)."""
     reg = params[params["op"] == "~"].reset_index(drop=True)
     est = reg["est"].to_numpy(dtype=float)
     se = reg["se"].to_numpy(dtype=float)
-    w = _wald(est, se)
+    w = wald(est, se)
     paths = pd.DataFrame(
         dict(lhs=reg["lhs"], op=reg["op"], rhs=reg["rhs"], est=est, se=se,
              z=w["z"], pvalue=w["pvalue"], std_all=reg["std_all"].to_numpy(float),
@@ -195,12 +207,8 @@ def _paths_tables(
         return std_all_values(structure, t)[idx]
 
     std_est = np.real(std_fun(theta)).astype(float)
-    if idx.size:
-        jac = complex_step_jacobian(std_fun, theta)
-        std_se = np.sqrt(np.clip(np.einsum("ik,kl,il->i", jac, acov, jac), 0, None))
-    else:
-        std_se = np.array([], dtype=float)
-    ws = _wald(std_est, std_se)
+    std_se = delta_method_se(std_fun, theta, acov) if idx.size else np.array([], dtype=float)
+    ws = wald(std_est, std_se)
     std_paths = pd.DataFrame(
         dict(lhs=reg["lhs"], op=reg["op"], rhs=reg["rhs"], std_all=std_est,
              se=std_se, z=ws["z"], pvalue=ws["pvalue"],
@@ -210,6 +218,7 @@ def _paths_tables(
 
 
 def _r2_table(structure: ModelStructure, theta: np.ndarray) -> pd.DataFrame:
+    """``1 - Psi_ii / Var(eta)_ii`` of every latent on the left of a regression."""
     _, _, psi, _ = structure.matrices(theta)
     veta, _ = structure.inner_covariance(theta)
     endo = []
@@ -281,12 +290,12 @@ def fit_structural(
     EstimationError
         Non-convergence, or (unless ``allow_improper``) an improper solution.
     """
-    _validate_syntax(syntax)
+    check_syntax(syntax)
     check_missing(missing)
     input_syntax = syntax
-    model, syntax = load_model(syntax, lavaan_defaults=lavaan_defaults)
-    x = observed_matrix(data, tuple(model.vars["observed"]), allow_missing=missing == "fiml")
-    fit = fit_model(model, x, xtol=xtol, max_iter=max_iter)
+    parsed = load_model(syntax, lavaan_defaults=lavaan_defaults)
+    x = observed_matrix(data, parsed.observed, allow_missing=missing == "fiml")
+    fit = fit_model(parsed, x, xtol=xtol, max_iter=max_iter)
     structure, theta, acov = fit.structure, fit.theta, fit.acov
     problems = solution_problems(structure, theta)
     if fit.information_problem:
@@ -310,8 +319,7 @@ def fit_structural(
         theta=theta,
         acov=acov,
         structure=structure,
-        model=fit.model,
-        syntax=syntax,
+        syntax=parsed.syntax,
         n_obs=fit.n_obs,
         chi2=float(fit.n_obs * fit.fmin),
         df=p * (p + 1) // 2 - structure.n_params,

@@ -146,7 +146,7 @@ def run_structural(
                     int(items[list(fit.structure.observed)].isna().any(axis=1).sum()), fit.n_obs,
                     fit.n_patterns, engine)
     elif engine == "batched":
-        fitter = BatchedChunkFitter(BatchedModel.from_semopy(fit.model), fit.structure)
+        fitter = BatchedChunkFitter(BatchedModel.from_fit(fit))
         n_jobs = 1  # the batch is the parallelism; the fitter is not sent to worker processes
     else:
         fitter = fit_chunk
@@ -171,7 +171,7 @@ def run_structural(
                 elapsed, 1000.0 * elapsed / n_boot)
     mc = monte_carlo_indirect(fit, triples, seed=mc_seed, n_draws=mc_draws)
     table = indirect_effects_table(fit, triples, boot=boot, mc=mc)
-    fit_dict: dict[str, Any] = dict(fit_measures(fit.model, items, missing=missing))
+    fit_dict: dict[str, Any] = dict(fit_measures(fit, items, missing=missing))
     fit_dict[ESTIMATOR_KEY] = fit.estimator
     fit_dict["proper"] = fit.proper
     fit_dict["problems"] = problems

@@ -1,12 +1,23 @@
-"""The structural equation modelling engine: everything that knows SEM, nothing of this study.
+"""Structural equation models: one representation, one objective, two solvers over it.
 
-One model representation (:mod:`.model`, lavaan syntax parsed by semopy into a
-LISREL all-y structure), the discrepancy functions (:mod:`.objectives`), the
-missing-data likelihood (:mod:`.mvnorm_missing`), the single-sample and batched
-estimators (:mod:`.estimation`, :mod:`.batched`), fit measures (:mod:`.fit`),
-standardization (:mod:`.standardize`), the improper-solution check
-(:mod:`.checks`) and resampling (:mod:`.resample`, :mod:`.bootstrap`).
-It imports nothing from the study, data, analysis, pipeline or report layers
-(import-linter contract in ``pyproject.toml``), as lavaan's estimation code
-knows nothing of its output layer.
+The modules, from the bottom up (each imports only those above it in this list):
+
+* :mod:`~xhs_sharing.sem.linalg`: Cholesky, triangular and PD inverses of stacks of matrices;
+* :mod:`~xhs_sharing.sem.frames`: data frames to validated float matrices;
+* :mod:`~xhs_sharing.sem.standardize`: ``(I - B)^-1``, ``Var(eta)``, lavaan's ``std.all``,
+  Wald tests, delta-method standard errors;
+* :mod:`~xhs_sharing.sem.model`: the LISREL :class:`~xhs_sharing.sem.model.ModelStructure`
+  and the only use of semopy (parsing lavaan syntax, the SLSQP start);
+* :mod:`~xhs_sharing.sem.objectives`: the ML discrepancy ``F_ML(Sigma, S)``, single and stacked;
+* :mod:`~xhs_sharing.sem.checks`: the improper-solution check, single and stacked;
+* :mod:`~xhs_sharing.sem.resample`: bootstrap counts and covariances, Monte Carlo intervals;
+* :mod:`~xhs_sharing.sem.mvnorm_missing`: EM and FIML for data with missing values;
+* :mod:`~xhs_sharing.sem.estimation`: the single-sample ML/FIML estimator;
+* :mod:`~xhs_sharing.sem.fit`: lavaan's global fit measures;
+* :mod:`~xhs_sharing.sem.bootstrap`: one-by-one bootstrap refits;
+* :mod:`~xhs_sharing.sem.batched`: the batched ML estimator over the same structure.
+
+The layer knows nothing of this study: it imports nothing from the study, data,
+analysis, pipeline or report layers (import-linter contract in
+``pyproject.toml``), as lavaan's estimation code knows nothing of its output.
 """

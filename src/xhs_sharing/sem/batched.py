@@ -2,31 +2,32 @@
 
 Bootstrap resamples and Monte Carlo replications refit the *same* model
 thousands of times; only the sample covariance matrix changes. This module
-takes the model exactly as semopy parses it (its matrices ``Beta``,
-``Lambda``, ``Psi``, ``Theta`` and its vector of free parameters, in
-``model.param_vals`` order) and minimises semopy's Wishart ML discrepancy
+takes the model's :class:`~xhs_sharing.sem.model.ModelStructure` (the
+matrices ``B``, ``Lambda``, ``Psi``, ``Theta`` and the free-parameter vector,
+in the order every other estimator of the package uses) and minimises the ML
+discrepancy (:mod:`xhs_sharing.sem.objectives`)
 
     F(theta; S) = log|Sigma| + tr(S Sigma^-1) - log|S| - p,
-    Sigma = Lambda C Psi C' Lambda' + Theta,   C = (I - Beta)^-1,
+    Sigma = Lambda C Psi C' Lambda' + Theta,   C = (I - B)^-1,
 
-for a whole stack of sample covariances ``S`` (N divisor, as
-``semopy.utils.cov``) with array operations.
+for a whole stack of sample covariances ``S`` (N divisor) with array
+operations.
 
-The method is Fisher scoring with step halving. Every derivative of Sigma
-with respect to one matrix entry is a symmetric rank-two matrix
-``s (u v' + v u')`` whose vectors ``u, v`` are columns of ``I_p``,
-``M = Lambda C`` or ``G = Lambda C Psi C'`` (``s = 1/2`` for a diagonal
-entry of Psi or Theta). With ``K = Sigma^-1`` and the pool ``P = [I | M | G]``
-the expected information and the gradient reduce to entries of the two small
-matrices ``P'KP`` and ``P'(K - KSK)P``:
+The method is Fisher scoring with step halving, as the single-sample
+:func:`~xhs_sharing.sem.estimation.solve_ml`. Every derivative of Sigma with
+respect to one matrix entry is a symmetric rank-two matrix ``s (u v' + v
+u')`` whose vectors ``u, v`` are columns of ``I_p``, ``M = Lambda C`` or
+``G = Lambda C Psi C'`` (``s = 1/2`` for a diagonal entry of Psi or Theta).
+With ``K = Sigma^-1`` and the pool ``P = [I | M | G]`` the expected
+information and the gradient reduce to entries of the two small matrices
+``P'KP`` and ``P'(K - KSK)P``:
 
     H_ij = tr(K Sigma_i K Sigma_j) = 2 s_i s_j [(u_i'Ku_j)(v_i'Kv_j) + (u_i'Kv_j)(v_i'Ku_j)]
     g_i  = tr((K - KSK) Sigma_i)   = 2 s_i v_i'(K - KSK)u_i
 
 so no ``q x p x p`` derivative array is ever formed. ``H`` is the unit
 information of ``F`` (the Fisher information of a sample of ``n`` rows is
-``n/2 H``, semopy's ``calc_fim``), so ``theta - H^-1 g`` is a Fisher-scoring
-step for ``F``.
+``n/2 H``), so ``theta - H^-1 g`` is a Fisher-scoring step for ``F``.
 
 Fisher scoring converges linearly (here ~0.25 per step for bootstrap
 resamples). The information changes little once the iterates have settled,
@@ -39,15 +40,16 @@ in chunks (bounded memory), chunks in parallel threads.
 
 Each member of the batch is tested on its own (``max |g| < tol``) and leaves
 the working set when it passes. Members that do not converge within
-``max_iter`` steps, whose start is inadmissible, or whose solution leaves the
-admissible region (a parameter outside semopy's bounds, e.g. a negative
-variance) are refitted one at a time with semopy, warm-started, with semopy's
-bounds; if that fails too they are reported as failed (``params`` NaN).
+``max_iter`` steps, or whose start is inadmissible, are refitted one at a
+time by :func:`~xhs_sharing.sem.estimation.solve_ml` (unbounded Fisher
+scoring to ``xtol``, the rule of the one-by-one bootstrap); if that fails too
+they are reported as failed (``params`` NaN). Every converged member is
+screened for an improper solution by the vectorised check of
+:mod:`xhs_sharing.sem.checks` (``BatchFit.proper``).
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -56,37 +58,40 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import semopy
 
 from xhs_sharing.errors import DataError, EstimationError
 from xhs_sharing.sem.bootstrap import CONVERGED, IMPROPER, refit_resample
-from xhs_sharing.sem.checks import solution_problems
+from xhs_sharing.sem.checks import check_matrices
+from xhs_sharing.sem.estimation import solve_ml
+from xhs_sharing.sem.linalg import cholesky_stack, logdet_from_cholesky, tri_inv
+from xhs_sharing.sem.model import BETA, LAMBDA, PSI, ModelStructure
+from xhs_sharing.sem.objectives import ml_from_factors
 from xhs_sharing.sem.resample import counts_from_indices, resample_covariances
+from xhs_sharing.sem.standardize import inverse_i_minus_b
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "BatchFit",
+    "BatchedChunkFitter",
     "BatchedModel",
 ]
-
-
-_MATRICES = ("beta", "lambda", "psi", "theta")
 
 
 @dataclass
 class BatchFit:
     """Result of :meth:`BatchedModel.fit_batch` for a stack of ``B`` covariances.
 
-    ``params`` is ``(B, q)`` in the model's parameter order
-    (:attr:`BatchedModel.names`), NaN for failed members. ``converged`` is
+    ``params`` is ``(B, q)`` in the structure's parameter order (``names``,
+    lavaan spelling in ``labels``), NaN for failed members. ``converged`` is
     True when the member converged, by the batched Fisher scoring or by the
-    semopy refit; ``failed`` is its complement. ``refitted`` marks members
-    that went to semopy. ``fmin`` is semopy's MLW value at the solution
-    (``chi2 = n * fmin``); ``n_iter`` the number of Fisher-scoring steps
-    (for refitted members, semopy's iteration count). ``se`` (``(B, q)``,
-    only when requested) are expected-information standard errors for a
-    sample of ``n`` rows.
+    one-by-one refit; ``failed`` is its complement. ``refitted`` marks
+    members that went to the one-by-one refit. ``proper`` is True for a
+    converged member whose solution passes the improper-solution check
+    (:mod:`xhs_sharing.sem.checks`). ``fmin`` is ``F_ML`` at the solution
+    (``chi2 = n * fmin``); ``n_iter`` the number of Fisher-scoring steps.
+    ``se`` (``(B, q)``, only when requested) are expected-information
+    standard errors for a sample of ``n`` rows.
     """
 
     params: np.ndarray
@@ -99,10 +104,12 @@ class BatchFit:
     n: np.ndarray
     se: np.ndarray | None = None
     max_abs_grad: np.ndarray = field(default_factory=lambda: np.empty(0))
+    proper: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    labels: tuple[str, ...] = ()
 
     @property
     def refit_count(self) -> int:
-        """How many members were refitted one by one with semopy."""
+        """How many members were refitted one by one."""
         return int(self.refitted.sum())
 
     @property
@@ -115,97 +122,28 @@ class BatchFit:
 
     @property
     def chi2(self) -> np.ndarray:
-        """Likelihood-ratio statistics ``n * fmin`` (semopy's ``calc_chi2``)."""
+        """Likelihood-ratio statistics ``n * fmin``."""
         return self.n * self.fmin
 
     def frame(self) -> pd.DataFrame:
-        """The estimates as a ``(B, q)`` DataFrame with parameter names as columns."""
-        return pd.DataFrame(self.params, columns=list(self.names))
-
-
-@dataclass(frozen=True)
-class _Label:
-    matrix: str
-    row: str
-    col: str
-
-
-def _safe_cholesky(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cholesky factors of a stack ``(B, k, k)`` that tolerates failures.
-
-    Returns ``(L, ok)``: ``ok[b]`` is False where ``a[b]`` is not (numerically)
-    positive definite or not finite, and ``L[b]`` is then the identity. The
-    whole stack is factored in one call; only when that fails are the
-    members tried one by one to find the culprits.
-    """
-    nb, k = a.shape[0], a.shape[-1]
-    ok = np.all(np.isfinite(a.reshape(nb, -1)), axis=1)
-    if ok.all():
-        try:
-            return np.linalg.cholesky(a), ok
-        except np.linalg.LinAlgError:
-            pass
-    for b in np.flatnonzero(ok):
-        try:
-            np.linalg.cholesky(a[b])
-        except np.linalg.LinAlgError:
-            ok[b] = False
-    a = a.copy()
-    a[~ok] = np.eye(k)
-    return np.linalg.cholesky(a), ok
-
-
-def _tri_inv(L: np.ndarray) -> np.ndarray:
-    """Inverses of a stack of lower-triangular matrices, ``(B, k, k)``.
-
-    numpy has no batched triangular solve, and ``np.linalg.inv`` (LU) is ~3x
-    slower: forward substitution with one vectorised row update per matrix
-    row over the whole stack, split into 2x2 blocks
-    ``[[A, 0], [C, D]]^-1 = [[A^-1, 0], [-D^-1 C A^-1, D^-1]]`` when large.
-    """
-    nb, k, _ = L.shape
-    if k > 24:
-        h = k // 2
-        X = np.zeros_like(L)
-        a_inv = _tri_inv(L[:, :h, :h])
-        d_inv = _tri_inv(L[:, h:, h:])
-        X[:, :h, :h] = a_inv
-        X[:, h:, h:] = d_inv
-        X[:, h:, :h] = -(d_inv @ (L[:, h:, :h] @ a_inv))
-        return X
-    X = np.zeros_like(L)
-    d = 1.0 / np.diagonal(L, axis1=1, axis2=2)
-    X[:, 0, 0] = d[:, 0]
-    for i in range(1, k):
-        t = np.matmul(L[:, i : i + 1, :i], X[:, :i, :i])[:, 0, :]
-        X[:, i, :i] = t * -d[:, i : i + 1]
-        X[:, i, i] = d[:, i]
-    return X
-
-
-def _nilpotency_depth(beta0: np.ndarray, scatter: tuple[np.ndarray, np.ndarray, np.ndarray]) -> int | None:
-    """Longest path of Beta's structural pattern, or None when it has a cycle.
-
-    For an acyclic pattern ``Beta^(d+1) = 0`` and ``(I - Beta)^-1 = I + Beta + ... + Beta^d``.
-    """
-    pattern = beta0 != 0
-    r, c, _ = scatter
-    pattern[r, c] = True
-    m = pattern.shape[0]
-    power = np.eye(m, dtype=bool)
-    for depth in range(m + 1):
-        power = (power.astype(np.int64) @ pattern.astype(np.int64)) > 0
-        if not power.any():
-            return depth
-    return None
+        """The estimates as a ``(B, q)`` DataFrame, columns named lavaan-style (``"WSI ~ SN"``)."""
+        return pd.DataFrame(self.params, columns=list(self.labels or self.names))
 
 
 def _inv_chol_factor(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``X = L^-1`` for ``h = L L'`` (so ``h^-1 = X' X``); NaN where ``h`` is not PD."""
-    L, ok = _safe_cholesky(h)
-    X = _tri_inv(L)
+    L, ok = cholesky_stack(h)
+    X = tri_inv(L)
     X[~ok] = np.nan
     return X, ok
+
+
+def _se_from_info(H: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """``sqrt(diag((n/2 H)^-1))`` per member; NaN where ``H`` is not PD."""
+    X, good = _inv_chol_factor(H)
+    var = (X * X).sum(axis=1) / (n[:, None] / 2.0)  # diag(H^-1) = column sums of X^2
+    var[~good] = np.nan
+    return np.sqrt(var)
 
 
 def _available_cpus() -> int:
@@ -215,387 +153,229 @@ def _available_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+@dataclass(frozen=True)
+class _PoolTerms:
+    """Each free location as a term ``s (u v' + v u')`` with ``u, v`` columns of the pool ``[I | M | G]``."""
+
+    iu: np.ndarray  # pool column of u, one per term
+    iv: np.ndarray  # pool column of v
+    sc: np.ndarray  # s: 1/2 on the diagonal of Psi and Theta, else 1
+    agg: np.ndarray | None  # (terms, q) sums the terms of a parameter with several locations
+    n_pool: int
+
+    @classmethod
+    def from_structure(cls, st: ModelStructure) -> _PoolTerms:
+        p, m = st.n_observed, st.n_inner
+        e, mm, g = 0, p, p + m  # offsets of I, M and G in the pool
+        iu, iv, sc = [], [], []
+        for kind, r, c in zip(st.loc_matrix, st.loc_row, st.loc_col, strict=True):
+            if kind == BETA:
+                u, v, s = mm + r, g + c, 1.0
+            elif kind == LAMBDA:
+                u, v, s = e + r, g + c, 1.0
+            else:
+                off = mm if kind == PSI else e
+                u, v, s = off + r, off + c, (0.5 if r == c else 1.0)
+            iu.append(u)
+            iv.append(v)
+            sc.append(s)
+        n_terms, q = len(iu), st.n_params
+        agg = None
+        if not (n_terms == q and np.array_equal(st.loc_param, np.arange(q))):
+            agg = np.zeros((n_terms, q))
+            agg[np.arange(n_terms), st.loc_param] = 1.0
+        return cls(np.array(iu, dtype=np.intp), np.array(iv, dtype=np.intp), np.array(sc), agg, p + 2 * m)
+
+    @property
+    def idx_g(self) -> np.ndarray:
+        """Flat positions of ``v' R u`` in ``P' R P``."""
+        return self.iv * self.n_pool + self.iu
+
+
+@dataclass
+class _Core:
+    """Sigma's building blocks at a stack of points: ``M``, ``G``, ``K = Sigma^-1``, ``log|Sigma|``."""
+
+    M: np.ndarray
+    G: np.ndarray
+    K: np.ndarray
+    logdet: np.ndarray
+    ok: np.ndarray  # False where Sigma is not PD (or the point not finite)
+
+    def take(self, sel: np.ndarray) -> _Core:
+        return _Core(self.M[sel], self.G[sel], self.K[sel], self.logdet[sel], self.ok[sel])
+
+    def empty(self, nb: int) -> _Core:
+        def like(a: np.ndarray) -> np.ndarray:
+            return np.empty((nb, *a.shape[1:]), dtype=a.dtype)
+
+        return _Core(like(self.M), like(self.G), like(self.K), like(self.logdet), like(self.ok))
+
+    def put(self, rows: np.ndarray, other: _Core, sel: np.ndarray) -> None:
+        for name in ("M", "G", "K", "logdet", "ok"):
+            getattr(self, name)[rows] = getattr(other, name)[sel]
+
+
+@dataclass(frozen=True)
+class _Options:
+    """Settings of one :meth:`BatchedModel.fit_batch` call (see its docstring)."""
+
+    tol: float
+    max_iter: int
+    max_halvings: int
+    want_se: bool
+    info_refresh: int
+    h0x: np.ndarray | None  # inverse Cholesky factor of the information at a common start
+
+
 class _Outputs:
     """Result arrays shared by the chunks (each chunk writes its own rows)."""
 
-    def __init__(self, nb: int, q: int, want_se: bool) -> None:
+    def __init__(self, nb: int, q: int, want_se: bool, n_all: np.ndarray) -> None:
         self.params = np.full((nb, q), np.nan)
         self.fmin = np.full(nb, np.nan)
         self.n_iter = np.zeros(nb, dtype=np.int64)
         self.converged = np.zeros(nb, dtype=bool)
         self.gmax = np.full(nb, np.nan)
         self.se = np.full((nb, q), np.nan) if want_se else None
-        self.n_all = np.zeros(nb)
+        self.n_all = n_all
         self.to_refit: list[tuple[int, np.ndarray | None]] = []  # list.append is atomic
 
 
-class BatchedModel:
-    """A semopy model prepared for batched ML estimation.
+@dataclass
+class _Working:
+    """The members of a chunk still iterating, with their state (rows aligned)."""
 
-    Build it with :meth:`from_semopy` (a semopy ``Model`` with data or a
-    covariance loaded, ideally fitted: its ``param_vals`` become the default
-    start) or :meth:`from_syntax`. The parameter vector has semopy's layout:
-    ``names[i]`` is the semopy name of column ``i`` of every ``params`` array
-    and :meth:`index` finds it from a lavaan-style ``(lval, op, rval)``.
+    idx: np.ndarray  # chunk-local member ids
+    th: np.ndarray
+    S: np.ndarray
+    lds: np.ndarray  # log|S|
+    f: np.ndarray
+    core: _Core
+    it: np.ndarray
+    hx: np.ndarray  # inverse Cholesky factor of the information in use, H^-1 = hx' hx
+    have_hx: np.ndarray
+    refresh: np.ndarray  # recompute the information at the next step
+
+    def keep(self, mask: np.ndarray) -> _Working:
+        return _Working(self.idx[mask], self.th[mask], self.S[mask], self.lds[mask], self.f[mask],
+                        self.core.take(mask), self.it[mask], self.hx[mask], self.have_hx[mask],
+                        self.refresh[mask])
+
+
+class BatchedModel:
+    """A :class:`~xhs_sharing.sem.model.ModelStructure` prepared for batched ML estimation.
+
+    Build it from a structure (``BatchedModel(structure, start=...)``; the
+    default start is ``structure.start``, semopy's starting values) or from a
+    fit (:meth:`from_fit`: the full-sample estimates become the start). The
+    parameter vector is the structure's: ``names[i]`` is column ``i`` of
+    every ``params`` array and :meth:`index` finds it from lavaan notation.
     """
 
-    def __init__(self, model: semopy.Model, start: np.ndarray | None = None) -> None:
-        if not isinstance(model, semopy.Model) or tuple(getattr(model, "matrices_names", ())) != _MATRICES:
-            raise EstimationError("BatchedModel needs a plain semopy.Model (no mean structure or random effects)")
-        if getattr(model, "constraints", None):
-            raise EstimationError("BatchedModel does not support semopy CONSTRAINT operations")
-        if not hasattr(model, "param_vals"):
-            raise EstimationError("load data or a covariance matrix into the semopy model first (model.load / model.fit)")
-        self._semopy = copy.deepcopy(model)
-        sm = self._semopy
-        self.observed: tuple[str, ...] = tuple(sm.vars["observed"])
-        self._latent = frozenset(sm.vars["latent"])
-        self.inner: tuple[str, ...] = tuple(sm.vars["inner"])
-        self.p = len(self.observed)
-        self.m = len(self.inner)
-        mats = {k: getattr(sm, f"mx_{k}") for k in _MATRICES}
-        matnames = {k: getattr(sm, f"names_{k}") for k in _MATRICES}
-
-        active = [(name, prm) for name, prm in sm.parameters.items() if prm.active]
-        self.names: tuple[str, ...] = tuple(name for name, _ in active)
-        self.q = len(active)
-        if self.q != len(sm.param_vals):
-            raise EstimationError("semopy model's parameter vector does not match its active parameters")
-        lower = np.full(self.q, -np.inf)
-        upper = np.full(self.q, np.inf)
-
-        # template matrices: fixed values in place, free entries zero
-        self._tmpl = {k: np.array(mats[k], dtype=np.float64, copy=True) for k in _MATRICES}
-        scatter: dict[str, tuple[list[int], list[int], list[int]]] = {k: ([], [], []) for k in _MATRICES}
-        terms: list[tuple[int, int, int, float]] = []  # (param, u pool col, v pool col, scale)
-        labels: list[list[_Label]] = []
-        p, m = self.p, self.m
-
-        def pool_e(k: int) -> int:
-            return k
-
-        def pool_m(a: int) -> int:
-            return p + a
-
-        def pool_g(a: int) -> int:
-            return p + m + a
-
-        for i, (name, prm) in enumerate(active):
-            lo, hi = prm.bound
-            lower[i] = -np.inf if lo is None else float(lo)
-            upper[i] = np.inf if hi is None else float(hi)
-            labs = []
-            for loc in prm.locations:
-                kind = next((k for k in _MATRICES if loc.matrix is mats[k]), None)
-                if kind is None:
-                    raise EstimationError(f"parameter {name} lives in a matrix BatchedModel does not know")
-                r, c = (int(v) for v in loc.indices)
-                rows, cols = matnames[kind]
-                labs.append(_Label(kind, rows[r], cols[c]))
-                sr, sc, sp = scatter[kind]
-                sr.append(r)
-                sc.append(c)
-                sp.append(i)
-                self._tmpl[kind][r, c] = 0.0
-                if loc.symmetric and r != c:
-                    sr.append(c)
-                    sc.append(r)
-                    sp.append(i)
-                    self._tmpl[kind][c, r] = 0.0
-                if kind == "beta":
-                    terms.append((i, pool_m(r), pool_g(c), 1.0))
-                elif kind == "lambda":
-                    terms.append((i, pool_e(r), pool_g(c), 1.0))
-                else:
-                    pool = pool_m if kind == "psi" else pool_e
-                    if r == c:
-                        terms.append((i, pool(r), pool(r), 0.5))
-                    elif loc.symmetric:
-                        terms.append((i, pool(r), pool(c), 1.0))
-                    else:
-                        raise EstimationError(f"non-symmetric covariance parameter {name} is not supported")
-            labels.append(labs)
-        # fixed (co)variances of observed exogenous variables: semopy sets them to
-        # the sample moments of the data it is given, so they follow each member's S
-        obs_pos = {v: k for k, v in enumerate(self.observed)}
-        from_s: list[tuple[int, int, int, int]] = []
-        self._fixed_from_s: list[tuple[str, int, int]] = []
-        to_start = set(getattr(sm, "params_to_start", ()))
-        for name, prm in sm.parameters.items():
-            if prm.active or name not in to_start:
-                continue
-            for loc in prm.locations:
-                if loc.matrix is not mats["psi"]:
-                    continue
-                r, c = (int(v) for v in loc.indices)
-                a, b = self.inner[r], self.inner[c]
-                if a in obs_pos and b in obs_pos:
-                    from_s.append((r, c, obs_pos[a], obs_pos[b]))
-                    from_s.append((c, r, obs_pos[b], obs_pos[a]))
-                    self._fixed_from_s.append((name, obs_pos[a], obs_pos[b]))
-        self._psi_from_s = tuple(np.array([t[k] for t in from_s], dtype=np.intp) for k in range(4))
-        self.lower = lower
-        self.upper = upper
-        self._labels = labels
-        self._scatter = {
-            k: (np.array(v[0], dtype=np.intp), np.array(v[1], dtype=np.intp), np.array(v[2], dtype=np.intp))
-            for k, v in scatter.items()
-        }
-        t_par = np.array([t[0] for t in terms], dtype=np.intp)
-        iu = np.array([t[1] for t in terms], dtype=np.intp)
-        iv = np.array([t[2] for t in terms], dtype=np.intp)
-        sc = np.array([t[3] for t in terms])
-        self._n_pool = p + 2 * m
-        T = len(terms)
-        self._iu = iu
-        self._iv = iv
-        self._sc = sc
-        self._idx_g = iv * self._n_pool + iu
-        self._scale_g = 2.0 * sc
-        # parameters that occupy several locations: sum their terms
-        if T == self.q and np.array_equal(t_par, np.arange(self.q)):
-            self._agg = None
-        else:
-            agg = np.zeros((T, self.q))
-            agg[np.arange(T), t_par] = 1.0
-            self._agg = agg
-        self._eye_m = np.eye(m)
-        self._beta_depth = _nilpotency_depth(self._tmpl["beta"], self._scatter["beta"])
-
-        sv = np.asarray(sm.param_vals, dtype=np.float64)
-        self.start = np.array(sv if start is None else start, dtype=np.float64, copy=True)
+    def __init__(self, structure: ModelStructure, start: np.ndarray | None = None) -> None:
+        self.structure = structure
+        self.observed: tuple[str, ...] = structure.observed
+        self.inner: tuple[str, ...] = structure.inner
+        self.names: tuple[str, ...] = structure.param_names
+        self.p, self.m, self.q = structure.n_observed, structure.n_inner, structure.n_params
+        default = structure.start if structure.start is not None else np.zeros(self.q)
+        self.start = np.array(default if start is None else start, dtype=np.float64, copy=True)
         if self.start.shape != (self.q,):
             raise EstimationError(f"start must have {self.q} values, got shape {self.start.shape}")
-        # semopy's own starting values: fallback start for the one-by-one refits
-        self._semopy_start = np.array([prm.start for _, prm in active], dtype=np.float64)
-
-    # ------------------------------------------------------------------ build
-
-    @classmethod
-    def from_semopy(cls, model: semopy.Model, start: np.ndarray | None = None) -> BatchedModel:
-        """Wrap a semopy ``Model`` that has data loaded (fitted or not).
-
-        The default start of :meth:`fit_batch` is ``model.param_vals``: the
-        full-sample estimates for a fitted model, semopy's starting values for
-        a model that was only loaded.
-        """
-        return cls(model, start=start)
+        self._terms = _PoolTerms.from_structure(structure)
+        self._idx_g = self._terms.idx_g
+        self._scale_g = 2.0 * self._terms.sc
+        self._eye_m = np.eye(self.m)
 
     @classmethod
-    def from_syntax(cls, syntax: str, data: pd.DataFrame, fit: bool = True, **fit_kwargs: Any) -> BatchedModel:
-        """Parse ``syntax`` with semopy, load ``data`` and (by default) fit it.
+    def from_fit(cls, fit: Any) -> BatchedModel:
+        """The model of a fit result (``structure``, ``theta``), started at its estimates."""
+        return cls(fit.structure, start=fit.theta)
 
-        With ``fit=True`` the start is the full-sample ML estimate (semopy's
-        fit, polished by one batched fit of the full-sample covariance).
-        """
-        model = semopy.Model(syntax)
-        if fit:
-            model.fit(data, **fit_kwargs)
-        else:
-            model.load(data)
-        bm = cls(model)
-        if fit:
-            full = bm.fit_batch(np.asarray(model.mx_cov)[None], n=model.n_samples, refit=False)
-            if full.converged[0]:
-                bm.start = full.params[0].copy()
-        return bm
-
-    # ------------------------------------------------------------ labelling
-
-    def _key(self, lab: _Label) -> str:
-        if lab.matrix == "beta":
-            return f"{lab.row} ~ {lab.col}"
-        if lab.matrix == "lambda":
-            if lab.col in self._latent:
-                return f"{lab.col} =~ {lab.row}"
-            return f"{lab.row} ~ {lab.col}"
-        return f"{lab.row} ~~ {lab.col}"
-
-    def labels(self) -> pd.DataFrame:
-        """One row per free parameter, in ``params`` column order.
-
-        Columns: ``name`` (semopy's), ``matrix``, ``lval, op, rval`` as in
-        semopy's ``inspect`` (``~`` for Beta and Lambda entries with the
-        dependent / indicator as ``lval``, ``~~`` for Psi and Theta) and
-        ``key``, the lavaan spelling (``"SN =~ sn2"``, ``"WSI ~ SN"``,
-        ``"IS ~~ ES"``). A parameter shared by several entries (an equality
-        label) is listed with its first entry.
-        """
-        rows = []
-        for name, labs in zip(self.names, self._labels):
-            lab = labs[0]
-            op = "~" if lab.matrix in ("beta", "lambda") else "~~"
-            rows.append({"name": name, "matrix": lab.matrix, "lval": lab.row, "op": op, "rval": lab.col,
-                         "key": self._key(lab)})
-        return pd.DataFrame(rows)
-
-    def frame(self, params: np.ndarray) -> pd.DataFrame:
-        """``params`` (``(q,)`` or ``(B, q)``) as a DataFrame with lavaan-style column names."""
-        th = np.atleast_2d(np.asarray(params, dtype=np.float64))
-        return pd.DataFrame(th, columns=list(self.labels()["key"]))
-
-    def index(self, lval: str, op: str, rval: str) -> int:
-        """Column of ``params`` holding a free parameter, named lavaan-style.
-
-        ``index("WSI", "~", "SN")`` (regression), ``index("SN", "=~", "sn2")``
-        (loading), ``index("IS", "~~", "ES")`` (covariance; either order).
-        Raises ``KeyError`` for a fixed or unknown parameter.
-        """
-        if op == "=~":
-            lval, rval, op = rval, lval, "~"
-        if op not in ("~", "~~"):
-            raise KeyError(f"unknown operator {op!r}")
-        for i, labs in enumerate(self._labels):
-            for lab in labs:
-                if op == "~" and lab.matrix in ("beta", "lambda") and (lab.row, lab.col) == (lval, rval):
-                    return i
-                if op == "~~" and lab.matrix in ("psi", "theta") and (lab.row, lab.col) in ((lval, rval), (rval, lval)):
-                    return i
-        raise KeyError(f"no free parameter {lval} {op} {rval}")
-
-    def data_matrix(self, data: pd.DataFrame) -> np.ndarray:
-        """The observed columns of ``data`` as a float array, in :attr:`observed` order."""
-        missing = [v for v in self.observed if v not in data.columns]
-        if missing:
-            raise DataError(f"data lack the model's observed variables {missing}")
-        return data[list(self.observed)].to_numpy(dtype=np.float64)
-
-    def path_product(self, params: np.ndarray, path: list[str] | tuple[str, ...]) -> np.ndarray:
-        """Product of the Beta coefficients along ``path`` (``[x, m1, ..., y]``), ``(B,)``.
-
-        ``path_product(params, ["IS", "SN", "WSI"])`` is the specific indirect
-        effect ``Beta[SN, IS] * Beta[WSI, SN]`` of every member; a two-node
-        path is the direct effect. Fixed coefficients enter with their values.
-        """
-        if len(path) < 2:
-            raise KeyError("a path needs at least two variables")
-        try:
-            pos = [self.inner.index(v) for v in path]
-        except ValueError as exc:
-            raise KeyError(f"path {path} has a variable that is not in Beta ({self.inner})") from exc
-        beta = self.matrices(params)["beta"]
-        out = np.ones(beta.shape[0])
-        for a, b in zip(pos[:-1], pos[1:]):
-            out = out * beta[:, b, a]
-        return out
+    def index(self, lhs: str, op: str, rhs: str) -> int:
+        """Column of ``params`` holding the free parameter ``lhs op rhs`` (lavaan notation)."""
+        return self.structure.param_index(lhs, op, rhs)
 
     # -------------------------------------------------------------- algebra
 
-    def matrices(self, params: np.ndarray, covs: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Batched model matrices ``beta (B,m,m), lambda (B,p,m), psi (B,m,m), theta (B,p,p)``.
+    def matrices(self, params: np.ndarray, covs: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Batched ``(B, Lambda, Psi, Theta)``, each with a leading axis.
 
-        Rows/columns are :attr:`inner` (Beta, Psi, columns of Lambda) and
-        :attr:`observed` (rows of Lambda, Theta). Fixed entries keep semopy's
-        values, except the (co)variances of observed exogenous variables,
-        which semopy fixes at their sample values: with ``covs`` they are
-        taken from each member's covariance matrix (as a fresh semopy fit of
-        that sample would), otherwise from the data the model was built on.
+        The fixed (co)variances of observed exogenous variables
+        (:attr:`~xhs_sharing.sem.model.ModelStructure.sample_fixed`) are taken
+        from each member's covariance matrix when ``covs`` is given (as a
+        fresh fit of that sample would), otherwise from the data the
+        structure was built on.
         """
         th = np.atleast_2d(np.asarray(params, dtype=np.float64))
-        nb = th.shape[0]
-        out = {}
-        for k in _MATRICES:
-            t = self._tmpl[k]
-            mx = np.empty((nb, *t.shape))
-            mx[:] = t
-            r, c, i = self._scatter[k]
-            if len(i):
-                mx[:, r, c] = th[:, i]
-            out[k] = mx
-        if covs is not None and len(self._psi_from_s[0]):
-            r, c, i, j = self._psi_from_s
-            out["psi"][:, r, c] = np.broadcast_to(covs, (nb, self.p, self.p))[:, i, j]
-        return out
+        b, lam, psi, theta = self.structure.matrices(th)
+        if covs is not None and self.structure.sample_fixed:
+            S = np.broadcast_to(covs, (th.shape[0], self.p, self.p))
+            for i, j, k, l in self.structure.sample_fixed:
+                psi[:, i, j] = S[:, k, l]
+                psi[:, j, i] = S[:, l, k]
+        return b, lam, psi, theta
 
-    def total_effects(self, params: np.ndarray) -> np.ndarray:
-        """Total effects among inner variables, ``(I - Beta)^-1 - I``, ``(B, m, m)``.
-
-        Entry ``[b, y, x]`` is the total effect of ``x`` on ``y``; the
-        indirect effect is the total minus ``Beta[b, y, x]``.
-        """
-        beta = self.matrices(params)["beta"]
-        return np.linalg.inv(self._eye_m - beta) - self._eye_m
-
-    def _inv_i_minus_beta(self, beta: np.ndarray, ok: np.ndarray) -> np.ndarray:
-        """``C = (I - Beta)^-1``; a finite power series when Beta's pattern is acyclic."""
-        eye = self._eye_m
-        if self._beta_depth is not None:
-            C = np.broadcast_to(eye, beta.shape).copy()
-            for _ in range(self._beta_depth):
-                C = eye + beta @ C
-            return C
-        ib = eye - beta
-        try:
-            return np.linalg.inv(ib)
-        except np.linalg.LinAlgError:
-            C = np.empty_like(ib)
-            for b in range(ib.shape[0]):
-                try:
-                    C[b] = np.linalg.inv(ib[b])
-                except np.linalg.LinAlgError:
-                    C[b] = np.nan
-                    ok[b] = False
-            return C
-
-    def _core(self, th: np.ndarray, S: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    def _core(self, th: np.ndarray, S: np.ndarray | None = None) -> _Core:
         """Sigma's building blocks, ``K = Sigma^-1`` and ``log|Sigma|``; ``ok`` false where Sigma is not PD."""
-        mx = self.matrices(th, S)
-        beta, lam, psi, theta = mx["beta"], mx["lambda"], mx["psi"], mx["theta"]
-        th.shape[0]
+        beta, lam, psi, theta = self.matrices(th, S)
         ok = np.all(np.isfinite(th), axis=1)
-        if self._beta_depth == 0:
+        depth = self.structure.beta_depth
+        if depth == 0:
             M = lam
             G = lam @ psi
         else:
-            C = self._inv_i_minus_beta(beta, ok)
+            C = inverse_i_minus_b(beta, depth)
+            if depth is None:
+                ok &= np.all(np.isfinite(C), axis=(1, 2))
             M = lam @ C
             G = M @ (psi @ np.swapaxes(C, 1, 2))
         sigma = G @ np.swapaxes(lam, 1, 2)
         sigma += np.swapaxes(sigma, 1, 2)
         sigma *= 0.5
         sigma += theta
-        L, pd_ok = _safe_cholesky(sigma)
+        L, pd_ok = cholesky_stack(sigma)
         ok &= pd_ok
-        logdet = 2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
-        X = _tri_inv(L)
-        K = np.swapaxes(X, 1, 2) @ X
-        return {"M": M, "G": G, "K": K, "logdet": logdet, "ok": ok}
+        X = tri_inv(L)
+        return _Core(M, G, np.swapaxes(X, 1, 2) @ X, logdet_from_cholesky(L), ok)
 
-    def _fval(self, core: dict[str, np.ndarray], S: np.ndarray, logdet_s: np.ndarray) -> np.ndarray:
-        tr = np.einsum("bij,bij->b", S, core["K"])
-        f = core["logdet"] + tr - logdet_s - self.p
-        f[~core["ok"]] = np.inf
+    def _fval(self, core: _Core, S: np.ndarray, logdet_s: np.ndarray) -> np.ndarray:
+        f = ml_from_factors(core.logdet, core.K, S, logdet_s)
+        f[~core.ok] = np.inf
         return f
 
-    def _pool(self, core: dict[str, np.ndarray]) -> np.ndarray:
+    def _pool(self, core: _Core) -> np.ndarray:
         """The pool ``P = [I | M | G]``, ``(B, p, p + 2m)``."""
-        nb, p = core["K"].shape[0], self.p
-        P = np.empty((nb, p, self._n_pool))
+        nb, p = core.K.shape[0], self.p
+        P = np.empty((nb, p, self._terms.n_pool))
         P[:, :, :p] = np.eye(p)
-        P[:, :, p : p + self.m] = core["M"]
-        P[:, :, p + self.m :] = core["G"]
+        P[:, :, p : p + self.m] = core.M
+        P[:, :, p + self.m :] = core.G
         return P
 
-    def _gradient_from_core(self, core: dict[str, np.ndarray], S: np.ndarray) -> np.ndarray:
+    def _gradient_from_core(self, core: _Core, S: np.ndarray) -> np.ndarray:
         """``g_t = 2 s_t v_t' (K - KSK) u_t``: entries of ``P'(K - KSK)P``."""
-        K = core["K"]
+        K = core.K
         R = K - K @ S @ K
         P = self._pool(core)
         Q = (np.swapaxes(P, 1, 2) @ (R @ P)).reshape(K.shape[0], -1)
         g = np.take(Q, self._idx_g, axis=1)
         g *= self._scale_g
-        if self._agg is not None:
-            g = g @ self._agg
+        if self._terms.agg is not None:
+            g = g @ self._terms.agg
         return g
 
-    def _info_from_core(self, core: dict[str, np.ndarray]) -> np.ndarray:
+    def _info_from_core(self, core: _Core) -> np.ndarray:
         """``H = 2 [(U'KU) o (V'KV) + (U'KV) o (U'KV)']`` (``v`` scaled by ``s``)."""
+        t = self._terms
         P = self._pool(core)
-        KP = core["K"] @ P
-        U = np.take(P, self._iu, axis=2)
-        V = np.take(P, self._iv, axis=2) * self._sc
-        KU = np.take(KP, self._iu, axis=2)
-        KV = np.take(KP, self._iv, axis=2) * self._sc
+        KP = core.K @ P
+        U = np.take(P, t.iu, axis=2)
+        V = np.take(P, t.iv, axis=2) * t.sc
+        KU = np.take(KP, t.iu, axis=2)
+        KV = np.take(KP, t.iv, axis=2) * t.sc
         Ut = np.swapaxes(U, 1, 2)
         H = Ut @ KU
         H *= np.swapaxes(V, 1, 2) @ KV
@@ -603,49 +383,46 @@ class BatchedModel:
         C *= np.swapaxes(C, 1, 2)
         H += C
         H *= 2.0
-        if self._agg is not None:
-            H = self._agg.T @ H @ self._agg
+        if t.agg is not None:
+            H = t.agg.T @ H @ t.agg
         return H
 
     # ------------------------------------------------------ public algebra
 
     def implied_cov(self, params: np.ndarray, covs: np.ndarray | None = None) -> np.ndarray:
         """Model-implied covariance matrices ``(B, p, p)`` (observed order)."""
-        th = np.atleast_2d(np.asarray(params, dtype=np.float64))
-        mx = self.matrices(th, covs)
-        C = np.linalg.inv(self._eye_m - mx["beta"])
-        M = mx["lambda"] @ C
-        return M @ mx["psi"] @ np.swapaxes(M, 1, 2) + mx["theta"]
+        b, lam, psi, theta = self.matrices(params, covs)
+        M = lam @ inverse_i_minus_b(b)
+        return M @ psi @ np.swapaxes(M, 1, 2) + theta
 
     def objective(self, params: np.ndarray, covs: np.ndarray) -> np.ndarray:
-        """semopy's MLW discrepancy for every member: ``inf`` where Sigma is not PD, NaN where S is not."""
+        """``F_ML`` of every member: ``inf`` where Sigma is not PD, NaN where S is not."""
         th, S = self._broadcast(params, covs)
-        Ls, s_ok = _safe_cholesky(S)
-        logdet_s = 2.0 * np.log(np.diagonal(Ls, axis1=1, axis2=2)).sum(axis=1)
-        f = self._fval(self._core(th, S), S, logdet_s)
+        Ls, s_ok = cholesky_stack(S)
+        f = self._fval(self._core(th, S), S, logdet_from_cholesky(Ls))
         f[~s_ok] = np.nan
         return f
 
     def gradient(self, params: np.ndarray, covs: np.ndarray) -> np.ndarray:
-        """Analytic gradient of the MLW discrepancy, ``(B, q)``."""
+        """Analytic gradient of ``F_ML``, ``(B, q)``."""
         th, S = self._broadcast(params, covs)
         core = self._core(th, S)
         g = self._gradient_from_core(core, S)
-        g[~core["ok"]] = np.nan
+        g[~core.ok] = np.nan
         return g
 
     def information(self, params: np.ndarray, covs: np.ndarray | None = None) -> np.ndarray:
         """Unit expected information ``H_ij = tr(K Sigma_i K Sigma_j)``, ``(B, q, q)``.
 
         The Fisher information of ``n`` rows is ``n / 2 * H``; ``H`` is also
-        the expected Hessian of the MLW discrepancy.
+        the expected Hessian of ``F_ML``.
         """
         th = np.atleast_2d(np.asarray(params, dtype=np.float64))
         if covs is not None:
             th, covs = self._broadcast(th, covs)
         core = self._core(th, covs)
         H = self._info_from_core(core)
-        H[~core["ok"]] = np.nan
+        H[~core.ok] = np.nan
         return H
 
     def standard_errors(
@@ -653,14 +430,11 @@ class BatchedModel:
     ) -> np.ndarray:
         """Expected-information standard errors, ``sqrt(diag((n/2 H)^-1))``, ``(B, q)``."""
         H = self.information(params, covs)
-        return self._se_from_info(H, np.broadcast_to(np.asarray(n, dtype=np.float64), H.shape[:1]))
+        return _se_from_info(H, np.broadcast_to(np.asarray(n, dtype=np.float64), H.shape[:1]))
 
-    @staticmethod
-    def _se_from_info(H: np.ndarray, n: np.ndarray) -> np.ndarray:
-        X, good = _inv_chol_factor(H)
-        var = (X * X).sum(axis=1) / (n[:, None] / 2.0)  # diag(H^-1) = column sums of X^2
-        var[~good] = np.nan
-        return np.sqrt(var)
+    def proper(self, params: np.ndarray, covs: np.ndarray | None = None) -> np.ndarray:
+        """``(B,)``: no improper-solution condition (:mod:`xhs_sharing.sem.checks`) at ``params``."""
+        return check_matrices(*self.matrices(params, covs)).proper
 
     def _broadcast(self, params: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         S = self._check_covs(covs)
@@ -690,7 +464,6 @@ class BatchedModel:
         chunk_size: int = 128,
         se: bool = False,
         refit: bool = True,
-        refit_gtol: float = 1e-4,
         info_refresh: int = 2,
         max_halvings: int = 30,
         n_threads: int | None = None,
@@ -702,54 +475,63 @@ class BatchedModel:
         covs : (B, p, p) sample covariances, N divisor, rows/columns in
             :attr:`observed` order.
         n : sample size of each member (scalar or (B,)): used for the standard
-            errors, ``chi2 = n * fmin`` and the semopy refits.
+            errors and ``chi2 = n * fmin``.
         start : (q,) or (B, q) starting values; default :attr:`start` (the
-            full-sample estimates for a model built from a fitted semopy model).
+            full-sample estimates for a model built by :meth:`from_fit`).
         tol : a member has converged when ``max |dF/dtheta| < tol``.
-        max_iter : Fisher-scoring steps per member before it is handed to semopy.
+        max_iter : Fisher-scoring steps per member before it is refitted one by one.
         chunk_size : members processed together; memory is about
             ``chunk_size * 6 * q^2 * 8`` bytes per thread at the peak.
         se : also return expected-information standard errors (for a sample of
             ``n`` rows; meaningful for independent data sets, e.g. Monte Carlo
             replications, not for bootstrap resamples).
-        refit : refit non-converged / inadmissible members one by one with
-            semopy (otherwise they are only reported as failed).
-        refit_gtol : a semopy refit counts as converged when its max |projected
-            gradient| is below this (semopy's SLSQP is less precise than the
-            batched scoring).
+        refit : refit non-converged members one by one with
+            :func:`~xhs_sharing.sem.estimation.solve_ml` (otherwise they are
+            only reported as failed).
         info_refresh : the expected information is recomputed (and inverted)
             at each member's first ``info_refresh`` iterates, after a step that
             needed halving; otherwise the last inverse is reused, which leaves the
             linear rate of Fisher scoring unchanged once the iterates have
             settled. ``info_refresh >= max_iter`` gives textbook Fisher
             scoring (information at every iterate).
-        max_halvings : step halvings before a member is handed to semopy.
+        max_halvings : step halvings before a member is refitted one by one.
         n_threads : chunks fitted in parallel threads (numpy releases the GIL
             in its array kernels); default: the CPUs available, at most 2.
         """
         S_all = self._check_covs(covs)
         nb = S_all.shape[0]
         n_arr = np.broadcast_to(np.asarray(n, dtype=np.float64), (nb,)).copy()
-        if start is None:
-            start = self.start
-        st = np.asarray(start, dtype=np.float64)
-        common_start = st.ndim == 1
-        if st.shape not in ((self.q,), (nb, self.q)):
-            raise DataError(f"start must be ({self.q},) or ({nb}, {self.q}), got shape {st.shape}")
-        if common_start:
-            st = np.broadcast_to(st, (nb, self.q))
+        st, common_start = self._starts(start, nb)
         if chunk_size < 1 or max_iter < 0 or tol <= 0:
             raise DataError("fit_batch needs chunk_size >= 1, max_iter >= 0 and tol > 0")
+        opts = _Options(tol=tol, max_iter=max_iter, max_halvings=max_halvings, want_se=se,
+                        info_refresh=info_refresh,
+                        h0x=self._shared_information(st[0]) if common_start and nb else None)
+        out = _Outputs(nb, self.q, se, n_arr)
+        self._run_chunks(S_all, st, out, opts, chunk_size, n_threads)
+        refitted = np.zeros(nb, dtype=bool)
+        for b, x0 in sorted(out.to_refit, key=lambda t: t[0]):
+            refitted[b] = True
+            if refit:
+                self._refit_member(b, S_all[b], (x0, st[b]), out)
+        return self._result(S_all, out, refitted)
 
-        out = _Outputs(nb, self.q, se)
-        out.n_all = n_arr
-        # with one start for all members the information at the start is shared
-        h0x = None
-        if common_start and nb:
-            h0x, h_ok = _inv_chol_factor(self.information(st[0]))
-            h0x = h0x[0] if h_ok[0] else None
-        opts = dict(tol=tol, max_iter=max_iter, max_halvings=max_halvings, want_se=se,
-                    info_refresh=info_refresh, h0x=h0x)
+    def _starts(self, start: np.ndarray | None, nb: int) -> tuple[np.ndarray, bool]:
+        """The ``(B, q)`` starts and whether they are one common start."""
+        st = np.asarray(self.start if start is None else start, dtype=np.float64)
+        if st.shape not in ((self.q,), (nb, self.q)):
+            raise DataError(f"start must be ({self.q},) or ({nb}, {self.q}), got shape {st.shape}")
+        common = st.ndim == 1
+        return (np.broadcast_to(st, (nb, self.q)) if common else st), common
+
+    def _shared_information(self, theta: np.ndarray) -> np.ndarray | None:
+        """Inverse Cholesky factor of the information at a common start (one matrix for the batch)."""
+        h0x, h_ok = _inv_chol_factor(self.information(theta))
+        return h0x[0] if h_ok[0] else None
+
+    def _run_chunks(self, S_all: np.ndarray, st: np.ndarray, out: _Outputs, opts: _Options,
+                    chunk_size: int, n_threads: int | None) -> None:
+        nb = S_all.shape[0]
         chunks = [(lo, min(nb, lo + chunk_size)) for lo in range(0, nb, chunk_size)]
         if n_threads is None:
             n_threads = min(2, _available_cpus())
@@ -757,7 +539,7 @@ class BatchedModel:
 
         def run(bounds: tuple[int, int]) -> None:
             lo, hi = bounds
-            self._fit_chunk(S_all[lo:hi], n_arr[lo:hi], st[lo:hi], lo, out, **opts)
+            self._fit_chunk(S_all[lo:hi], st[lo:hi], lo, out, opts)
 
         if n_threads == 1:
             for c in chunks:
@@ -766,209 +548,162 @@ class BatchedModel:
             with ThreadPoolExecutor(max_workers=n_threads) as pool:
                 list(pool.map(run, chunks))
 
-        # admissibility of the converged members: semopy's bounds (e.g. variances >= 0)
+    def _result(self, S_all: np.ndarray, out: _Outputs, refitted: np.ndarray) -> BatchFit:
         conv = out.converged
-        outside = conv & np.any((out.params < self.lower) | (out.params > self.upper), axis=1)
-        for b in np.flatnonzero(outside):
-            out.to_refit.append((int(b), out.params[b].copy()))
-            conv[b] = False
-
-        refitted = np.zeros(nb, dtype=bool)
-        for b, x0 in sorted(out.to_refit, key=lambda t: t[0]):
-            refitted[b] = True
-            if not refit:
-                continue
-            res = self._refit_one(S_all[b], n_arr[b], x0, refit_gtol)
-            if res is None:
-                log.warning("member %d: semopy refit failed too; counted as failed", b)
-                continue
-            x, f, nit, g = res
-            out.params[b], out.fmin[b], out.n_iter[b], conv[b], out.gmax[b] = x, f, nit, True, g
-            if se:
-                out.se[b] = self.standard_errors(x, n_arr[b], S_all[b])[0]
         failed = ~conv
         out.params[failed] = np.nan
         out.fmin[failed] = np.nan
-        if se:
+        if out.se is not None:
             out.se[failed] = np.nan
+        proper = np.zeros(len(conv), dtype=bool)
+        if conv.any():
+            proper[conv] = self.proper(out.params[conv], S_all[conv])
         return BatchFit(
             params=out.params, converged=conv, failed=failed, fmin=out.fmin, n_iter=out.n_iter,
-            refitted=refitted, names=self.names, n=n_arr, se=out.se, max_abs_grad=out.gmax,
+            refitted=refitted, names=self.names, n=out.n_all, se=out.se, max_abs_grad=out.gmax,
+            proper=proper, labels=self.structure.param_labels,
         )
 
-    def _fit_chunk(self, S, n_arr, st, offset, out, *, tol, max_iter, max_halvings, want_se,
-                   info_refresh, h0x) -> None:
+    # -------------------------------------------------------- the iterations
+
+    def _fit_chunk(self, S: np.ndarray, st: np.ndarray, offset: int, out: _Outputs, opts: _Options) -> None:
         """Fisher scoring with step halving for one chunk; results go into ``out``."""
-        S.shape[0]
+        w = self._chunk_start(S, st, offset, out, opts)
+        while len(w.idx):
+            g = self._gradient_from_core(w.core, w.S)
+            w, g = self._retire(w, g, offset, out, opts)
+            if not len(w.idx):
+                break
+            step, slope = self._scoring_step(w, g, opts)
+            nxt = self._line_search(w, step, slope, offset, out, opts)
+            if nxt is None:  # every member lost
+                break
+            w = nxt
+
+    def _chunk_start(self, S: np.ndarray, st: np.ndarray, offset: int, out: _Outputs,
+                     opts: _Options) -> _Working:
+        """The working set at the starts: members with a PD ``S`` and an admissible start."""
         # log|S|; a member whose S is not PD has no ML discrepancy at all
-        Ls, s_ok = _safe_cholesky(S)
-        logdet_s = 2.0 * np.log(np.diagonal(Ls, axis1=1, axis2=2)).sum(axis=1)
+        Ls, s_ok = cholesky_stack(S)
+        logdet_s = logdet_from_cholesky(Ls)
         for b in np.flatnonzero(~s_ok):
             log.warning("member %d: sample covariance is not positive definite; counted as failed", offset + b)
-
-        idx = np.flatnonzero(s_ok)  # chunk-local ids of the working set
+        idx = np.flatnonzero(s_ok)
         th = np.array(st[idx], dtype=np.float64)
-        Sw = S[idx]
-        lds = logdet_s[idx]
-        core = self._core(th, Sw)
-        f = self._fval(core, Sw, lds)
+        core = self._core(th, S[idx])
+        f = self._fval(core, S[idx], logdet_s[idx])
         bad = ~np.isfinite(f)
-        for b in idx[bad]:  # inadmissible start: straight to semopy
+        for b in idx[bad]:  # inadmissible start: straight to the one-by-one refit
             out.to_refit.append((offset + int(b), None))
         keep = ~bad
-        idx, th, Sw, lds, f = idx[keep], th[keep], Sw[keep], lds[keep], f[keep]
-        core = {k: v[keep] for k, v in core.items()}
-        nw = len(idx)
-        it = np.zeros(nw, dtype=np.int64)
-        # hx: inverse Cholesky factor of the information in use, H^-1 = hx' hx
+        nw = int(keep.sum())
         hx = np.empty((nw, self.q, self.q))
         have_hx = np.zeros(nw, dtype=bool)
-        if h0x is not None:
-            hx[:] = h0x
+        if opts.h0x is not None:
+            hx[:] = opts.h0x
             have_hx[:] = True
-        refresh = np.zeros(nw, dtype=bool)
+        return _Working(idx[keep], th[keep], S[idx][keep], logdet_s[idx][keep], f[keep], core.take(keep),
+                        np.zeros(nw, dtype=np.int64), hx, have_hx, np.zeros(nw, dtype=bool))
 
-        while len(idx):
-            g = self._gradient_from_core(core, Sw)
-            gm = np.max(np.abs(g), axis=1)
-            done = gm < tol
-            stuck = ~done & ((it >= max_iter) | ~np.isfinite(gm))
-            if done.any():
-                gl = offset + idx[done]
-                out.params[gl] = th[done]
-                out.fmin[gl] = f[done]
-                out.n_iter[gl] = it[done]
-                out.converged[gl] = True
-                out.gmax[gl] = gm[done]
-                if want_se:
-                    sub = {k: v[done] for k, v in core.items()}
-                    out.se[gl] = self._se_from_info(self._info_from_core(sub), out.n_all[gl])
-            for j in np.flatnonzero(stuck):
-                out.to_refit.append((offset + int(idx[j]), th[j].copy()))
-            keep = ~(done | stuck)
-            if not keep.all():
-                idx, th, Sw, lds, f, g, gm, it = idx[keep], th[keep], Sw[keep], lds[keep], f[keep], g[keep], gm[keep], it[keep]
-                hx, have_hx, refresh = hx[keep], have_hx[keep], refresh[keep]
-                core = {k: v[keep] for k, v in core.items()}
-            if not len(idx):
+    def _retire(self, w: _Working, g: np.ndarray, offset: int, out: _Outputs,
+                opts: _Options) -> tuple[_Working, np.ndarray]:
+        """Record the converged members, hand the stuck ones to the refit, keep the rest."""
+        gm = np.max(np.abs(g), axis=1)
+        done = gm < opts.tol
+        stuck = ~done & ((w.it >= opts.max_iter) | ~np.isfinite(gm))
+        if done.any():
+            gl = offset + w.idx[done]
+            out.params[gl] = w.th[done]
+            out.fmin[gl] = w.f[done]
+            out.n_iter[gl] = w.it[done]
+            out.converged[gl] = True
+            out.gmax[gl] = gm[done]
+            if opts.want_se:
+                out.se[gl] = _se_from_info(self._info_from_core(w.core.take(done)), out.n_all[gl])
+        for j in np.flatnonzero(stuck):
+            out.to_refit.append((offset + int(w.idx[j]), w.th[j].copy()))
+        keep = ~(done | stuck)
+        if keep.all():
+            return w, g
+        return w.keep(keep), g[keep]
+
+    def _scoring_step(self, w: _Working, g: np.ndarray, opts: _Options) -> tuple[np.ndarray, np.ndarray]:
+        """``step = -H^-1 g`` with the information refreshed where due; and the slope ``g'step``."""
+        # expected information: fresh at the first iterates and after a step needed halving
+        shared = (w.it == 0) & w.have_hx
+        upd = ~w.have_hx | w.refresh | ((w.it < opts.info_refresh) & ~shared)
+        if upd.any():
+            w.hx[upd] = _inv_chol_factor(self._info_from_core(w.core.take(upd)))[0]
+            w.have_hx |= upd
+        step = -(np.swapaxes(w.hx, 1, 2) @ (w.hx @ g[:, :, None]))[:, :, 0]
+        return step, np.einsum("bi,bi->b", g, step)
+
+    def _line_search(self, w: _Working, step: np.ndarray, slope: np.ndarray, offset: int,
+                     out: _Outputs, opts: _Options) -> _Working | None:
+        """Step halving until ``F`` decreases (Armijo, with room for rounding); the next working set.
+
+        A member with a non-finite step, no descent (singular information) or
+        no decrease after ``max_halvings`` halvings goes to the refit.
+        """
+        hopeless = ~np.isfinite(slope) | (slope >= 0)
+        nw = len(w.idx)
+        t = np.ones(nw)
+        pending = np.flatnonzero(~hopeless)
+        halved = np.zeros(nw, dtype=bool)
+        new_th = new_f = new_core = None
+        for n_halv in range(opts.max_halvings + 1):
+            if not len(pending):
                 break
-
-            # expected information: fresh at the first iterates and after a step needed halving
-            shared = (it == 0) & have_hx
-            upd = ~have_hx | refresh | ((it < info_refresh) & ~shared)
-            if upd.any():
-                sub = {k: v[upd] for k, v in core.items()}
-                hx[upd] = _inv_chol_factor(self._info_from_core(sub))[0]
-                have_hx |= upd
-            step = -(np.swapaxes(hx, 1, 2) @ (hx @ g[:, :, None]))[:, :, 0]
-            slope = np.einsum("bi,bi->b", g, step)
-            # a non-finite step or no descent (singular information): give up on it
-            hopeless = ~np.isfinite(slope) | (slope >= 0)
-
-            # step halving until the discrepancy decreases (Armijo, with room for rounding)
-            nw = len(idx)
-            t = np.ones(nw)
-            pending = np.flatnonzero(~hopeless)
-            halved = np.zeros(nw, dtype=bool)
-            new_th = new_f = new_core = None
-            for n_halv in range(max_halvings + 1):
-                if not len(pending):
-                    break
-                trial = th[pending] + t[pending, None] * step[pending]
-                c_tr = self._core(trial, Sw[pending])
-                f_tr = self._fval(c_tr, Sw[pending], lds[pending])
-                slack = 1e-12 * (1.0 + np.abs(f[pending]))
-                acc = np.isfinite(f_tr) & (f_tr <= f[pending] + 1e-4 * t[pending] * slope[pending] + slack)
-                if n_halv == 0 and len(pending) == nw and acc.all():  # the usual case: full steps for all
-                    new_th, new_f, new_core = trial, f_tr, c_tr
-                    pending = pending[:0]
-                    break
-                if new_core is None:
-                    new_th = th.copy()
-                    new_f = np.full(nw, np.inf)
-                    new_core = {k: np.empty((nw, *v.shape[1:]), dtype=v.dtype) for k, v in c_tr.items()}
-                a = pending[acc]
-                new_th[a] = trial[acc]
-                new_f[a] = f_tr[acc]
-                for k in new_core:
-                    new_core[k][a] = c_tr[k][acc]
-                pending = pending[~acc]
-                t[pending] *= 0.5
-                halved[pending] = True
-            lost = hopeless.copy()
-            lost[pending] = True
-            for j in np.flatnonzero(lost):
-                out.to_refit.append((offset + int(idx[j]), th[j].copy()))
-            if new_core is None:  # every member lost
+            trial = w.th[pending] + t[pending, None] * step[pending]
+            c_tr = self._core(trial, w.S[pending])
+            f_tr = self._fval(c_tr, w.S[pending], w.lds[pending])
+            slack = 1e-12 * (1.0 + np.abs(w.f[pending]))
+            acc = np.isfinite(f_tr) & (f_tr <= w.f[pending] + 1e-4 * t[pending] * slope[pending] + slack)
+            if n_halv == 0 and len(pending) == nw and acc.all():  # the usual case: full steps for all
+                new_th, new_f, new_core = trial, f_tr, c_tr
+                pending = pending[:0]
                 break
-            th, f, core, it, refresh = new_th, new_f, new_core, it + 1, halved
-            if lost.any():
-                keep = ~lost
-                idx, th, Sw, lds, f, it = idx[keep], th[keep], Sw[keep], lds[keep], f[keep], it[keep]
-                hx, have_hx, refresh = hx[keep], have_hx[keep], refresh[keep]
-                core = {k: v[keep] for k, v in core.items()}
+            if new_core is None:
+                new_th, new_f, new_core = w.th.copy(), np.full(nw, np.inf), c_tr.empty(nw)
+            a = pending[acc]
+            new_th[a] = trial[acc]
+            new_f[a] = f_tr[acc]
+            new_core.put(a, c_tr, acc)
+            pending = pending[~acc]
+            t[pending] *= 0.5
+            halved[pending] = True
+        lost = hopeless.copy()
+        lost[pending] = True
+        for j in np.flatnonzero(lost):
+            out.to_refit.append((offset + int(w.idx[j]), w.th[j].copy()))
+        if new_core is None:
+            return None
+        nxt = _Working(w.idx, new_th, w.S, w.lds, new_f, new_core, w.it + 1, w.hx, w.have_hx, halved)
+        return nxt.keep(~lost) if lost.any() else nxt
 
     # --------------------------------------------------------------- refits
 
-    def _refit_one(
-        self, S: np.ndarray, n: float, x0: np.ndarray | None, refit_gtol: float
-    ) -> tuple[np.ndarray, float, int, float] | None:
-        """One member with semopy (SLSQP, ``ftol=1e-12``, semopy's bounds), warm-started.
+    def _refit_member(self, b: int, S: np.ndarray, starts: tuple[np.ndarray | None, np.ndarray],
+                      out: _Outputs) -> None:
+        """Refit member ``b`` by :func:`~xhs_sharing.sem.estimation.solve_ml`; results into ``out``.
 
-        Tries the member's last admissible iterate, then the batch start, then
-        semopy's own starting values. Returns ``(params, fmin, n_iter, max
-        |projected gradient|)``, or None when no attempt ends admissible with a
-        projected gradient (components pushing against an active bound
-        dropped) below ``refit_gtol``.
+        Tries the member's last iterate, its start, then ``structure.start``
+        (semopy's starting values); the first converged solution counts.
         """
-        lo = np.where(np.isfinite(self.lower), self.lower, -np.inf)
-        hi = np.where(np.isfinite(self.upper), self.upper, np.inf)
-        starts = []
-        if x0 is not None and np.all(np.isfinite(x0)):
-            starts.append(np.clip(x0, lo, hi))
-        starts.append(np.clip(self.start, lo, hi))
-        starts.append(self._semopy_start)
-        cov_df = pd.DataFrame(S, index=list(self.observed), columns=list(self.observed))
-        sm = self._semopy
-        for name, i, j in self._fixed_from_s:  # as a fresh semopy fit of this sample would
-            sm.parameters[name].start = float(S[i, j])
-        for x_start in starts:
-            f0 = self.objective(x_start, S)[0]
-            if not np.isfinite(f0):
+        structure = self.structure.with_sample_moments(S)
+        candidates = [x for x in (*starts, structure.start) if x is not None and np.all(np.isfinite(x))]
+        for x0 in candidates:
+            if not np.isfinite(self.objective(x0, S)[0]):
                 continue
-            sm.param_vals = x_start.copy()
-            try:
-                res = sm.fit(cov=cov_df, n_samples=n, solver="SLSQP", options={"ftol": 1e-12, "maxiter": 2000})
-            except Exception as exc:  # noqa: BLE001 - semopy raises plain exceptions
-                log.info("semopy refit raised %r", exc)
+            sol = solve_ml(structure, S, x0)
+            if not sol.converged:
                 continue
-            x = np.asarray(res.x, dtype=np.float64)
-            f = self.objective(x, S)[0]
-            if not (np.all(np.isfinite(x)) and np.isfinite(f)):
-                continue
-            if np.any(x < self.lower - 1e-8) or np.any(x > self.upper + 1e-8):
-                continue
-            x = np.clip(x, self.lower, self.upper)
-            g = self.gradient(x, S)[0]
-            # projected gradient: at an active bound only the inward component counts
-            at_lo = (x <= self.lower + 1e-10) & (g > 0)
-            at_hi = (x >= self.upper - 1e-10) & (g < 0)
-            pg = np.where(at_lo | at_hi, 0.0, g)
-            gm = float(np.max(np.abs(pg)))
-            if gm > refit_gtol:
-                log.info("semopy refit stopped at max |projected gradient| %.3g", gm)
-                continue
-            nit = res.n_it if isinstance(res.n_it, (int, np.integer)) else -1
-            return x, float(f), int(nit), gm
-        return None
-
-
-def _row_key(lhs: str, op: str, rhs: str) -> tuple[str, str, str]:
-    """A parameter's identity in lavaan notation; ``~~`` is symmetric."""
-    if op == "~~":
-        a, b = sorted((lhs, rhs))
-        return (a, op, b)
-    return (lhs, op, rhs)
+            out.params[b], out.fmin[b], out.n_iter[b], out.converged[b] = sol.theta, sol.fmin, sol.n_iter, True
+            out.gmax[b] = float(np.max(np.abs(self.gradient(sol.theta, S)[0])))
+            if out.se is not None:
+                out.se[b] = self.standard_errors(sol.theta, out.n_all[b], S)[0]
+            return
+        log.warning("member %d: the one-by-one refit did not converge either; counted as failed", b)
 
 
 class BatchedChunkFitter:
@@ -976,70 +711,39 @@ class BatchedChunkFitter:
     :func:`xhs_sharing.analysis.mediation.bootstrap_indirect`).
 
     The resamples' covariance matrices come from their counts in two matrix
-    products, all members are fitted together by Fisher scoring, and the
-    estimates are returned in the parameter order of the one-by-one path's
-    :class:`~xhs_sharing.sem.model.ModelStructure`. A member that does not
-    converge in the batch is refitted one by one by
-    :func:`~xhs_sharing.sem.bootstrap.refit_resample` (the same solver as the
-    one-by-one bootstrap), so both paths judge convergence and proper
-    solutions (:func:`~xhs_sharing.sem.checks.solution_problems`) alike.
+    products, all members are fitted together by Fisher scoring and screened
+    by the improper-solution check of :mod:`xhs_sharing.sem.checks` (as
+    :func:`~xhs_sharing.sem.bootstrap.refit_resample` screens a one-by-one
+    refit). A member that does not converge in the batch is refitted one by
+    one by :func:`~xhs_sharing.sem.bootstrap.refit_resample` (the same solver
+    as the one-by-one bootstrap), so both paths judge convergence and proper
+    solutions alike.
 
     Parameters
     ----------
     model : BatchedModel
-        Built from the full-sample fit (``BatchedModel.from_semopy(fit.model)``).
-    structure : ModelStructure
-        The full-sample fit's structure (``fit.structure``).
+        Built from the full-sample fit (:meth:`BatchedModel.from_fit`); its
+        parameter order is the structure's.
     tol : float
         Gradient tolerance of the batched scoring.
     """
 
-    def __init__(self, model: BatchedModel, structure: Any, tol: float = 1e-8) -> None:
+    def __init__(self, model: BatchedModel, tol: float = 1e-8) -> None:
         self.model = model
         self.tol = tol
-        free = sorted({(r.free, _row_key(r.lhs, r.op, r.rhs)) for r in structure.rows if r.free >= 0})
-        try:
-            self.to_batched = np.array([model.index(*key) for _, key in free])
-        except (KeyError, ValueError) as exc:
-            raise EstimationError(f"batched model and structure disagree on a parameter: {exc}") from None
-        if len(self.to_batched) != model.q or len(set(self.to_batched.tolist())) != model.q:
-            raise EstimationError("batched model and structure have different free parameters")
-        self.columns = np.array([list(structure.observed).index(v) for v in model.observed])
 
-    def proper(self, params: np.ndarray) -> np.ndarray:
-        """Screen a batch for proper solutions, as
-        :func:`~xhs_sharing.sem.checks.solution_problems` would: no negative
-        variance in ``Theta`` or ``Psi``, and positive definite ``Theta``,
-        latent covariance ``C Psi C'`` and implied ``Sigma``.
-        """
-        mx = self.model.matrices(params)
-        ok = (np.diagonal(mx["theta"], axis1=1, axis2=2) >= 0).all(axis=1)
-        ok &= (np.diagonal(mx["psi"], axis1=1, axis2=2) >= 0).all(axis=1)
-        c = np.linalg.inv(np.eye(mx["beta"].shape[1]) - mx["beta"])
-        latent = c @ mx["psi"] @ np.swapaxes(c, 1, 2)
-        sigma = mx["lambda"] @ latent @ np.swapaxes(mx["lambda"], 1, 2) + mx["theta"]
-        for m in (mx["theta"], latent, sigma):
-            ok &= np.linalg.eigvalsh(m)[:, 0] > 0
-        return ok
-
-    def __call__(self, structure: Any, data: np.ndarray, indices: np.ndarray,
+    def __call__(self, structure: ModelStructure, data: np.ndarray, indices: np.ndarray,
                  theta0: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        if structure.param_names != self.model.names or structure.observed != self.model.observed:
+            raise EstimationError("the batched model and the structure have different parameters or variables")
         n_obs = data.shape[0]
-        covs = resample_covariances(data[:, self.columns], counts_from_indices(indices, n_obs))
-        start = np.empty(self.model.q)
-        start[self.to_batched] = theta0
-        fit = self.model.fit_batch(covs, n_obs, start=start, tol=self.tol, refit=False, n_threads=1)
-        thetas = fit.params[:, self.to_batched]
-        ok = fit.converged & np.isfinite(fit.params).all(axis=1)
-        proper = np.zeros(len(ok), dtype=bool)
-        proper[ok] = self.proper(fit.params[ok])
+        covs = resample_covariances(data, counts_from_indices(indices, n_obs))
+        fit = self.model.fit_batch(covs, n_obs, start=theta0, tol=self.tol, refit=False, n_threads=1)
+        thetas = fit.params.copy()
         status: list[str] = []
         for j in range(indices.shape[0]):
-            if proper[j]:
-                status.append(CONVERGED)
-            elif ok[j]:
-                # the batch's quick screen flagged it: let the one-by-one check decide
-                status.append(IMPROPER if solution_problems(structure, thetas[j]) else CONVERGED)
+            if fit.converged[j]:
+                status.append(CONVERGED if fit.proper[j] else IMPROPER)
             else:
                 out = refit_resample(structure, data[indices[j]], theta0)
                 thetas[j] = out.theta

@@ -1,54 +1,45 @@
-"""Maximum-likelihood fit of a latent structural equation model.
+"""Maximum-likelihood (and FIML) estimation of one model on one data set.
 
-The package's one ML (and FIML) estimator. The model is given in lavaan
-syntax and estimated with semopy 2.3.11 (ML, Wishart discrepancy, biased
-sample covariance as in lavaan).  semopy's default SLSQP run stops before
-the optimum is reached to lavaan's precision, so :func:`fit_model` polishes
-the SLSQP solution with Fisher scoring (:func:`solve_ml`: Gauss-Newton on
-the ML discrepancy using the expected information; Lee & Jennrich 1979,
-Psychometrika 44:99-113) until the step is numerically zero. The polish is
-unbounded, exactly like lavaan's default (no bounds on variances), so a
+The package's single-sample estimator; the batched one
+(:mod:`xhs_sharing.sem.batched`) minimises the same discrepancy over a stack
+of covariance matrices with the same parameter vector.
+
+ML minimises ``F_ML(Sigma(theta), S)`` (:mod:`xhs_sharing.sem.objectives`)
+by Fisher scoring with step halving (:func:`solve_ml`; Lee & Jennrich 1979,
+Psychometrika 44:99-113): with ``dSigma_k = dSigma/dtheta_k`` and ``K =
+Sigma^-1``
+
+    g_k  = tr(K (Sigma - S) K dSigma_k),        H_kl = tr(K dSigma_k K dSigma_l),
+    theta <- theta - alpha H^-1 g,
+
+``H`` the expected Hessian of ``F_ML`` (the unit Fisher information), until
+every step component is below ``xtol (1 + |theta|)``. The iterations start
+from semopy's SLSQP solution (:meth:`~xhs_sharing.sem.model.ParsedModel.initial_estimates`),
+which stops before lavaan's precision. No bounds, as lavaan's default: a
 Heywood case shows up as a negative variance instead of a variance stuck at
-semopy's lower bound of zero.
+semopy's lower bound of zero. The asymptotic covariance of the estimates is
+``(N/2 H)^-1`` (lavaan's ``vcov`` with ``information = "expected"``;
+:func:`asymptotic_covariance`).
 
-* :func:`fit_model` estimates a loaded semopy model on a data matrix and
-  returns a :class:`ModelFit` (estimates, asymptotic covariance, the
-  synchronised semopy model); every fit of the package goes through it;
-* :func:`fit_structural` adds the improper-solution diagnoses and the
-  lavaan-style tables of a structural model;
-  :func:`xhs_sharing.analysis.measurement.fit_cfa` its measurement tables;
-* :func:`fit_semopy` and :func:`fit_semopy_fiml` are thin wrappers for
-  callers that want semopy's fitted ``Model`` (or the FIML details) from a
-  syntax.
-
-The model is held as a LISREL-type ``ModelStructure`` (all-y notation,
-Joreskog 1973)::
-
-    Sigma = Lambda C Psi C' Lambda' + Theta,     C = (I - B)^{-1},
-
-with ``B`` the regressions among inner (latent) variables, ``Lambda`` the
-loadings, ``Psi`` the (residual) covariances of the inner variables and
-``Theta`` the residual covariances of the indicators.  The structure is pure
-NumPy and picklable, so bootstrap workers and Monte Carlo draws can evaluate
-any function of the free-parameter vector without touching semopy.
+* :func:`fit_model` estimates a :class:`~xhs_sharing.sem.model.ParsedModel`
+  on a data matrix and returns a :class:`ModelFit` (structure, estimates,
+  asymptotic covariance); every fit of the package goes through it;
+  :func:`xhs_sharing.analysis.structural.fit_structural` and
+  :func:`xhs_sharing.analysis.measurement.fit_cfa` add their tables.
 
 Error policy
 ------------
-* Non-convergence of the polish always raises :class:`EstimationError`: the
-  estimates would not be ML estimates.
-* An improper solution (negative variance, non-positive-definite implied or
-  residual covariance matrix, singular information matrix) raises
-  :class:`EstimationError` unless ``allow_improper=True``.  With that flag
-  the result is returned with ``proper == False`` and the diagnoses in
-  ``problems``; callers must surface ``problems`` (``raise_if_improper``
-  does it for them).
+* Non-convergence always raises :class:`EstimationError`: the estimates
+  would not be ML estimates.
+* A singular information matrix (the model is not, or not empirically,
+  identified) is reported in ``ModelFit.information_problem``; improper
+  solutions are diagnosed by the callers (:mod:`xhs_sharing.sem.checks`).
 
 Missing data
 ------------
-With ``missing="fiml"`` and missing values (NaN) in the data,
-:func:`fit_structural` estimates by full-information ML as lavaan's
-``missing = "ml"``: free intercepts for every indicator, the observed-data
-likelihood maximised by Newton iterations
+With missing values (NaN) in the data, :func:`fit_model` estimates by
+full-information ML as lavaan's ``missing = "ml"``: free intercepts for every
+indicator, the observed-data likelihood maximised by quasi-Newton iterations
 (:func:`xhs_sharing.sem.mvnorm_missing.fiml_solve`) from the ML fit of the EM
 covariance matrix, standard errors from the observed information, and
 ``chi2 = 2 (logL_H1 - logL_H0)`` against the EM saturated model. semopy
@@ -61,10 +52,7 @@ SLSQP precision.
 
 lavaan conventions mirrored here: first loading of each factor fixed to 1,
 exogenous latents covary, ML with ``N`` divisor (chi2 = N * F_ML), expected
-information for standard errors, ``std.all`` with ``cov.std = TRUE`` and
-(as ``lavaan::sem()``'s ``auto.cov.y = TRUE``) free residual covariances
-among pure-dependent latent variables, added to the syntax unless
-``lavaan_defaults=False``.
+information for standard errors under ML.
 """
 
 from __future__ import annotations
@@ -74,32 +62,29 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-import pandas as pd
-import semopy
 
 from xhs_sharing.errors import DataError, EstimationError, SpecError
-from xhs_sharing.sem.frames import check_missing, complete_rows, observed_matrix
-from xhs_sharing.sem.model import ModelStructure, _initial_fit, _sync_semopy, load_model, structure_from_model
+from xhs_sharing.sem.linalg import inverse_pd, logdet_from_cholesky
+from xhs_sharing.sem.model import ModelStructure, ParsedModel
 from xhs_sharing.sem.mvnorm_missing import (
     EMResult,
     FimlObjective,
     FimlSolution,
     MissingData,
-    em_imputed_frame,
+    em_imputed,
     em_moments,
     fiml_solve,
     lr_statistic,
 )
-from xhs_sharing.sem.objectives import ml_discrepancy, sample_covariance
+from xhs_sharing.sem.objectives import ml_from_factors, sample_covariance
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "MLSolution",
     "ModelFit",
+    "asymptotic_covariance",
     "fit_model",
-    "fit_semopy",
-    "fit_semopy_fiml",
     "ml_hessian",
     "solve_ml",
 ]
@@ -140,15 +125,26 @@ class MLSolution:
     info: np.ndarray
 
 
+def _logdet_pd(s: np.ndarray) -> float:
+    """``log|S|`` by Cholesky; NaN when ``S`` is not positive definite."""
+    try:
+        return float(logdet_from_cholesky(np.linalg.cholesky(s)))
+    except np.linalg.LinAlgError:
+        return float("nan")
+
+
 def _score_terms(
-    structure: ModelStructure, theta: np.ndarray, s: np.ndarray
+    structure: ModelStructure, theta: np.ndarray, s: np.ndarray, logdet_s: float
 ) -> tuple[float, np.ndarray, np.ndarray]:
+    """``F_ML``, its gradient and its expected Hessian at ``theta`` (``F = inf`` where Sigma is not PD)."""
     sigma, dsigma = structure.sigma_derivatives(theta)
-    f = ml_discrepancy(sigma, s)
-    if not np.isfinite(f):
-        return f, np.full(theta.shape, np.nan), np.full((theta.size,) * 2, np.nan)
+    try:
+        chol = np.linalg.cholesky(sigma)
+    except np.linalg.LinAlgError:
+        return float("inf"), np.full(theta.shape, np.nan), np.full((theta.size,) * 2, np.nan)
     q = dsigma.shape[0]
     sinv = np.linalg.inv(sigma)
+    f = float(ml_from_factors(logdet_from_cholesky(chol), sinv, s, logdet_s))
     w = sinv - sinv @ s @ sinv
     grad = dsigma.reshape(q, -1) @ w.ravel()
     a = sinv @ dsigma  # tr(A_k A_l) = sum_ij A_k[i,j] A_l[j,i]
@@ -186,9 +182,13 @@ def solve_ml(
     Returns
     -------
     MLSolution
+        ``converged`` False (with a message) instead of an exception.
     """
     theta = np.array(theta0, dtype=float, copy=True)
-    f, g, h = _score_terms(structure, theta, s)
+    logdet_s = _logdet_pd(s)
+    f, g, h = _score_terms(structure, theta, s, logdet_s)
+    if not np.isfinite(logdet_s):
+        return MLSolution(theta, float("nan"), False, 0, "sample covariance matrix is not positive definite", h)
     if not np.isfinite(f):
         return MLSolution(theta, f, False, 0, "start has non-PD Sigma", h)
     for it in range(1, max_iter + 1):
@@ -202,7 +202,7 @@ def solve_ml(
         alpha = 1.0
         while True:
             cand = theta - alpha * step
-            f_new, g_new, h_new = _score_terms(structure, cand, s)
+            f_new, g_new, h_new = _score_terms(structure, cand, s, logdet_s)
             if np.isfinite(f_new) and f_new <= f + 1e-12 * max(1.0, abs(f)):
                 break
             alpha *= 0.5
@@ -229,13 +229,14 @@ def ml_hessian(structure: ModelStructure, theta: np.ndarray, s: np.ndarray) -> n
     makes it an independent check of :mod:`xhs_sharing.sem.mvnorm_missing`.
     """
     theta = np.asarray(theta, dtype=float)
+    logdet_s = _logdet_pd(s)
     k = theta.size
     hess = np.empty((k, k))
     for j in range(k):
         e = np.zeros(k)
         e[j] = 1e-5 * max(1.0, abs(theta[j]))
-        g_plus = _score_terms(structure, theta + e, s)[1]
-        g_minus = _score_terms(structure, theta - e, s)[1]
+        g_plus = _score_terms(structure, theta + e, s, logdet_s)[1]
+        g_minus = _score_terms(structure, theta - e, s, logdet_s)[1]
         hess[:, j] = (g_plus - g_minus) / (2.0 * e[j])
     return 0.5 * (hess + hess.T)
 
@@ -245,40 +246,50 @@ def ml_hessian(structure: ModelStructure, theta: np.ndarray, s: np.ndarray) -> n
 SINGULAR_INFORMATION: Final = 1e-10
 
 
-def _asymptotic_covariance(info: np.ndarray, n_obs: int) -> tuple[np.ndarray, str | None]:
-    """``acov = (N/2 H)^{-1}``; returns a problem message if H is singular."""
+def asymptotic_covariance(info: np.ndarray, n_obs: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``acov = (N/2 H)^-1`` for one unit information ``H`` ``(q, q)`` or a stack ``(B, q, q)``.
+
+    lavaan's ``vcov``: the inverse of the Fisher information of ``N`` rows
+    (``information = "expected"`` under ML, the observed one under FIML),
+    by Cholesky (:func:`~xhs_sharing.sem.linalg.inverse_pd`).
+
+    Returns
+    -------
+    acov : np.ndarray
+        NaN where the information is not positive definite.
+    ok : np.ndarray of bool
+        False where it is not (the model is not identified at that point).
+    """
+    fim = 0.5 * np.asarray(n_obs, dtype=float)[..., None, None] * info
+    stack = fim if fim.ndim == 3 else fim[None]
+    acov, ok = inverse_pd(stack)
+    return (acov, ok) if fim.ndim == 3 else (acov[0], ok[0])
+
+
+def _single_acov(info: np.ndarray, n_obs: int) -> tuple[np.ndarray, str | None]:
+    """:func:`asymptotic_covariance` of one fit, with the diagnosis of a singular information."""
+    acov, ok = asymptotic_covariance(info, n_obs)
     fim = 0.5 * n_obs * info
-    try:
-        chol = np.linalg.cholesky(fim)
-    except np.linalg.LinAlgError:
+    if not ok:
         return np.linalg.pinv(fim), (
             "information matrix is not positive definite: the model may not "
             "be identified"
         )
-    inv_chol = np.linalg.inv(chol)
     ev = np.linalg.eigvalsh(fim)
     if ev[0] <= SINGULAR_INFORMATION * ev[-1]:
-        return inv_chol.T @ inv_chol, (
-            "information matrix is singular: the model is not (empirically) identified"
-        )
-    return inv_chol.T @ inv_chol, None
+        return acov, "information matrix is singular: the model is not (empirically) identified"
+    return acov, None
 
 
 @dataclass(frozen=True, eq=False)
 class ModelFit:
-    """ML or FIML estimates of a loaded model (:func:`fit_model`), before any table.
+    """ML or FIML estimates of a parsed model (:func:`fit_model`), before any table.
 
     Attributes
     ----------
-    model : semopy.Model
-        The model, its ``param_vals``, matrices and ``last_result`` set to the
-        solution (``last_result.fun`` is ``fmin``, ``name_obj`` ``"FIML"``
-        under FIML), so ``model.calc_sigma()`` and
-        :func:`xhs_sharing.sem.fit.fit_measures` describe it. Under FIML
-        semopy's own ``inspect()`` standard errors do not apply: use ``acov``.
     structure : ModelStructure
     theta : np.ndarray
-        Free parameters (semopy order, ``structure.param_names``).
+        Free parameters (``structure.param_names`` order).
     acov : np.ndarray, shape (q, q)
         Asymptotic covariance of ``theta``: under ML ``(N/2 H)^{-1}`` from the
         expected information (lavaan ``vcov``); under FIML the ``theta`` block
@@ -305,7 +316,6 @@ class ModelFit:
         Distinct missing-data patterns (1 for complete data).
     """
 
-    model: semopy.Model
     structure: ModelStructure
     theta: np.ndarray
     acov: np.ndarray
@@ -350,11 +360,9 @@ def _require_df(structure: ModelStructure) -> None:
         )
 
 
-def _estimate_ml(model: semopy.Model, x: np.ndarray, *, xtol: float, max_iter: int) -> ModelFit:
+def _estimate_ml(parsed: ParsedModel, x: np.ndarray, *, xtol: float, max_iter: int) -> ModelFit:
     """ML on complete data: semopy's SLSQP as the start, then :func:`solve_ml` to ``xtol``."""
-    frame = pd.DataFrame(x, columns=list(model.vars["observed"]))
-    theta0 = _initial_fit(model, frame)
-    structure = structure_from_model(model)
+    structure, theta0 = parsed.initial_estimates(x)
     _require_df(structure)
     sol = solve_ml(structure, sample_covariance(x), theta0, xtol=xtol, max_iter=max_iter)
     if not sol.converged:
@@ -363,28 +371,24 @@ def _estimate_ml(model: semopy.Model, x: np.ndarray, *, xtol: float, max_iter: i
             f"(Fisher scoring: {sol.message})"
         )
     n_obs = x.shape[0]
-    acov, problem = _asymptotic_covariance(sol.info, n_obs)
-    _sync_semopy(model, sol.theta, sol.fmin, True)
-    return ModelFit(model=model, structure=structure, theta=sol.theta, acov=acov, n_obs=n_obs,
+    acov, problem = _single_acov(sol.info, n_obs)
+    return ModelFit(structure=structure, theta=sol.theta, acov=acov, n_obs=n_obs,
                     fmin=float(sol.fmin), n_iter=sol.n_iter, information_problem=problem)
 
 
-def _estimate_fiml(model: semopy.Model, x: np.ndarray, *, xtol: float, max_iter: int) -> ModelFit:
-    """FIML estimates of a loaded model (free intercepts; NaN marks a missing value).
+def _estimate_fiml(parsed: ParsedModel, x: np.ndarray, *, xtol: float, max_iter: int) -> ModelFit:
+    """FIML estimates of a parsed model (free intercepts; NaN marks a missing value).
 
     EM saturated moments -> semopy SLSQP on them (start) -> ML fit of the EM
-    covariance (the two-stage estimate; Savalei & Bentler 2009) -> Newton on
+    covariance (the two-stage estimate; Savalei & Bentler 2009) -> quasi-Newton on
     the FIML likelihood with free intercepts
     (:func:`~xhs_sharing.sem.mvnorm_missing.fiml_solve`) -> the observed information (the
     Hessian of ``-2 logL / N`` by four-point differences of the analytic
     gradient) and ``chi2 = 2 (logL_H1 - logL_H0)``.
     """
-    observed = list(model.vars["observed"])
     md = MissingData(x)
     em = em_moments(md)
-    cov = pd.DataFrame(em.cov, index=observed, columns=observed)
-    theta0 = _initial_fit(model, em_imputed_frame(x, em, observed), cov=cov)
-    structure = structure_from_model(model)
+    structure, theta0 = parsed.initial_estimates(em_imputed(md, em), cov=em.cov)
     _require_df(structure)
     two_stage = solve_ml(structure, em.cov, theta0, xtol=xtol, max_iter=max_iter)
     start = two_stage.theta if two_stage.converged else theta0
@@ -398,41 +402,37 @@ def _estimate_fiml(model: semopy.Model, x: np.ndarray, *, xtol: float, max_iter:
     hessian = obj.hessian(np.concatenate([sol.theta, sol.mean]), richardson=True)
     n_obs = x.shape[0]
     fmin = lr_statistic(em.loglik, sol.loglik, "model") / n_obs
-    acov, problem = _asymptotic_covariance(hessian, n_obs)
+    acov, problem = _single_acov(hessian, n_obs)
     q = structure.n_params
-    _sync_semopy(model, sol.theta, fmin, True)
-    model.last_result.message = "FIML: EM and two-stage ML start, Newton iterations (xhs_sharing)"
-    model.last_result.name_obj = "FIML"
-    return ModelFit(model=model, structure=structure, theta=sol.theta, acov=acov[:q, :q],
+    return ModelFit(structure=structure, theta=sol.theta, acov=acov[:q, :q],
                     n_obs=n_obs, fmin=fmin, n_iter=sol.n_iter, information_problem=problem,
                     solution=sol, em=em, hessian=hessian, n_patterns=md.n_patterns)
 
 
 def fit_model(
-    model: semopy.Model,
+    parsed: ParsedModel,
     x: np.ndarray,
     *,
     fiml: bool | None = None,
     xtol: float = XTOL,
     max_iter: int = MAX_ITER,
 ) -> ModelFit:
-    """Estimate a loaded model by ML, or by FIML when ``x`` has missing values.
+    """Estimate a parsed model by ML, or by FIML when ``x`` has missing values.
 
-    The package's one estimator (see the module docstring): semopy's SLSQP
-    gives the start, :func:`solve_ml` (Fisher scoring, unbounded) the ML
-    estimates; with missing values the EM / two-stage / Newton route of
-    lavaan's ``missing = "ml"`` (:mod:`xhs_sharing.sem.mvnorm_missing`). The solution is
-    written back into ``model``. No diagnosis of improper solutions here:
-    :func:`fit_structural` and :func:`xhs_sharing.analysis.measurement.fit_cfa` apply
-    their own rules.
+    The package's one single-sample estimator (see the module docstring):
+    semopy's SLSQP gives the start, :func:`solve_ml` (Fisher scoring,
+    unbounded) the ML estimates; with missing values the EM / two-stage /
+    quasi-Newton route of lavaan's ``missing = "ml"``
+    (:mod:`xhs_sharing.sem.mvnorm_missing`). No diagnosis of improper
+    solutions here: the callers apply :mod:`xhs_sharing.sem.checks`.
 
     Parameters
     ----------
-    model : semopy.Model
-        As :func:`load_model` returns it (not fitted yet).
+    parsed : ParsedModel
+        As :func:`~xhs_sharing.sem.model.load_model` returns it.
     x : np.ndarray, shape (n, p)
-        The data of ``model.vars["observed"]``, in that order
-        (:func:`observed_matrix`); NaN marks a missing value.
+        The data of ``parsed.observed``, in that order
+        (:func:`~xhs_sharing.sem.frames.observed_matrix`); NaN marks a missing value.
     fiml : bool, optional
         By default FIML exactly when ``x`` has a missing value (with complete
         data FIML *is* ML, and the ML path is taken). ``True`` runs the FIML
@@ -466,102 +466,5 @@ def fit_model(
     if incomplete and fiml is False:
         raise DataError("the data have missing values: ML needs complete rows (or FIML)")
     if incomplete or fiml:
-        return _estimate_fiml(model, x, xtol=xtol, max_iter=max_iter)
-    return _estimate_ml(model, x, xtol=xtol, max_iter=max_iter)
-
-
-def fit_semopy(
-    syntax: str,
-    data: pd.DataFrame,
-    *,
-    tol: float = XTOL,
-    max_iter: int = MAX_ITER,
-    missing: str = "listwise",
-) -> semopy.Model:
-    """Fit a semopy ``Model`` (ML, no mean structure) to full convergence.
-
-    A thin wrapper of :func:`fit_model` for callers that want semopy's
-    object: ``syntax`` is fitted as written (no lavaan defaults added), rows
-    with a missing value on an observed variable of the model are dropped
-    (listwise, lavaan's default), and the returned model holds the converged
-    solution (``param_vals``, the matrices, ``last_result.fun`` = ``F_ML``),
-    so ``model.inspect()``, ``semopy.calc_stats(model)`` and
-    :func:`xhs_sharing.sem.fit.fit_measures` describe it. semopy's own
-    SLSQP stops early (on the Holzinger-Swineford CFA a visual =~ x3 loading
-    of 0.731 where lavaan reports 0.729) and bounds variances at 0; here a
-    Heywood case shows as a negative estimate, as in lavaan.
-
-    Parameters
-    ----------
-    syntax : str
-        lavaan/semopy syntax (``=~``, ``~``, ``~~``), without (in)equality
-        constraints.
-    data : pandas.DataFrame
-        Must contain every observed variable of the model, numeric.
-    tol, max_iter
-        :func:`fit_model`'s ``xtol`` and ``max_iter``.
-    missing : {"listwise", "fiml"}, default "listwise"
-        ``"fiml"`` keeps incomplete rows and, when a value is missing,
-        estimates by FIML (the model of :func:`fit_semopy_fiml`); with
-        complete data both are ML.
-
-    Returns
-    -------
-    semopy.Model
-        ``model.n_samples`` is the number of rows used.
-
-    Raises
-    ------
-    SpecError
-        Unparsable syntax, constraints, negative degrees of freedom.
-    DataError
-        A variable absent or not numeric, too few complete rows.
-    EstimationError
-        semopy fails, no convergence, or the model is not identified
-        (singular information matrix).
-    """
-    check_missing(missing)
-    model, _ = load_model(syntax, lavaan_defaults=False)
-    observed = tuple(model.vars["observed"])
-    if missing == "listwise":
-        x = complete_rows(data, observed).to_numpy(dtype=float)
-    else:
-        x = observed_matrix(data, observed, allow_missing=True)
-    fit = fit_model(model, x, xtol=tol, max_iter=max_iter)
-    fit.require_identified()
-    return fit.model
-
-
-def fit_semopy_fiml(
-    syntax: str,
-    data: pd.DataFrame,
-    *,
-    tol: float = XTOL,
-    max_iter: int = MAX_ITER,
-) -> ModelFit:
-    """Fit a semopy model by full-information ML (lavaan's ``missing = "ml"``).
-
-    :func:`fit_model` with ``fiml=True``, so complete data take the FIML
-    route too: EM saturated moments (the H1 model), the two-stage ML fit of
-    the EM covariance as the start, Newton iterations on the observed-data
-    likelihood with a free intercept for every observed variable, and the
-    observed information (see the module docstring for why semopy's own
-    FIML is not used). ``syntax`` is fitted as written; NaN marks a missing
-    answer, and a row without any observed variable is an error.
-
-    Returns
-    -------
-    ModelFit
-        ``model``, ``solution`` (estimates, intercepts, log-likelihood),
-        ``em``, ``acov`` (observed information), ``n_obs``, ``n_patterns``.
-
-    Raises
-    ------
-    SpecError, DataError, EstimationError
-        As :func:`fit_semopy`.
-    """
-    model, _ = load_model(syntax, lavaan_defaults=False)
-    x = observed_matrix(data, tuple(model.vars["observed"]), allow_missing=True)
-    fit = fit_model(model, x, fiml=True, xtol=tol, max_iter=max_iter)
-    fit.require_identified()
-    return fit
+        return _estimate_fiml(parsed, x, xtol=xtol, max_iter=max_iter)
+    return _estimate_ml(parsed, x, xtol=xtol, max_iter=max_iter)

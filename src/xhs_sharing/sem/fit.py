@@ -1,54 +1,46 @@
 """Global fit indices of a covariance-structure model, as lavaan reports them.
 
-semopy 2.3.11 reports chi-square, CFI, TLI and RMSEA, but not the SRMR nor the
-RMSEA confidence interval, and its RMSEA uses N - 1 where lavaan (ML, normal
-likelihood) uses N. This module recomputes the indices from their published
-definitions, following lavaan 0.6 (``lav_fit_rmsea.R``, ``lav_fit_cfi.R``,
-``lav_fit_srmr.R``; Rosseel 2012, J. Stat. Softw. 48(2)):
+The indices follow lavaan 0.6 (``lav_fit_measures.R``, ``lav_fit_rmsea.R``,
+``lav_fit_cfi.R``, ``lav_fit_srmr.R``; Rosseel 2012, J. Stat. Softw. 48(2)),
+with ``estimator = "ML"``, ``likelihood = "normal"``, one group and no mean
+structure:
 
-* pure array functions first (:func:`ml_discrepancy`, :func:`srmr`,
-  :func:`rmsea`, :func:`rmsea_ci`, :func:`cfi`, :func:`tli`,
-  :func:`baseline_chi2`), which take numbers and arrays only, and
-  :func:`measures_from_statistics`, which assembles them into the dict of
-  :data:`FIT_MEASURE_KEYS`;
-* :func:`fit_measures`, a convenience wrapper that turns a fitted
-  :class:`semopy.Model` and its data into that JSON-serialisable dict.
+* ``chi2 = N F_ML(Sigma, S)`` (:func:`~xhs_sharing.sem.objectives.ml_discrepancy_checked`)
+  on ``df = p (p + 1) / 2 - q`` degrees of freedom, ``S`` with divisor N;
+* the baseline (independence) model ``Sigma_0 = diag(S)``
+  (:func:`baseline_chi2`);
+* RMSEA and its 90% interval with N, not N - 1 (:func:`rmsea`,
+  :func:`rmsea_ci`); CFI and TLI with lavaan's bounding rules (:func:`cfi`,
+  :func:`tli`); SRMR after Bentler (:func:`srmr`).
 
-Models are estimated elsewhere: ML and FIML by
-:func:`xhs_sharing.sem.estimation.fit_model` (semopy's SLSQP as the start, then
-Fisher scoring to lavaan's precision), the missing-data likelihood (EM,
-FIML, :func:`~xhs_sharing.sem.fit.fiml_fit_measures`) in :mod:`xhs_sharing.sem.mvnorm_missing`.
-
-Conventions (all as lavaan with ``estimator = "ML"``, ``likelihood =
-"normal"``, single group, no mean structure):
-
-* ``S`` is the sample covariance matrix with divisor N (biased), which is also
-  what semopy uses;
-* the test statistic is ``chi2 = N * F_ML(S, Sigma)`` with
-  ``F_ML = log|Sigma| - log|S| + tr(S Sigma^-1) - p``;
-* every index that needs a sample size uses N, not N - 1.
+The functions come in three layers: pure functions of numbers and arrays
+(the indices above); :func:`ml_fit_measures`, which takes ``(S, Sigma, n,
+q)`` and returns the dict of :data:`FIT_MEASURE_KEYS`
+(:func:`measures_from_statistics` assembles it); and :func:`fit_measures`,
+which takes a fit result (``structure`` and ``theta``) and its data.
 
 Rows with a missing value on any observed variable of the model are dropped
 (lavaan's default ``missing = "listwise"``); ``n`` is the number of complete
 rows. With ``missing="fiml"`` they are kept and the likelihood of each row's
 observed values is maximised instead (full-information ML; Arbuckle 1996,
-Enders & Bandalos 2001); the chi-square then compares the model with the EM
-estimate of the saturated model, and ``n`` counts every row
+Enders & Bandalos 2001); :func:`fiml_fit_measures` then compares the model
+with the EM estimate of the saturated model, and ``n`` counts every row
 (:mod:`xhs_sharing.sem.mvnorm_missing`).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import semopy
 from scipy import optimize, stats
 
 from xhs_sharing.errors import DataError, EstimationError, SpecError
 from xhs_sharing.sem.frames import as_covariance, check_missing, complete_rows, incomplete_matrix
 from xhs_sharing.sem.mvnorm_missing import EMResult, MissingData, em_moments, lr_statistic, mvn_loglik, optimal_mean
+from xhs_sharing.sem.objectives import ml_discrepancy_checked
 
 __all__ = [
     "ESTIMATOR_KEY",
@@ -59,7 +51,7 @@ __all__ = [
     "fit_measures",
     "independence_loglik",
     "measures_from_statistics",
-    "ml_discrepancy",
+    "ml_fit_measures",
     "rmsea",
     "rmsea_ci",
     "srmr",
@@ -102,45 +94,6 @@ def _check_stat(chi2: float, df: float, n: float | None = None) -> None:
         raise DataError(f"n must be a positive number, got {n!r}")
 
 
-def ml_discrepancy(S: np.ndarray, Sigma: np.ndarray) -> float:
-    """Maximum-likelihood discrepancy between a sample and an implied covariance.
-
-    .. math:: F_{ML} = \\log|\\Sigma| - \\log|S| + \\operatorname{tr}(S\\Sigma^{-1}) - p
-
-    (Joreskog 1969; Bollen 1989, eq. 4.67). ``N * F_ML`` is lavaan's and
-    semopy's chi-square test statistic.
-
-    Parameters
-    ----------
-    S, Sigma : array_like, shape (p, p)
-        Sample (divisor N) and model-implied covariance matrices; both must be
-        positive definite.
-
-    Returns
-    -------
-    float
-        ``F_ML >= 0``; tiny negative round-off is clipped to 0.
-
-    Raises
-    ------
-    DataError
-        If a matrix is not square, symmetric, finite and positive definite.
-    """
-    S = as_covariance("S", S)
-    Sigma = as_covariance("Sigma", Sigma)
-    if S.shape != Sigma.shape:
-        raise DataError(f"S {S.shape} and Sigma {Sigma.shape} differ in shape")
-    sign_s, logdet_s = np.linalg.slogdet(S)
-    sign_m, logdet_m = np.linalg.slogdet(Sigma)
-    if sign_s <= 0:
-        raise DataError("the sample covariance matrix S is not positive definite")
-    if sign_m <= 0:
-        raise DataError("the model-implied covariance matrix Sigma is not positive definite")
-    p = S.shape[0]
-    f = logdet_m - logdet_s + float(np.trace(np.linalg.solve(Sigma, S))) - p
-    return max(float(f), 0.0)
-
-
 def baseline_chi2(S: np.ndarray, n: int) -> tuple[float, int]:
     """Chi-square and df of lavaan's baseline (independence) model.
 
@@ -167,7 +120,7 @@ def baseline_chi2(S: np.ndarray, n: int) -> tuple[float, int]:
     if np.any(d <= 0):
         raise DataError("S has a non-positive variance on its diagonal")
     p = S.shape[0]
-    return n * ml_discrepancy(S, np.diag(d)), p * (p - 1) // 2
+    return n * ml_discrepancy_checked(np.diag(d), S), p * (p - 1) // 2
 
 
 def srmr(S: np.ndarray, Sigma: np.ndarray) -> float:
@@ -375,32 +328,59 @@ def measures_from_statistics(
     return {k: out[k] for k in FIT_MEASURE_KEYS}
 
 
-def fit_measures(
-    model: semopy.Model, data: pd.DataFrame, *, missing: str = "listwise"
-) -> dict[str, float | int | None]:
-    """lavaan-style global fit measures of a fitted semopy model.
-
-    The sample covariance ``S`` (divisor N) is recomputed from ``data``
-    (listwise complete rows on the model's observed variables) and compared
-    with the model-implied ``Sigma`` at the model's current parameters, so the
-    result does not depend on how the model was fitted; fit it with
-    :func:`xhs_sharing.sem.estimation.fit_model` (or a wrapper of it) to get
-    lavaan's estimates.
-
-    With ``missing="fiml"`` and a missing value in ``data``, the measures are
-    lavaan's for ``missing = "ml"`` instead
-    (:func:`xhs_sharing.sem.fit.fiml_fit_measures`: the likelihood-ratio
-    chi-square against the EM saturated model, every row used); fit the
-    model by FIML then. With complete data both settings give the same (ML)
-    numbers.
+def ml_fit_measures(S: np.ndarray, sigma: np.ndarray, n: int, n_free: int) -> dict[str, float | int | None]:
+    """lavaan's ML fit measures from the sample and implied covariances.
 
     Parameters
     ----------
-    model : semopy.Model
-        A fitted model without mean structure.
-    data : pandas.DataFrame
-        The data the model was fitted to.
-    missing : {"listwise", "fiml"}, default "listwise"
+    S : array_like, shape (p, p)
+        Sample covariance (divisor N).
+    sigma : array_like, shape (p, p)
+        Model-implied covariance at the estimates.
+    n : int
+        Rows the model was fitted to.
+    n_free : int
+        Free parameters ``q``.
+
+    Returns
+    -------
+    dict
+        Keys :data:`FIT_MEASURE_KEYS`, see :func:`fit_measures`.
+
+    Raises
+    ------
+    SpecError
+        Negative degrees of freedom.
+    EstimationError
+        ``F_ML`` cannot be evaluated (a matrix not positive definite).
+    """
+    p = np.shape(S)[0]
+    df = p * (p + 1) // 2 - int(n_free)
+    if df < 0:
+        raise SpecError(f"the model has negative degrees of freedom ({df})")
+    try:
+        chi2 = n * ml_discrepancy_checked(sigma, S)
+    except DataError as exc:
+        raise EstimationError(f"cannot evaluate the ML discrepancy: {exc}") from exc
+    b_chi2, b_df = baseline_chi2(S, n)
+    return measures_from_statistics(chi2, df, n, b_chi2, b_df, S, sigma)
+
+
+def fit_measures(fit: Any, data: pd.DataFrame, *, missing: str = "listwise") -> dict[str, float | int | None]:
+    """lavaan-style global fit measures of a fit result and its data.
+
+    ``fit`` is any result with a ``structure``
+    (:class:`~xhs_sharing.sem.model.ModelStructure`) and estimates
+    ``theta``: :class:`~xhs_sharing.sem.estimation.ModelFit`,
+    :class:`~xhs_sharing.analysis.structural.StructuralResult`. The sample
+    covariance ``S`` (divisor N) is recomputed from ``data`` (listwise
+    complete rows on the model's observed variables) and compared with the
+    model-implied ``Sigma(theta)`` (:func:`ml_fit_measures`).
+
+    With ``missing="fiml"`` and a missing value in ``data``, the measures are
+    lavaan's for ``missing = "ml"`` instead (:func:`fiml_fit_measures`: the
+    likelihood-ratio chi-square against the EM saturated model, every row
+    used). With complete data both settings give the same (ML) numbers.
 
     Returns
     -------
@@ -409,47 +389,28 @@ def fit_measures(
         ``pvalue`` (upper tail of the central chi-square; ``None`` when
         ``df == 0``, where lavaan reports NA), ``cfi``, ``tli``, ``rmsea``,
         ``rmsea_ci_low``, ``rmsea_ci_high`` (90 %), ``srmr``, ``n`` (int),
-        ``baseline_chi2``, ``baseline_df`` (int). Plain Python numbers;
-        :func:`xhs_sharing.sem.mvnorm_missing.estimator_label` says whether they are ML or
-        FIML measures.
+        ``baseline_chi2``, ``baseline_df`` (int). Plain Python numbers.
 
     Raises
     ------
     SpecError
-        If ``model`` is not a fitted, mean-free :class:`semopy.Model`, or has
-        negative df.
+        ``fit`` has no structure and estimates; negative df.
     DataError
-        If ``data`` lacks a variable of the model.
+        ``data`` lacks a variable of the model.
     """
-    if not isinstance(model, semopy.Model):
-        raise SpecError(f"model must be a semopy.Model, got {type(model).__name__}")
-    if isinstance(model, semopy.ModelMeans):
-        raise SpecError("fit_measures handles models without mean structure only")
-    if not hasattr(model, "param_vals") or not hasattr(model, "mx_cov"):
-        raise SpecError("the model has not been fitted")
+    structure, theta = getattr(fit, "structure", None), getattr(fit, "theta", None)
+    if structure is None or theta is None:
+        raise SpecError(f"fit_measures needs a fit result with .structure and .theta, got {type(fit).__name__}")
     check_missing(missing)
-    observed = list(model.vars["observed"])
-    model.update_matrices(np.asarray(model.param_vals, dtype=float))
-    sigma = np.asarray(model.calc_sigma()[0], dtype=float)
+    observed = list(structure.observed)
+    sigma = structure.implied_covariance(np.asarray(theta, dtype=float))
     if missing == "fiml":
         x = incomplete_matrix(data, observed)
         if x is not None:
-            # imported here: xhs_sharing.sem.mvnorm_missing builds its measures with this module
-            return fiml_fit_measures(x, sigma, len(model.param_vals))
+            return fiml_fit_measures(x, sigma, structure.n_params)
     complete = complete_rows(data, observed)
-    n = int(len(complete))
-    S = np.cov(complete.to_numpy(), rowvar=False, bias=True)
-    S = np.atleast_2d(S)
-    p = len(observed)
-    df = p * (p + 1) // 2 - len(model.param_vals)
-    if df < 0:
-        raise SpecError(f"the model has negative degrees of freedom ({df})")
-    try:
-        chi2 = n * ml_discrepancy(S, sigma)
-    except DataError as exc:
-        raise EstimationError(f"cannot evaluate the ML discrepancy: {exc}") from exc
-    b_chi2, b_df = baseline_chi2(S, n)
-    return measures_from_statistics(chi2, df, n, b_chi2, b_df, S, sigma)
+    S = np.atleast_2d(np.cov(complete.to_numpy(), rowvar=False, bias=True))
+    return ml_fit_measures(S, sigma, int(len(complete)), structure.n_params)
 
 
 def independence_loglik(md: MissingData) -> float:

@@ -1,4 +1,22 @@
-"""frames."""
+"""From data frames to the validated float matrices the estimators take.
+
+Every estimator of :mod:`xhs_sharing.sem` works on NumPy arrays whose
+columns are the model's observed variables in
+:attr:`~xhs_sharing.sem.model.ModelStructure.observed` order. This module is
+the one gate from a pandas ``DataFrame`` (or a user-supplied matrix) to those
+arrays, and raises :class:`~xhs_sharing.errors.DataError` naming the
+problem:
+
+* :func:`numeric_columns` / :func:`observed_matrix`: the model's columns,
+  present and numeric; missing values (NaN) only where FIML is requested
+  (``missing="fiml"``, :data:`MISSING_METHODS`), and more rows than columns
+  (else the sample covariance is singular);
+* :func:`complete_rows`: listwise deletion (lavaan's default
+  ``missing = "listwise"``); :func:`incomplete_matrix`: the data when a
+  value is missing, for the FIML fit measures;
+* :func:`as_covariance`: a square, symmetric, finite matrix (the input of
+  the fit measures).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +37,7 @@ __all__ = [
     "complete_rows",
     "incomplete_matrix",
     "numeric_columns",
+    "observed_matrix",
 ]
 
 

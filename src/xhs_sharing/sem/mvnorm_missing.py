@@ -10,18 +10,17 @@ structure (every observed variable gets a free intercept):
   :func:`optimal_mean` the best means for a given covariance matrix;
 * :func:`em_moments`: EM for the saturated model (Dempster, Laird & Rubin
   1977; Little & Rubin 2002, sec. 11.2.1), the H1 model of the chi-square
-  test; :func:`em_imputed_frame` fills the data with the conditional means
+  test; :func:`em_imputed` fills the data with the conditional means
   (starting values only);
 * :class:`FimlObjective` and :func:`fiml_solve`: the FIML discrepancy of any
   covariance structure ``theta -> (Sigma, dSigma)`` with its analytic
   gradient, maximised by quasi-Newton iterations. The structure comes from
   the caller: :func:`xhs_sharing.sem.estimation.fit_model` passes its
   :meth:`~xhs_sharing.sem.model.ModelStructure.sigma_derivatives`;
-* :func:`fiml_fit_measures`: lavaan's fit measures for ``missing = "ml"``
-  (likelihood-ratio chi-square against the EM saturated model, the
-  independence baseline of :func:`independence_loglik`), built from the
-  formulas of :mod:`xhs_sharing.sem.fit`; :func:`estimator_label` names
-  the estimator a run uses.
+* the fit measures for ``missing = "ml"`` (likelihood-ratio chi-square
+  against the EM saturated model) are built from :func:`mvn_loglik` and
+  :func:`lr_statistic` in :func:`xhs_sharing.sem.fit.fiml_fit_measures`;
+  :func:`estimator_label` names the estimator a run uses.
 
 With complete data every estimate and fit measure here equals the ML one;
 the callers then take the ML path.
@@ -45,7 +44,7 @@ __all__ = [
     "FimlSolution",
     "MissingData",
     "SigmaDerivatives",
-    "em_imputed_frame",
+    "em_imputed",
     "em_moments",
     "estimator_label",
     "fiml_solve",
@@ -458,6 +457,86 @@ def _descent_step(mat: np.ndarray, g: np.ndarray) -> np.ndarray | None:
     return step if np.all(np.isfinite(step)) else None
 
 
+@dataclass
+class _QuasiNewton:
+    """The state of :func:`fiml_solve`: iterate, value, gradient and the matrix steps solve with.
+
+    ``kind`` says where ``approx`` came from: ``"given"`` (the caller's
+    Hessian), ``"numeric"`` (differences of the gradient at this ``x``),
+    ``"bfgs"`` (updated since) or ``"scoring"`` (the complete-data
+    information, always positive definite); ``approx`` None means "compute
+    the numeric Hessian at the next step".
+    """
+
+    obj: FimlObjective
+    x: np.ndarray
+    f: float
+    g: np.ndarray
+    approx: np.ndarray | None
+    kind: str = "given"
+
+    def step(self) -> np.ndarray | None:
+        """The quasi-Newton step ``approx^-1 g``, falling back to scoring where ``approx`` is not PD."""
+        if self.approx is None:
+            self.approx, self.kind = self.obj.hessian(self.x), "numeric"
+        step = _descent_step(self.approx, self.g)
+        if step is None:  # not positive definite, e.g. far from the optimum
+            self.approx, self.kind = self.obj.complete_data_information(self.x), "scoring"
+            step = _descent_step(self.approx, self.g)
+        return step
+
+    def halve(self, step: np.ndarray) -> tuple[float, np.ndarray, float, np.ndarray] | None:
+        """Step halving until ``F`` decreases: ``(alpha, x_new, f_new, g_new)``, None if it never does."""
+        alpha = 1.0
+        while alpha >= 1e-10:
+            cand = self.x - alpha * step
+            # the gradient costs little more than the value, and a full step is the rule
+            f_new, g_new = self.obj.value_and_gradient(cand)
+            if math.isfinite(f_new) and f_new <= self.f + 1e-12 * max(1.0, abs(self.f)):
+                return alpha, cand, f_new, g_new
+            alpha *= 0.5
+        return None
+
+    def after_failed_search(self, step: np.ndarray, xtol: float) -> str | None:
+        """Outcome when no step length decreases ``F``: converged, give up, or retry (None)."""
+        if bool(np.all(np.abs(step) <= xtol * (1.0 + np.abs(self.x)))):
+            return "converged"
+        if self.kind in ("given", "bfgs"):
+            self.approx = None  # recompute the Hessian here
+        elif self.kind == "numeric":
+            self.approx, self.kind = self.obj.complete_data_information(self.x), "scoring"
+        else:
+            return "line search failed"
+        return None
+
+    def accept(self, alpha: float, step: np.ndarray, x: np.ndarray, f: float, g: np.ndarray) -> None:
+        """Move to ``x`` and update ``approx`` by BFGS (Nocedal & Wright 2006, eq. 6.19).
+
+        The update is skipped when the curvature condition ``s'y > 0`` fails.
+        """
+        s, yv = -alpha * step, g - self.g
+        self.x, self.f, self.g = x, f, g
+        sy = float(s @ yv)
+        bs = self.approx @ s
+        sbs = float(s @ bs)
+        if sy > 1e-12 * math.sqrt(float(s @ s) * float(yv @ yv)) and sbs > 0:
+            self.approx = self.approx + np.outer(yv, yv) / sy - np.outer(bs, bs) / sbs
+            self.kind = "bfgs"
+
+    def result(self, md: MissingData, conv: bool, it: int, msg: str) -> FimlSolution:
+        theta, mean = self.obj.split(self.x)
+        ll = _loglik_from(md, self.f) if math.isfinite(self.f) else -math.inf
+        return FimlSolution(theta.copy(), mean.copy(), float(self.f), ll, conv, it, msg)
+
+
+def _start_means(md: MissingData, sigma_derivatives: SigmaDerivatives, theta0: np.ndarray) -> np.ndarray:
+    """The best means for ``Sigma(theta0)`` (:func:`optimal_mean`), zeros if it is not PD."""
+    try:
+        return optimal_mean(md, sigma_derivatives(theta0)[0])
+    except (EstimationError, np.linalg.LinAlgError):
+        return np.zeros(md.p)
+
+
 def fiml_solve(
     md: MissingData,
     sigma_derivatives: SigmaDerivatives,
@@ -504,88 +583,46 @@ def fiml_solve(
         ``converged`` False (with a message) instead of an exception.
     """
     theta0 = np.asarray(theta0, dtype=float)
-    q = theta0.size
-    obj = FimlObjective(md, sigma_derivatives, q)
+    obj = FimlObjective(md, sigma_derivatives, theta0.size)
     if mean0 is None:
-        try:
-            mean0 = optimal_mean(md, sigma_derivatives(theta0)[0])
-        except (EstimationError, np.linalg.LinAlgError):
-            mean0 = np.zeros(md.p)
+        mean0 = _start_means(md, sigma_derivatives, theta0)
     x = np.concatenate([theta0, np.asarray(mean0, dtype=float)])
     f, g = obj.value_and_gradient(x)
-
-    def result(conv: bool, it: int, msg: str) -> FimlSolution:
-        theta, mean = obj.split(x)
-        ll = _loglik_from(md, f) if math.isfinite(f) else -math.inf
-        return FimlSolution(theta.copy(), mean.copy(), float(f), ll, conv, it, msg)
-
+    state = _QuasiNewton(obj, x, f, g, None if hessian is None else np.array(hessian, dtype=float, copy=True))
     if not math.isfinite(f):
-        return result(False, 0, "start has a non-positive-definite implied covariance")
-    # the matrix the steps solve with, and where it came from: "given" (argument),
-    # "numeric" (differences of the gradient at this x), "bfgs" (updated since),
-    # or "scoring" (the complete-data information, always positive definite)
-    approx = None if hessian is None else np.array(hessian, dtype=float, copy=True)
-    kind = "given"
+        return state.result(md, False, 0, "start has a non-positive-definite implied covariance")
     for it in range(1, max_iter + 1):
-        if approx is None:
-            approx, kind = obj.hessian(x), "numeric"
-        step = _descent_step(approx, g)
-        if step is None:  # not positive definite, e.g. far from the optimum
-            approx, kind = obj.complete_data_information(x), "scoring"
-            step = _descent_step(approx, g)
-            if step is None:
-                return result(False, it, "singular information matrix")
-        alpha = 1.0
-        while True:
-            cand = x - alpha * step
-            # the gradient costs little more than the value, and a full step is the rule
-            f_new, g_new = obj.value_and_gradient(cand)
-            if math.isfinite(f_new) and f_new <= f + 1e-12 * max(1.0, abs(f)):
-                break
-            alpha *= 0.5
-            if alpha < 1e-10:
-                break
-        if alpha < 1e-10:  # no decrease along this step
-            if bool(np.all(np.abs(step) <= xtol * (1.0 + np.abs(x)))):
-                return result(True, it, "converged")
-            if kind in ("given", "bfgs"):
-                approx = None  # recompute the Hessian here
-            elif kind == "numeric":
-                approx, kind = obj.complete_data_information(x), "scoring"
-            else:
-                return result(False, it, "line search failed")
+        step = state.step()
+        if step is None:
+            return state.result(md, False, it, "singular information matrix")
+        found = state.halve(step)
+        if found is None:
+            outcome = state.after_failed_search(step, xtol)
+            if outcome is not None:
+                return state.result(md, outcome == "converged", it, outcome)
             continue
-        done = bool(np.all(np.abs(alpha * step) <= xtol * (1.0 + np.abs(x))))
-        g_old = g
-        x, f, g = cand, f_new, g_new
+        alpha, cand, f_new, g_new = found
+        done = bool(np.all(np.abs(alpha * step) <= xtol * (1.0 + np.abs(state.x))))
         if done:
-            return result(True, it, "converged")
-        # BFGS update of the Hessian approximation (Nocedal & Wright 2006, eq. 6.19),
-        # skipped when the curvature condition fails
-        s, yv = -alpha * step, g - g_old
-        sy = float(s @ yv)
-        bs = approx @ s
-        sbs = float(s @ bs)
-        if sy > 1e-12 * math.sqrt(float(s @ s) * float(yv @ yv)) and sbs > 0:
-            approx = approx + np.outer(yv, yv) / sy - np.outer(bs, bs) / sbs
-            kind = "bfgs"
-    return result(False, max_iter, "iteration limit reached")
+            state.x, state.f, state.g = cand, f_new, g_new
+            return state.result(md, True, it, "converged")
+        state.accept(alpha, step, cand, f_new, g_new)
+    return state.result(md, False, max_iter, "iteration limit reached")
 
 
-def em_imputed_frame(x: np.ndarray, em: EMResult, columns: Sequence[str]) -> pd.DataFrame:
+def em_imputed(md: MissingData, em: EMResult) -> np.ndarray:
     """The data with every missing value replaced by its conditional mean under ``em``.
 
     Used only to give semopy complete data for its starting values; the
     estimates themselves come from the likelihood of the observed values.
     """
-    md = MissingData(x)
     cond = md.conditional(em.mean, em.cov)
     if cond is None:  # pragma: no cover - EM covariance is PD
         raise EstimationError("the EM covariance matrix is not positive definite")
     filled = np.where(md.observed, md.x, 0.0)
     for (rows, cols), shift in zip(md.groups, cond.shift):
         filled[rows[:, None], cols] = em.mean[cols] - shift
-    return pd.DataFrame(filled, columns=list(columns))
+    return filled
 
 
 def estimator_label(data: pd.DataFrame, columns: Sequence[str], missing: str) -> str:

@@ -9,6 +9,7 @@ from the config, so the same config gives byte-identical files.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -54,14 +55,57 @@ def draw_latent_responses(study: Study, n: int, rng: np.random.Generator) -> np.
     """
     if n < 1:
         raise SpecError(f"synthetic.n must be positive, got {n}")
-    sigma = population_model(study, recoded=False).item_covariance
-    chol = np.linalg.cholesky(sigma)
-    return rng.standard_normal((n, sigma.shape[0])) @ chol.T
+    return _latent_draws(_answered_cholesky(study), n, rng)
+
+
+def _answered_cholesky(study: Study) -> np.ndarray:
+    return np.linalg.cholesky(population_model(study, recoded=False).item_covariance)
+
+
+def _latent_draws(chol: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    return rng.standard_normal((n, chol.shape[0])) @ chol.T
 
 
 def to_likert(latent: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """Cut latent responses into scale points ``1 .. len(thresholds) + 1``."""
     return np.searchsorted(thresholds, latent, side="right").astype(np.int64) + 1
+
+
+@dataclass(frozen=True, eq=False)
+class LikertSurvey:
+    """The study's survey design, prepared once: population Cholesky factor, cut points, reverse items.
+
+    :meth:`answers` is the draw of :func:`simulate_survey` (the same numbers
+    from the same generator) without the data frame, so the Monte Carlo
+    study can simulate thousands of surveys cheaply; :meth:`recoded` turns
+    the reverse-worded items round as
+    :func:`xhs_sharing.data.survey.recode_reverse_items` does.
+    """
+
+    items: tuple[str, ...]
+    chol: np.ndarray
+    cuts: np.ndarray
+    reverse: np.ndarray
+    scale_points: int
+
+    @classmethod
+    def from_study(cls, study: Study, scale_points: int = 7, thresholds: str = "symmetric",
+                   skew_shift: float = 0.5) -> LikertSurvey:
+        return cls(tuple(study.item_ids), _answered_cholesky(study),
+                   likert_thresholds(scale_points, thresholds, skew_shift),
+                   np.array([it.reverse for it in study.items], dtype=bool), int(scale_points))
+
+    def answers(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``(n, items)`` int64 answers ``1..K`` as a respondent gives them."""
+        if n < 1:
+            raise SpecError(f"synthetic.n must be positive, got {n}")
+        return to_likert(_latent_draws(self.chol, n, rng), self.cuts)
+
+    def recoded(self, answers: np.ndarray) -> np.ndarray:
+        """The answers with every reverse-worded item recoded as ``K + 1 - x``."""
+        out = answers.copy()
+        out[:, self.reverse] = (self.scale_points + 1) - out[:, self.reverse]
+        return out
 
 
 def simulate_survey(
@@ -77,9 +121,8 @@ def simulate_survey(
     Reverse-coded items are stored as answered (high = disagree with the construct);
     :func:`xhs_sharing.data.survey.recode_reverse_items` turns them round before analysis.
     """
-    rng = np.random.default_rng(seed)
-    cuts = likert_thresholds(scale_points, thresholds, skew_shift)
-    answers = to_likert(draw_latent_responses(study, n, rng), cuts)
+    design = LikertSurvey.from_study(study, scale_points, thresholds, skew_shift)
+    answers = design.answers(n, np.random.default_rng(seed))
     width = max(4, len(str(n)))
     frame = pd.DataFrame(answers, columns=study.item_ids)
     frame.insert(0, ID_COLUMN, [f"R{i:0{width}d}" for i in range(1, n + 1)])

@@ -11,7 +11,6 @@ import pytest
 from scipy import integrate, optimize, stats
 
 from xhs_sharing.analysis.mediation import (
-    BootstrapProgress,
     MediationType,
     bootstrap_indirect,
     classify_mediation,
@@ -28,7 +27,7 @@ from xhs_sharing.analysis.mediation import (
 )
 from xhs_sharing.analysis.structural import StructuralResult, fit_structural
 from xhs_sharing.errors import EstimationError, SpecError
-from xhs_sharing.sem.bootstrap import fit_chunk, refit_resample
+from xhs_sharing.sem.bootstrap import BootstrapProgress, fit_chunk, refit_resample
 
 # Population values of the simulated mediation model (latent scale fixed by
 # marker loadings of 1, Var(X) = 1).

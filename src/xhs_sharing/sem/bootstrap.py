@@ -55,11 +55,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from xhs_sharing.errors import EstimationError, SpecError
 from xhs_sharing.sem.checks import solution_problems
@@ -437,11 +438,7 @@ def _single_threaded_blas_env() -> Iterator[None]:
 
 
 def _blas_single_thread() -> AbstractContextManager[object]:
-    """Context limiting BLAS to one thread (threadpoolctl, if installed)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional dependency
-        return nullcontext()
+    """Limit BLAS to one thread from now on; as a context, until its exit (threadpoolctl)."""
     return threadpool_limits(limits=1)
 
 

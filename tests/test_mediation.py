@@ -11,7 +11,6 @@ import pytest
 from scipy import integrate, optimize, stats
 
 from xhs_sharing.analysis.mediation import (
-    BootstrapProgress,
     MediationType,
     bootstrap_indirect,
     classify_mediation,
@@ -28,7 +27,7 @@ from xhs_sharing.analysis.mediation import (
 )
 from xhs_sharing.analysis.structural import StructuralResult, fit_structural
 from xhs_sharing.errors import EstimationError, SpecError
-from xhs_sharing.sem.bootstrap import fit_chunk, refit_resample
+from xhs_sharing.sem.bootstrap import BootstrapProgress, bootstrap_refits, chunk_sizes, fit_chunk, refit_resample
 
 # Population values of the simulated mediation model (latent scale fixed by
 # marker loadings of 1, Var(X) = 1).
@@ -223,6 +222,36 @@ def test_bootstrap_streams_follow_seed_sequence(
     idx0 = np.random.default_rng(children[0]).integers(0, len(x), size=(4, len(x)))
     np.testing.assert_array_equal(res.thetas[1],
                                   refit_resample(fit.structure, x[idx0[1]], fit.theta).theta)
+
+
+def _mean_fitter(structure, data, indices, theta0):  # noqa: ANN001, ANN202
+    """A chunk fitter without a model: the column means of every resample; odd first columns fail."""
+    thetas = data[indices].mean(axis=1)
+    status = ["converged" if int(round(t[0] * 1e6)) % 2 == 0 else "odd" for t in thetas]
+    return thetas, status
+
+
+def test_resampling_engine_is_model_agnostic_and_keeps_every_resample() -> None:
+    data = np.random.default_rng(3).normal(size=(30, 2))
+    assert chunk_sizes(10, 4) == [4, 4, 2] and chunk_sizes(8, 4) == [4, 4] and chunk_sizes(3, 5) == [3]
+    reports: list[BootstrapProgress] = []
+    out = bootstrap_refits(None, data, np.zeros(2), n_resamples=10, seed=12, chunk_size=4,
+                           chunk_fitter=_mean_fitter, progress=reports.append)
+    # resample j of chunk k: row j of integers(0, n, (size, n)) on child k of SeedSequence(seed)
+    children = np.random.SeedSequence(12).spawn(3)
+    expected = np.concatenate([
+        data[np.random.default_rng(children[k]).integers(0, 30, size=(size, 30))].mean(axis=1)
+        for k, size in enumerate((4, 4, 2))
+    ])
+    np.testing.assert_array_equal(out.thetas, expected)
+    assert out.thetas.shape == (10, 2) and out.status.shape == (10,)  # failed resamples are kept
+    n_odd = int((out.status == "odd").sum())
+    assert out.failures == ({"odd": n_odd} if n_odd else {})
+    assert int(out.converged.sum()) == 10 - n_odd and (out.seed, out.chunk_size) == (12, 4)
+    assert [(r.chunks_done, r.resamples_done) for r in reports] == [(1, 4), (2, 8), (3, 10)]
+    assert reports[-1].failed == n_odd
+    with pytest.raises(SpecError, match="chunk_size"):
+        bootstrap_refits(None, data, np.zeros(2), n_resamples=10, seed=12, chunk_size=0, chunk_fitter=_mean_fitter)
 
 
 def _failing_fitter(structure, data, indices, theta0):  # noqa: ANN001, ANN202

@@ -20,17 +20,26 @@ Intervals
   ``theta* ~ N(theta_hat, acov)``, effects per draw, percentile interval.
   ``acov`` is the fit's: from the expected information under ML, from the
   observed information under FIML (lavaan's default for ``missing = "ml"``).
-* Percentile bootstrap (Efron & Tibshirani 1993; Preacher & Hayes 2008):
-  respondents resampled with replacement, model refitted per resample
-  (warm start from the full-sample estimates).  Resample ``j`` of chunk
-  ``k`` is drawn from ``np.random.SeedSequence(seed).spawn(n_chunks)[k]``
-  with a fixed ``chunk_size``, so results do not depend on ``n_jobs``.
-  The refit of one chunk goes through one replaceable function
-  (``chunk_fitter``, default :func:`fit_chunk`, which calls
-  :func:`refit_resample` per resample).  Under FIML (missing values) the
-  resamples keep each drawn respondent's missing answers and
-  :class:`FimlChunkFitter` refits them by FIML one at a time
-  (:func:`refit_resample_fiml`).
+* Percentile bootstrap (Efron & Tibshirani 1993, ch. 13; Preacher & Hayes
+  2008): the resampling engine
+  :func:`xhs_sharing.sem.bootstrap.bootstrap_refits` resamples respondents
+  with replacement and refits the model to every resample (warm start from
+  the full-sample estimates; resample ``j`` of chunk ``k`` is drawn from
+  ``np.random.SeedSequence(seed).spawn(n_chunks)[k]`` with a fixed
+  ``chunk_size``, so results do not depend on ``n_jobs``); the effects of
+  every converged resample are computed here.  The refit of one chunk goes
+  through one replaceable function (``chunk_fitter``, default
+  :func:`~xhs_sharing.sem.bootstrap.fit_chunk`).  Under FIML (missing
+  values) the resamples keep each drawn respondent's missing answers and
+  :class:`~xhs_sharing.sem.bootstrap.FimlChunkFitter` refits them by FIML
+  one at a time.
+
+Defaults
+--------
+The settings of a run (``chunk_size``, the number of Monte Carlo draws, the
+smallest effect size of interest) default to the values of the config JSON
+Schema (:func:`xhs_sharing.study.spec.config_defaults`), so a Python caller
+gets the numbers of the pipeline run with the default configuration.
 
 Classification and equivalence
 ------------------------------
@@ -45,11 +54,7 @@ from __future__ import annotations
 
 import logging
 import math
-import multiprocessing
-from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final, Literal
@@ -61,21 +66,25 @@ from scipy import stats
 from xhs_sharing.analysis.structural import StructuralResult, fit_structural
 from xhs_sharing.errors import EstimationError, SpecError
 from xhs_sharing.sem.bootstrap import (
-    CONVERGED,
+    BootstrapProgress,
+    BootstrapRefits,
     ChunkFitter,
     FimlChunkFitter,
-    _blas_single_thread,
-    _init_worker,
-    _single_threaded_blas_env,
+    bootstrap_refits,
+    check_count,
+    check_seed,
     fit_chunk,
 )
 from xhs_sharing.sem.frames import observed_matrix
 from xhs_sharing.sem.model import ModelStructure
+from xhs_sharing.study.spec import config_defaults
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "BootstrapProgress",
+    "CHUNK_SIZE",
+    "N_DRAWS",
+    "SESOI",
     "BootstrapResult",
     "EffectDraws",
     "EffectSpec",
@@ -109,16 +118,19 @@ EffectKind = Literal["indirect", "total_indirect", "direct", "total"]
 Scale = Literal["est", "std"]
 
 
-#: Default number of Monte Carlo draws (Selig & Preacher 2008 use 20,000).
-N_DRAWS: Final = 20_000
+_STRUCTURAL: Final = config_defaults()["structural"]
 
+#: Default number of Monte Carlo draws: the config's ``structural.mc_draws``
+#: (Selig & Preacher 2008 use 20,000).
+N_DRAWS: Final[int] = _STRUCTURAL["mc_draws"]
 
-#: Default bootstrap chunk size; fixed so that results do not depend on n_jobs.
-CHUNK_SIZE: Final = 100
+#: Default bootstrap chunk size: the config's ``structural.chunk_size``.  It
+#: fixes the random streams of the resamples (never ``n_jobs``).
+CHUNK_SIZE: Final[int] = _STRUCTURAL["chunk_size"]
 
-
-#: Default smallest effect size of interest, standardised units.
-SESOI: Final = 0.10
+#: Default smallest effect size of interest, standardised units: the config's
+#: ``structural.sesoi``.
+SESOI: Final[float] = _STRUCTURAL["sesoi"]
 
 
 @dataclass(frozen=True)
@@ -337,7 +349,7 @@ class BootstrapResult(EffectDraws):
     converged: int = 0
     failed: int = 0
     seed: int = 0
-    chunk_size: int = CHUNK_SIZE
+    chunk_size: int = 0
     failures: dict[str, int] = field(default_factory=dict)
     thetas: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
     status: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
@@ -346,18 +358,6 @@ class BootstrapResult(EffectDraws):
         """``requested, converged, failed, seed`` plus failure reasons."""
         return dict(requested=self.requested, converged=self.converged,
                     failed=self.failed, seed=self.seed, failures=dict(self.failures))
-
-
-def _check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise SpecError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
-def _check_count(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise SpecError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def monte_carlo_draws(
@@ -385,7 +385,7 @@ def monte_carlo_draws(
     eig = np.linalg.eigvalsh(acov)
     if eig.min() < -1e-8 * max(eig.max(), 1e-300):
         raise EstimationError("acov is not positive semi-definite")
-    return rng.multivariate_normal(theta_hat, acov, size=_check_count("n_draws", n_draws),
+    return rng.multivariate_normal(theta_hat, acov, size=check_count("n_draws", n_draws),
                                    method="eigh")
 
 
@@ -415,7 +415,7 @@ def monte_carlo_ci(
     ``(n_draws, k)``) and takes the percentile interval.
     """
     _check_level(level)
-    rng = np.random.default_rng(_check_seed(seed))
+    rng = np.random.default_rng(check_seed(seed))
     thetas = monte_carlo_draws(theta_hat, acov, n_draws, rng)
     values = np.asarray(func(thetas), dtype=float)
     if values.shape[0] != thetas.shape[0]:
@@ -454,7 +454,7 @@ def monte_carlo_indirect(
     specs = effect_specs(triples)
     est, std_est = compute_effects(fit.structure, fit.theta, specs)
     _warn_unlisted_pathways(specs, est)
-    rng = np.random.default_rng(_check_seed(seed))
+    rng = np.random.default_rng(check_seed(seed))
     thetas = monte_carlo_draws(fit.theta, fit.acov, n_draws, rng)
     d_est, d_std = compute_effects(fit.structure, thetas, specs)
     n_bad = int(np.isnan(d_std).any(axis=1).sum())
@@ -466,38 +466,77 @@ def monte_carlo_indirect(
                             std_draws=d_std, n_draws=int(n_draws), seed=int(seed))
 
 
-def _bootstrap_chunk(
-    k: int,
-    seed_seq: np.random.SeedSequence,
-    size: int,
+def _checked_full_fit(
+    data: pd.DataFrame,
+    syntax: str,
+    triples: Sequence[Triple],
+    full_fit: StructuralResult | None,
+    missing: str,
+) -> StructuralResult:
+    """The full-sample fit the resamples start from, fitted here if not given, and checked.
+
+    Raises :class:`SpecError` for a fit of other syntax, triples whose paths
+    are not in the model, or parameters fixed at sample values; and
+    :class:`EstimationError` for an improper full-sample solution.
+    """
+    fit = full_fit if full_fit is not None else fit_structural(syntax, data, missing=missing)
+    if fit.input_syntax != syntax:
+        raise SpecError("full_fit was fitted with a different model syntax")
+    if not fit.proper:
+        raise EstimationError("full-sample solution is improper: " + "; ".join(fit.problems))
+    check_triples(fit.structure, triples)
+    if fit.structure.data_dependent_fixed:
+        raise SpecError(
+            "the model fixes parameters at sample values (observed exogenous "
+            "covariates); model them as single-indicator latents to bootstrap"
+        )
+    return fit
+
+
+def _resampled_matrix(data: pd.DataFrame, fit: StructuralResult) -> np.ndarray:
+    """The indicators of ``fit`` as the ``(n, p)`` matrix whose rows are resampled."""
+    x = observed_matrix(data, fit.structure.observed, allow_missing=fit.estimator == "FIML")
+    if x.shape[0] != fit.n_obs:
+        raise SpecError(f"full_fit used {fit.n_obs} respondents, data has {x.shape[0]}")
+    return x
+
+
+def _fitter_for(x: np.ndarray, fit: StructuralResult, chunk_fitter: ChunkFitter) -> ChunkFitter:
+    """``chunk_fitter``, or :class:`FimlChunkFitter` in place of the default when ``x`` has missing values."""
+    if not np.isnan(x).any():
+        return chunk_fitter
+    if chunk_fitter is fit_chunk:
+        return FimlChunkFitter.from_fit(fit)
+    if not getattr(chunk_fitter, "handles_missing", False):
+        raise SpecError(
+            "the data have missing values and this chunk fitter needs complete data; "
+            "use FimlChunkFitter (the default for a FIML fit)"
+        )
+    return chunk_fitter
+
+
+def _bootstrap_result(
     structure: ModelStructure,
-    data: np.ndarray,
-    theta0: np.ndarray,
-    chunk_fitter: ChunkFitter,
-) -> tuple[int, np.ndarray, list[str]]:
-    """Draw chunk ``k``'s resample indices from its own seed and refit them."""
-    rng = np.random.default_rng(seed_seq)
-    indices = rng.integers(0, data.shape[0], size=(size, data.shape[0]))
-    thetas, status = chunk_fitter(structure, data, indices, theta0)
-    if thetas.shape != (size, structure.n_params) or len(status) != size:
-        raise EstimationError(f"chunk fitter returned wrong shapes for chunk {k}")
-    return k, thetas, list(status)
-
-
-@dataclass(frozen=True)
-class BootstrapProgress:
-    """Progress report passed to the ``progress`` callback after each chunk."""
-
-    chunks_done: int
-    n_chunks: int
-    resamples_done: int
-    requested: int
-    failed: int
-
-
-def _chunk_sizes(n_boot: int, chunk_size: int) -> list[int]:
-    n_chunks = math.ceil(n_boot / chunk_size)
-    return [min(chunk_size, n_boot - k * chunk_size) for k in range(n_chunks)]
+    specs: tuple[EffectSpec, ...],
+    point: tuple[np.ndarray, np.ndarray],
+    refits: BootstrapRefits,
+) -> BootstrapResult:
+    """Effects of every converged resample of ``refits``; failures counted, never dropped silently."""
+    n_boot = refits.status.shape[0]
+    ok = refits.converged
+    n_ok = int(ok.sum())
+    if n_ok == 0:
+        raise EstimationError(f"none of {n_boot} bootstrap resamples converged")
+    if n_ok < n_boot:
+        logger.warning("bootstrap: %d of %d resamples failed (%s); intervals use the "
+                       "%d converged ones", n_boot - n_ok, n_boot, refits.failures, n_ok)
+    d_est, d_std = compute_effects(structure, refits.thetas[ok], specs)
+    return BootstrapResult(
+        specs=specs, est=point[0], std_est=point[1], draws_est=d_est, std_draws=d_std,
+        requested=n_boot, converged=n_ok, failed=n_boot - n_ok, seed=refits.seed,
+        chunk_size=refits.chunk_size, failures=dict(refits.failures), thetas=refits.thetas[ok],
+        status=refits.status,
+    )
 
 
 def bootstrap_indirect(
@@ -515,13 +554,18 @@ def bootstrap_indirect(
     mp_context: str = "spawn",
     missing: str = "listwise",
 ) -> BootstrapResult:
-    """Percentile bootstrap of indirect, direct and total effects.
+    """Percentile bootstrap of indirect, direct and total effects (Efron & Tibshirani 1993; Preacher & Hayes 2008).
 
-    With a FIML fit (data with missing values, ``missing="fiml"``) every
-    resample draws respondents with their missing answers and is refitted by
-    FIML, one at a time (:class:`FimlChunkFitter`, chosen automatically when
-    ``chunk_fitter`` is left at its default), from the same random streams
-    and chunks as the ML path.
+    The resampling engine :func:`~xhs_sharing.sem.bootstrap.bootstrap_refits`
+    refits the model to ``n_boot`` resamples of the respondents, warm-started
+    at the full-sample estimates; the effects of :func:`compute_effects` are
+    then evaluated at every converged resample's parameter vector, and
+    :meth:`EffectDraws.interval` gives their percentile intervals.  With a
+    FIML fit (data with missing values, ``missing="fiml"``) every resample
+    keeps its respondents' missing answers and is refitted by FIML
+    (:class:`~xhs_sharing.sem.bootstrap.FimlChunkFitter`, chosen
+    automatically when ``chunk_fitter`` is left at its default), from the
+    same random streams and chunks as the ML path.
 
     Parameters
     ----------
@@ -535,30 +579,28 @@ def bootstrap_indirect(
         Number of resamples requested.
     seed : int
         Root of ``np.random.SeedSequence(seed).spawn(n_chunks)``.
-    chunk_size : int, default 100
-        Resamples per chunk; fixes the random streams, so keep it constant to
-        reproduce a run.  Results do not depend on ``n_jobs``.
+    chunk_size : int, default :data:`CHUNK_SIZE`
+        Resamples per chunk (default: the config's ``structural.chunk_size``);
+        fixes the random streams, so keep it constant to reproduce a run.
+        Results do not depend on ``n_jobs``.
     n_jobs : int, default 1
         Worker processes for the chunks (``n_jobs = 1`` runs in-process).
     progress : callable, optional
-        Called with a :class:`BootstrapProgress` after every chunk (progress
-        is also logged at INFO level).
+        Called with a :class:`~xhs_sharing.sem.bootstrap.BootstrapProgress`
+        after every chunk (progress is also logged at INFO level).
     full_fit : StructuralResult, optional
         Full-sample fit of the same ``syntax`` (identical string) and
         ``data``; fitted here if not given.  Its ``theta`` warm-starts every
         refit.
-    chunk_fitter : callable, default :func:`fit_chunk`
-        Refits one chunk; the single boundary to swap in a batched
-        estimator.  Must be picklable (a module-level function, or an
-        instance such as :class:`FimlChunkFitter`) for ``n_jobs > 1``.
-        With missing values in ``data`` it must accept them
-        (``handles_missing``); the default becomes :class:`FimlChunkFitter`.
+    chunk_fitter : callable, default :func:`~xhs_sharing.sem.bootstrap.fit_chunk`
+        Refits one chunk (:class:`~xhs_sharing.sem.bootstrap.ChunkFitter`);
+        the single boundary to swap in a batched estimator.  Must be
+        picklable for ``n_jobs > 1``.  With missing values in ``data`` it
+        must accept them (``handles_missing``).
     mp_context : str, default "spawn"
-        multiprocessing start method for ``n_jobs > 1``.  With ``spawn`` (and
-        ``forkserver``) the calling script's top level is re-imported in the
-        workers, so it must be guarded by ``if __name__ == "__main__":``;
-        scripts that cannot be guarded may pass ``"fork"`` (POSIX only).
-        The start method does not affect the results.
+        multiprocessing start method for ``n_jobs > 1`` (see
+        :func:`~xhs_sharing.sem.bootstrap.bootstrap_refits`); it does not
+        affect the results.
     missing : {"listwise", "fiml"}, default "listwise"
         Passed to :func:`~xhs_sharing.analysis.structural.fit_structural` when
         ``full_fit`` is not given.
@@ -576,94 +618,19 @@ def bootstrap_indirect(
         Full-sample fit failed or is improper, a worker died, or no resample
         converged.
     """
-    n_boot = _check_count("n_boot", n_boot)
-    seed = _check_seed(seed)
-    chunk_size = _check_count("chunk_size", chunk_size)
-    n_jobs = _check_count("n_jobs", n_jobs)
+    n_boot = check_count("n_boot", n_boot)
+    seed = check_seed(seed)
+    chunk_size = check_count("chunk_size", chunk_size)
+    n_jobs = check_count("n_jobs", n_jobs)
     specs = effect_specs(triples)
-    fit = full_fit if full_fit is not None else fit_structural(syntax, data, missing=missing)
-    if fit.input_syntax != syntax:
-        raise SpecError("full_fit was fitted with a different model syntax")
-    if not fit.proper:
-        raise EstimationError("full-sample solution is improper: " + "; ".join(fit.problems))
-    structure = fit.structure
-    check_triples(structure, triples)
-    if structure.data_dependent_fixed:
-        raise SpecError(
-            "the model fixes parameters at sample values (observed exogenous "
-            "covariates); model them as single-indicator latents to bootstrap"
-        )
-    x = observed_matrix(data, structure.observed, allow_missing=fit.estimator == "FIML")
-    if x.shape[0] != fit.n_obs:
-        raise SpecError(f"full_fit used {fit.n_obs} respondents, data has {x.shape[0]}")
-    if np.isnan(x).any():
-        if chunk_fitter is fit_chunk:
-            chunk_fitter = FimlChunkFitter.from_fit(fit)
-        elif not getattr(chunk_fitter, "handles_missing", False):
-            raise SpecError(
-                "the data have missing values and this chunk fitter needs complete data; "
-                "use FimlChunkFitter (the default for a FIML fit)"
-            )
-    est, std_est = compute_effects(structure, fit.theta, specs)
-    _warn_unlisted_pathways(specs, est)
-
-    sizes = _chunk_sizes(n_boot, chunk_size)
-    children = np.random.SeedSequence(seed).spawn(len(sizes))
-    results: dict[int, tuple[np.ndarray, list[str]]] = {}
-    failed = done = 0
-
-    def record(k: int, thetas: np.ndarray, status: list[str]) -> None:
-        nonlocal failed, done
-        results[k] = (thetas, status)
-        done += len(status)
-        failed += sum(s != CONVERGED for s in status)
-        report = BootstrapProgress(len(results), len(sizes), done, n_boot, failed)
-        logger.info("bootstrap chunk %d/%d done: %d/%d resamples, %d failed",
-                    report.chunks_done, report.n_chunks, done, n_boot, failed)
-        if progress is not None:
-            progress(report)
-
-    args = [(k, children[k], sizes[k], structure, x, fit.theta, chunk_fitter)
-            for k in range(len(sizes))]
-    if n_jobs == 1:
-        with _blas_single_thread():
-            for a in args:
-                record(*_bootstrap_chunk(*a))
-    else:
-        try:
-            ctx = multiprocessing.get_context(mp_context)
-        except ValueError as exc:
-            raise SpecError(f"unknown multiprocessing start method {mp_context!r}") from exc
-        try:
-            with _single_threaded_blas_env(), ProcessPoolExecutor(
-                max_workers=n_jobs, mp_context=ctx, initializer=_init_worker
-            ) as pool:
-                futures = [pool.submit(_bootstrap_chunk, *a) for a in args]
-                for fut in as_completed(futures):
-                    record(*fut.result())
-        except BrokenProcessPool as exc:
-            raise EstimationError(
-                "a bootstrap worker process died; with the 'spawn' start method "
-                "the calling script must guard its top level with "
-                "`if __name__ == \"__main__\":` (or pass mp_context='fork')"
-            ) from exc
-
-    thetas = np.concatenate([results[k][0] for k in range(len(sizes))])
-    status = np.array([s for k in range(len(sizes)) for s in results[k][1]], dtype=object)
-    ok = status == CONVERGED
-    n_ok = int(ok.sum())
-    if n_ok == 0:
-        raise EstimationError(f"none of {n_boot} bootstrap resamples converged")
-    failures = dict(Counter(s for s in status if s != CONVERGED))
-    if n_ok < n_boot:
-        logger.warning("bootstrap: %d of %d resamples failed (%s); intervals use the "
-                       "%d converged ones", n_boot - n_ok, n_boot, failures, n_ok)
-    d_est, d_std = compute_effects(structure, thetas[ok], specs)
-    return BootstrapResult(
-        specs=specs, est=est, std_est=std_est, draws_est=d_est, std_draws=d_std,
-        requested=n_boot, converged=n_ok, failed=n_boot - n_ok, seed=seed,
-        chunk_size=chunk_size, failures=failures, thetas=thetas[ok], status=status,
-    )
+    fit = _checked_full_fit(data, syntax, triples, full_fit, missing)
+    x = _resampled_matrix(data, fit)
+    fitter = _fitter_for(x, fit, chunk_fitter)
+    point = compute_effects(fit.structure, fit.theta, specs)
+    _warn_unlisted_pathways(specs, point[0])
+    refits = bootstrap_refits(fit.structure, x, fit.theta, n_resamples=n_boot, seed=seed, chunk_size=chunk_size,
+                              chunk_fitter=fitter, n_jobs=n_jobs, progress=progress, mp_context=mp_context)
+    return _bootstrap_result(fit.structure, specs, point, refits)
 
 
 class MediationType(StrEnum):

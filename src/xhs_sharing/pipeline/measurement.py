@@ -1,10 +1,25 @@
-"""measurement."""
+"""The measurement step of the workflow: validation of the measurement model.
+
+:func:`run_measurement` computes every table of ``results/measurement/``
+from the analysis table of the survey; ``scripts/measurement.py`` only reads
+the inputs and writes the outputs.  The correlated-factors CFA
+(:func:`xhs_sharing.analysis.measurement.fit_cfa`), reliability (Cronbach's
+alpha, composite reliability, AVE; Fornell & Larcker 1981), discriminant
+validity (Fornell-Larcker criterion; HTMT, Henseler, Ringle & Sarstedt 2015),
+item descriptives, and the checks of every statistic against its
+conventional cut-off.
+
+Every setting defaults to the value of the config JSON Schema
+(:func:`xhs_sharing.study.spec.config_defaults`), so a Python caller using the
+defaults gets the numbers of the pipeline run with the default configuration.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 
@@ -17,9 +32,13 @@ from xhs_sharing.analysis.measurement import (
     reliability_table,
 )
 from xhs_sharing.analysis.structural import require_positive_definite_covariance
-from xhs_sharing.study.spec import Study
+from xhs_sharing.study.spec import Study, config_defaults
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["MeasurementOutputs", "check_summary", "run_measurement"]
+
+_CONFIG: Final = config_defaults()
 
 
 @dataclass
@@ -36,19 +55,34 @@ class MeasurementOutputs:
     syntax: str
 
 
+def check_summary(checks: list[dict[str, Any]]) -> dict[str, Any]:
+    """``checks.json``: every check, and how many passed, failed and warned."""
+    return {
+        "checks": checks,
+        "passed": sum(c["status"] == "pass" for c in checks),
+        "failed": sum(c["status"] == "fail" for c in checks),
+        "warnings": sum(c["status"] == "warning" for c in checks),
+        "total": len(checks),
+    }
+
+
 def run_measurement(
     items: pd.DataFrame,
     study: Study,
-    scale_points: int,
-    thresholds: dict[str, float] | None = None,
+    scale_points: int = _CONFIG["synthetic"]["scale_points"],
+    thresholds: Mapping[str, float] | None = None,
     *,
-    missing: str = "listwise",
+    missing: str = _CONFIG["missing"],
 ) -> MeasurementOutputs:
     """Validate the measurement model on a survey (items recoded, one column per item).
 
     Fits the correlated-factors CFA, then computes reliability (alpha, CR,
     AVE), discriminant validity (Fornell-Larcker, HTMT), item descriptives and
     the checks against ``thresholds``.
+
+    ``scale_points`` is the number of answer options (the config's
+    ``synthetic.scale_points``); ``thresholds`` the config's
+    ``measurement.thresholds`` (None: the schema's defaults).
 
     ``missing`` is the run's missing-data setting. Under ``"listwise"`` the
     data stage has dropped incomplete respondents and everything uses the
@@ -61,6 +95,8 @@ def run_measurement(
     alpha the rows complete on each construct (``n`` in the reliability
     table). With no missing value both settings give identical outputs.
     """
+    if thresholds is None:
+        thresholds = _CONFIG["measurement"]["thresholds"]
     ibc = study.items_by_construct
     require_positive_definite_covariance(items, study.item_ids)
     cfa = fit_cfa(items, ibc, missing=missing)
@@ -75,12 +111,6 @@ def run_measurement(
         htmt=ht,
         loadings=cfa.loadings,
         cfa_fit=cfa.fit,
-        checks={
-            "checks": checks,
-            "passed": sum(c["status"] == "pass" for c in checks),
-            "failed": sum(c["status"] == "fail" for c in checks),
-            "warnings": sum(c["status"] == "warning" for c in checks),
-            "total": len(checks),
-        },
+        checks=check_summary(checks),
         syntax=cfa.syntax,
     )

@@ -1,32 +1,87 @@
-"""structural."""
+"""The structural step of the workflow: the latent model, its mediation analysis and equivalence tests.
+
+:func:`run_structural` computes every table of ``results/structural/`` from
+the analysis table of the survey; ``scripts/structural.py`` only reads the
+inputs and writes the outputs.  It is a sequence of small steps, each usable
+on its own:
+
+1. :func:`fit_model` -- the full structural model (measurement plus every
+   path of the study, including the zero-valued direct paths), fitted by ML
+   or FIML; a model that cannot be estimated stops the step, an improper
+   solution is logged and kept;
+2. :func:`choose_chunk_fitter` -- how the bootstrap resamples are refitted
+   (batched Fisher scoring, one by one, or one by one by FIML when answers
+   are missing);
+3. :func:`run_bootstrap` -- the percentile bootstrap of the effects
+   (:func:`xhs_sharing.analysis.mediation.bootstrap_indirect`; Efron &
+   Tibshirani 1993), left empty when no resample around an improper
+   solution is proper;
+4. the Monte Carlo intervals
+   (:func:`xhs_sharing.analysis.mediation.monte_carlo_indirect`; Selig &
+   Preacher 2008);
+5. the tables: :func:`~xhs_sharing.analysis.mediation.indirect_effects_table`
+   and :func:`equivalence_table` (TOST, Schuirmann 1987; Lakens 2017);
+6. :func:`fit_summary` (``fit.json``) and :func:`bootstrap_summary`
+   (``bootstrap.json``).
+
+Every setting defaults to the value of the config JSON Schema
+(:func:`xhs_sharing.study.spec.config_defaults`), so a Python caller using the
+defaults gets the numbers of the pipeline run with the default configuration.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 
 from xhs_sharing.analysis.mediation import (
+    BootstrapResult,
+    EffectDraws,
+    Triple,
     bootstrap_indirect,
     indirect_effects_table,
     monte_carlo_indirect,
     tost_effect,
     tost_path,
 )
-from xhs_sharing.analysis.structural import fit_structural, require_positive_definite_covariance
-from xhs_sharing.errors import EstimationError
+from xhs_sharing.analysis.structural import StructuralResult, fit_structural, require_positive_definite_covariance
+from xhs_sharing.errors import EstimationError, SpecError
 from xhs_sharing.sem.batched import BatchedChunkFitter, BatchedModel
-from xhs_sharing.sem.bootstrap import FimlChunkFitter, fit_chunk
+from xhs_sharing.sem.bootstrap import BootstrapProgress, ChunkFitter, FimlChunkFitter, fit_chunk
 from xhs_sharing.sem.checks import solution_problems
 from xhs_sharing.sem.fit import ESTIMATOR_KEY, fit_measures
-from xhs_sharing.study.spec import Study
+from xhs_sharing.study.spec import Study, config_defaults
 from xhs_sharing.study.syntax import mediation_triples, structural_syntax
 
 logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULTS",
+    "BootstrapRun",
+    "StructuralOutputs",
+    "bootstrap_summary",
+    "choose_chunk_fitter",
+    "equivalence_table",
+    "fit_model",
+    "fit_summary",
+    "run_bootstrap",
+    "run_structural",
+]
+
+_CONFIG: Final = config_defaults()
+
+#: Defaults of the ``structural`` section of the config (from its JSON Schema):
+#: ``bootstrap``, ``chunk_size``, ``engine``, ``mc_draws``, ``sesoi``.
+DEFAULTS: Final[dict[str, Any]] = _CONFIG["structural"]
+
+ENGINES: Final = ("batched", "one-by-one")
+"""Bootstrap engines a run may ask for (the config's ``structural.engine``)."""
 
 
 @dataclass
@@ -42,17 +97,145 @@ class StructuralOutputs:
     equivalence: pd.DataFrame
 
 
-def equivalence_table(study: Study, fit: Any, boot: Any, sesoi: float, mc: Any = None) -> pd.DataFrame:
-    """TOST equivalence tests of every claim the paper reports as not significant.
+@dataclass(frozen=True)
+class BootstrapRun:
+    """Outcome of :func:`run_bootstrap`.
 
-    Paths use the standardized estimate and its delta-method SE; indirect
-    effects use the 90% percentile-bootstrap interval of the standardized
-    effect, or the Monte Carlo draws ``mc`` when there is no bootstrap
-    (``boot`` None: it failed on an improper solution).
+    Attributes
+    ----------
+    result : BootstrapResult or None
+        The bootstrap draws; None when the bootstrap around an improper
+        solution failed.
+    error : str or None
+        Why ``result`` is None.
+    engine : str
+        Engine that refitted the resamples (``"one-by-one FIML"`` under FIML).
     """
 
-    draws = boot if boot is not None else mc
+    result: BootstrapResult | None
+    error: str | None
+    engine: str
 
+
+def fit_model(items: pd.DataFrame, study: Study, missing: str) -> tuple[str, StructuralResult]:
+    """Fit the full structural model of ``study``; stop if it cannot be estimated.
+
+    The model (:func:`~xhs_sharing.study.syntax.structural_syntax`) is fitted
+    by ML, or by FIML with ``missing="fiml"`` and missing answers in
+    ``items``.  An improper but converged solution is kept (its problems are
+    logged as a WARNING and stay in ``fit.problems``).
+
+    Returns
+    -------
+    syntax : str
+        The lavaan syntax of the model.
+    fit : StructuralResult
+
+    Raises
+    ------
+    EstimationError
+        The sample covariance matrix of the indicators is not positive
+        definite, the iterations do not converge, or the information matrix
+        is singular (the model is not identified).
+    """
+    syntax = structural_syntax(study)
+    require_positive_definite_covariance(items, study.item_ids)
+    fit = fit_structural(syntax, items, missing=missing, allow_improper=True)
+    # A singular information matrix is the one diagnosis of fit_structural that is
+    # not about the solution: the model is not identified, there are no estimates.
+    solution = solution_problems(fit.structure, fit.theta)
+    unidentified = [p for p in fit.problems if p not in solution]
+    if unidentified:
+        raise EstimationError("the structural model cannot be estimated: " + "; ".join(unidentified))
+    if fit.problems:
+        logger.warning("the structural solution is IMPROPER (%s): every output is written, marked "
+                       "\"proper\": false in fit.json, and no claim can be reproduced on it",
+                       "; ".join(fit.problems))
+    return syntax, fit
+
+
+def choose_chunk_fitter(
+    fit: StructuralResult, items: pd.DataFrame, engine: str, n_jobs: int
+) -> tuple[ChunkFitter, str, int]:
+    """The chunk fitter of the bootstrap for ``engine``, the engine it is, and the worker count.
+
+    * FIML fit (missing answers): every resample refitted by FIML one by one
+      (:class:`~xhs_sharing.sem.bootstrap.FimlChunkFitter`), whatever
+      ``engine`` says: the batched estimator needs complete covariance
+      matrices;
+    * ``"batched"``: :class:`~xhs_sharing.sem.batched.BatchedChunkFitter`,
+      in this process (the batch is the parallelism: ``n_jobs`` becomes 1);
+    * ``"one-by-one"``: :func:`~xhs_sharing.sem.bootstrap.fit_chunk` on
+      ``n_jobs`` worker processes.
+    """
+    if fit.estimator == "FIML":
+        logger.info("%d of %d respondents have missing answers (%d patterns): every bootstrap "
+                    "resample is refitted by FIML one by one (the %s engine needs complete data)",
+                    int(items[list(fit.structure.observed)].isna().any(axis=1).sum()), fit.n_obs,
+                    fit.n_patterns, engine)
+        return FimlChunkFitter.from_fit(fit), "one-by-one FIML", n_jobs
+    if engine == "batched":
+        return BatchedChunkFitter(BatchedModel.from_fit(fit)), engine, 1
+    return fit_chunk, engine, n_jobs
+
+
+def run_bootstrap(
+    items: pd.DataFrame,
+    syntax: str,
+    fit: StructuralResult,
+    triples: Sequence[Triple],
+    *,
+    n_boot: int,
+    seed: int,
+    chunk_size: int,
+    engine: str,
+    n_jobs: int,
+    progress: Callable[[BootstrapProgress], None] | None = None,
+) -> BootstrapRun:
+    """Percentile bootstrap of every effect of ``triples``, also around an improper solution.
+
+    :func:`~xhs_sharing.analysis.mediation.bootstrap_indirect` refuses an
+    improper full-sample fit so that no caller bootstraps one silently; here
+    the problems are already logged and recorded (:func:`fit_model`), and
+    each resample is screened on its own by the chunk fitter.  If then no
+    resample is proper the bootstrap is left empty (``error`` says why);
+    with a proper fit every failure propagates.
+    """
+    fitter, engine_used, n_jobs = choose_chunk_fitter(fit, items, engine, n_jobs)
+    boot_fit = fit if fit.proper else dataclasses.replace(fit, problems=())
+    boot: BootstrapResult | None = None
+    error: str | None = None
+    started = time.perf_counter()
+    try:
+        boot = bootstrap_indirect(items, syntax, triples, n_boot, seed, chunk_size=chunk_size, n_jobs=n_jobs,
+                                  progress=progress, full_fit=boot_fit, chunk_fitter=fitter)
+    except EstimationError as exc:
+        if fit.proper:
+            raise
+        error = str(exc)
+        logger.warning("bootstrap around the improper solution failed (%s): the bootstrap intervals "
+                       "are left empty", exc)
+    elapsed = time.perf_counter() - started
+    logger.info("bootstrap (%s): %d refits in %.1f s, %.1f ms per refit", engine_used, n_boot,
+                elapsed, 1000.0 * elapsed / n_boot)
+    return BootstrapRun(boot, error, engine_used)
+
+
+def equivalence_table(
+    study: Study, fit: StructuralResult, boot: BootstrapResult | None, sesoi: float,
+    mc: EffectDraws | None = None,
+) -> pd.DataFrame:
+    """TOST equivalence tests of every claim the paper reports as not significant.
+
+    Paths use the standardized estimate and its delta-method SE
+    (:func:`~xhs_sharing.analysis.mediation.tost_path`); indirect effects use
+    the 90% percentile-bootstrap interval of the standardized effect
+    (:func:`~xhs_sharing.analysis.mediation.tost_effect`), or the Monte Carlo
+    draws ``mc`` when there is no bootstrap (``boot`` None: it failed on an
+    improper solution).  Two one-sided tests against ``(-sesoi, sesoi)``
+    (Schuirmann 1987; Lakens 2017).
+    """
+    draws = boot if boot is not None else mc
     rows = []
     for claim in study.claims:
         if claim.expected != "not_significant":
@@ -71,126 +254,133 @@ def equivalence_table(study: Study, fit: Any, boot: Any, sesoi: float, mc: Any =
                                        "sesoi", "pvalue", "verdict"])
 
 
+def fit_summary(fit: StructuralResult, items: pd.DataFrame, missing: str) -> dict[str, Any]:
+    """``fit.json``: lavaan's fit measures, the estimator, and whether the solution is proper.
+
+    ``"proper"`` and ``"problems"`` are always present (``True, []`` for a
+    proper solution), so the claims step and the report can say so.
+    """
+    out: dict[str, Any] = dict(fit_measures(fit, items, missing=missing))
+    out[ESTIMATOR_KEY] = fit.estimator
+    out["proper"] = fit.proper
+    out["problems"] = list(fit.problems)
+    return out
+
+
+def bootstrap_summary(
+    run: BootstrapRun,
+    fit: StructuralResult,
+    *,
+    n_boot: int,
+    seed: int,
+    chunk_size: int,
+    engine: str,
+    mc_draws: int,
+    mc_seed: int,
+) -> dict[str, Any]:
+    """``bootstrap.json``: resamples requested, converged and failed (by reason), seeds and engines.
+
+    Without bootstrap draws every resample counts as failed and ``"error"``
+    says why; ``"engine_requested"`` appears when the engine used differs
+    from the configured ``engine`` (FIML).
+    """
+    if run.result is not None:
+        out: dict[str, Any] = dict(run.result.summary())
+    else:
+        out = {"requested": n_boot, "converged": 0, "failed": n_boot, "seed": seed,
+               "failures": {}, "error": run.error}
+    out.update(chunk_size=chunk_size, engine=run.engine)
+    if run.engine != engine:
+        out["engine_requested"] = engine
+    out.update(mc_draws=mc_draws, mc_seed=mc_seed, estimator=fit.estimator, mc_information=fit.information)
+    return out
+
+
 def run_structural(
     items: pd.DataFrame,
     study: Study,
     *,
-    n_boot: int,
     boot_seed: int,
     mc_seed: int,
-    chunk_size: int = 100,
-    mc_draws: int = 20_000,
-    sesoi: float = 0.10,
+    n_boot: int = DEFAULTS["bootstrap"],
+    chunk_size: int = DEFAULTS["chunk_size"],
+    mc_draws: int = DEFAULTS["mc_draws"],
+    sesoi: float = DEFAULTS["sesoi"],
+    engine: str = DEFAULTS["engine"],
     n_jobs: int = 1,
-    engine: str = "batched",
-    progress: Any = None,
-    missing: str = "listwise",
+    progress: Callable[[BootstrapProgress], None] | None = None,
+    missing: str = _CONFIG["missing"],
 ) -> StructuralOutputs:
-    """Fit the latent structural model and its mediation analysis.
+    """Fit the latent structural model and its mediation analysis (the workflow's structural step).
 
-    The full model (measurement plus every structural path of the spec,
-    including the zero-valued direct paths) is fitted by ML; indirect, direct
-    and total effects get percentile-bootstrap and Monte Carlo intervals; the
-    paper's null findings get TOST equivalence tests.
+    The full model is fitted by ML (:func:`fit_model`); indirect, direct and
+    total effects get percentile-bootstrap (:func:`run_bootstrap`) and Monte
+    Carlo intervals; the paper's null findings get TOST equivalence tests
+    (:func:`equivalence_table`).
 
-    With ``missing="fiml"`` and missing answers in ``items`` the model is
-    fitted by FIML (``fit`` says ``"estimator": "FIML"``; standard errors
-    and the Monte Carlo intervals use the observed information). The
-    batched bootstrap estimator needs complete covariance matrices, so the
-    bootstrap then falls back automatically to refitting every resample by
-    FIML one at a time (same streams and chunks; ``bootstrap["engine"]`` is
-    ``"one-by-one FIML"``, ``bootstrap["engine_requested"]`` the configured
-    one). With no missing value both settings give identical outputs.
+    Parameters
+    ----------
+    items : pd.DataFrame
+        The analysis table (one column per item).
+    study : Study
+    boot_seed, mc_seed : int
+        Seeds of the bootstrap and of the Monte Carlo draws (the pipeline
+        derives them from the master seed: ``stream_seed(seed, "bootstrap")``
+        and ``stream_seed(seed, "mc_intervals")``).
+    n_boot, chunk_size, mc_draws, sesoi, engine
+        The config's ``structural`` settings ``bootstrap``, ``chunk_size``,
+        ``mc_draws``, ``sesoi``, ``engine``; each defaults to its value in
+        the config JSON Schema (:data:`DEFAULTS`).
+    n_jobs : int, default 1
+        Worker processes of the one-by-one bootstrap.
+    progress : callable, optional
+        Called after every bootstrap chunk.
+    missing : {"listwise", "fiml"}
+        The run's missing-data setting (default from the config schema).
+        With ``missing="fiml"`` and missing answers in ``items`` the model is
+        fitted by FIML (``fit`` says ``"estimator": "FIML"``; standard errors
+        and the Monte Carlo intervals use the observed information) and the
+        bootstrap refits every resample by FIML one at a time (same streams
+        and chunks; ``bootstrap["engine"]`` is ``"one-by-one FIML"``,
+        ``bootstrap["engine_requested"]`` the configured one). With no
+        missing value both settings give identical outputs.
 
-    Estimation problems (the issue's rule: reported as such, never as numbers
-    that look fine):
+    Returns
+    -------
+    StructuralOutputs
 
-    * no numbers to show, so the stage stops with :class:`EstimationError`
+    Notes
+    -----
+    Estimation problems follow the issue's rule (reported as such, never as
+    numbers that look fine):
+
+    * no numbers to show, so the step stops with :class:`EstimationError`
       naming the problem: the sample covariance matrix of the indicators is
       not positive definite, the ML (FIML) iterations do not converge, or the
       information matrix is singular (the model is not identified);
     * an improper but converged solution (a negative (residual) variance, a
       non-positive-definite latent or implied covariance matrix) is kept:
       every problem is logged as a WARNING, every output is written, and
-      ``fit`` records ``"proper": False`` with the ``"problems"`` (always
-      present: ``"proper": True, "problems": []`` otherwise), so the claims
-      stage and the report can say so. The bootstrap still runs, each
-      resample judged on its own; if no resample gives a proper solution
-      the bootstrap intervals are left empty (``bootstrap["error"]`` says
-      why) and the equivalence tests of indirect effects use the Monte
-      Carlo draws.
+      ``fit`` records ``"proper": False`` with the ``"problems"``. The
+      bootstrap still runs, each resample judged on its own; if no resample
+      gives a proper solution the bootstrap intervals are left empty
+      (``bootstrap["error"]`` says why) and the equivalence tests of
+      indirect effects use the Monte Carlo draws.
     """
-    if engine not in ("batched", "one-by-one"):
-        raise ValueError(f"engine must be 'batched' or 'one-by-one', got {engine!r}")
-    syntax = structural_syntax(study)
-    require_positive_definite_covariance(items, study.item_ids)
-    fit = fit_structural(syntax, items, missing=missing, allow_improper=True)
-    # A singular information matrix is the one diagnosis of fit_structural that is
-    # not about the solution: the model is not identified, there are no estimates.
-    solution = solution_problems(fit.structure, fit.theta)
-    unidentified = [p for p in fit.problems if p not in solution]
-    if unidentified:
-        raise EstimationError("the structural model cannot be estimated: " + "; ".join(unidentified))
-    problems = list(fit.problems)
-    if problems:
-        logger.warning("the structural solution is IMPROPER (%s): every output is written, marked "
-                       "\"proper\": false in fit.json, and no claim can be reproduced on it",
-                       "; ".join(problems))
+    if engine not in ENGINES:
+        raise SpecError(f"engine must be 'batched' or 'one-by-one', got {engine!r}")
+    syntax, fit = fit_model(items, study, missing)
     triples = mediation_triples(study)
-    engine_used = engine
-    if fit.estimator == "FIML":
-        fitter = FimlChunkFitter.from_fit(fit)
-        engine_used = "one-by-one FIML"
-        logger.info("%d of %d respondents have missing answers (%d patterns): every bootstrap "
-                    "resample is refitted by FIML one by one (the %s engine needs complete data)",
-                    int(items[list(fit.structure.observed)].isna().any(axis=1).sum()), fit.n_obs,
-                    fit.n_patterns, engine)
-    elif engine == "batched":
-        fitter = BatchedChunkFitter(BatchedModel.from_fit(fit))
-        n_jobs = 1  # the batch is the parallelism; the fitter is not sent to worker processes
-    else:
-        fitter = fit_chunk
-    # bootstrap_indirect refuses an improper full-sample fit so that no caller
-    # bootstraps one silently; here the problems are already logged and recorded,
-    # and each resample is screened on its own by the chunk fitter.
-    boot_fit = fit if fit.proper else dataclasses.replace(fit, problems=())
-    boot_error = None
-    started = time.perf_counter()
-    try:
-        boot = bootstrap_indirect(items, syntax, triples, n_boot, boot_seed, chunk_size=chunk_size,
-                                  n_jobs=n_jobs, progress=progress, full_fit=boot_fit,
-                                  chunk_fitter=fitter)
-    except EstimationError as exc:
-        if fit.proper:
-            raise
-        boot, boot_error = None, str(exc)
-        logger.warning("bootstrap around the improper solution failed (%s): the bootstrap intervals "
-                       "are left empty", exc)
-    elapsed = time.perf_counter() - started
-    logger.info("bootstrap (%s): %d refits in %.1f s, %.1f ms per refit", engine_used, n_boot,
-                elapsed, 1000.0 * elapsed / n_boot)
+    boot = run_bootstrap(items, syntax, fit, triples, n_boot=n_boot, seed=boot_seed, chunk_size=chunk_size,
+                         engine=engine, n_jobs=n_jobs, progress=progress)
     mc = monte_carlo_indirect(fit, triples, seed=mc_seed, n_draws=mc_draws)
-    table = indirect_effects_table(fit, triples, boot=boot, mc=mc)
-    fit_dict: dict[str, Any] = dict(fit_measures(fit, items, missing=missing))
-    fit_dict[ESTIMATOR_KEY] = fit.estimator
-    fit_dict["proper"] = fit.proper
-    fit_dict["problems"] = problems
-    if boot is not None:
-        summary: dict[str, Any] = dict(boot.summary())
-    else:
-        summary = {"requested": n_boot, "converged": 0, "failed": n_boot, "seed": boot_seed,
-                   "failures": {}, "error": boot_error}
-    bootstrap: dict[str, Any] = {**summary, "chunk_size": chunk_size, "engine": engine_used}
-    if engine_used != engine:
-        bootstrap["engine_requested"] = engine
-    bootstrap.update(mc_draws=mc_draws, mc_seed=mc_seed, estimator=fit.estimator,
-                     mc_information=fit.information)
     return StructuralOutputs(
         syntax=syntax,
         paths=fit.paths,
         r2=fit.r2,
-        fit=fit_dict,
-        indirect_effects=table,
-        bootstrap=bootstrap,
-        equivalence=equivalence_table(study, fit, boot, sesoi, mc=mc),
+        fit=fit_summary(fit, items, missing),
+        indirect_effects=indirect_effects_table(fit, triples, boot=boot.result, mc=mc),
+        bootstrap=bootstrap_summary(boot, fit, n_boot=n_boot, seed=boot_seed, chunk_size=chunk_size,
+                                    engine=engine, mc_draws=mc_draws, mc_seed=mc_seed),
+        equivalence=equivalence_table(study, fit, boot.result, sesoi, mc=mc),
     )

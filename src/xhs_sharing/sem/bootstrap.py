@@ -1,17 +1,68 @@
-"""bootstrap."""
+"""The nonparametric bootstrap of a fitted SEM: resampling engine and refits.
+
+Respondents are resampled with replacement and the model is refitted to
+every resample (Efron & Tibshirani 1993, *An Introduction to the Bootstrap*,
+ch. 6 and 13); functions of the refitted parameter vectors (indirect effects,
+standardised paths) then get percentile intervals in the analysis layer
+(:func:`xhs_sharing.analysis.mediation.bootstrap_indirect`).  The design
+follows lavaan's ``lav_bootstrap.R`` (``bootstrapLavaan`` /
+``lav_bootstrap_internal``): one loop draws the resamples and refits them
+from the full-sample estimates, records every outcome, and leaves what to
+compute from the estimates to the caller.
+
+Engine
+------
+:func:`bootstrap_refits` knows nothing of indirect effects or of the model:
+given the data matrix, the warm start ``theta0`` and a *chunk fitter*, it
+
+* splits the ``n_resamples`` resamples into chunks of ``chunk_size``
+  (:func:`chunk_sizes`);
+* draws chunk ``k``'s resamples from its own random stream, child ``k`` of
+  ``np.random.SeedSequence(seed).spawn(n_chunks)``, as an ``(size, n)``
+  array of row indices (:func:`chunk_indices`), so the resamples depend on
+  ``seed`` and ``chunk_size`` only, never on ``n_jobs`` or the order in
+  which chunks finish;
+* refits the chunks in-process or in worker processes, with BLAS limited to
+  one thread per process (the refits use tiny matrices; several processes
+  each spinning a multi-threaded BLAS pool oversubscribe the cores);
+* returns every resample's parameter vector and status in draw order with
+  the count of failures per reason (:class:`BootstrapRefits`), and reports
+  progress after every chunk (:class:`BootstrapProgress`).
+
+Refits
+------
+A chunk fitter ``(structure, data, indices, theta0) -> (thetas, statuses)``
+(:class:`ChunkFitter`) refits all resamples of one chunk.  The package has
+three: :func:`fit_chunk` (ML by Fisher scoring, one resample at a time,
+:func:`refit_resample`), :class:`FimlChunkFitter` (FIML for data with missing
+values, :func:`refit_resample_fiml`) and the batched estimator
+:class:`xhs_sharing.sem.batched.BatchedChunkFitter` (all resamples of a
+chunk at once).  Every resample ends with one status: :data:`CONVERGED`
+(converged and proper), :data:`NONCONVERGED`, :data:`IMPROPER` (negative
+variance or non-positive-definite matrix,
+:func:`~xhs_sharing.sem.checks.solution_problems`) or :data:`SINGULAR_DATA`
+(the resample's covariance matrix is not positive definite).  Failed
+resamples are counted, never silently dropped.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
+import multiprocessing
 import os
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from xhs_sharing.errors import SpecError
+from xhs_sharing.errors import EstimationError, SpecError
 from xhs_sharing.sem.checks import solution_problems
 from xhs_sharing.sem.estimation import MAX_ITER, XTOL, solve_ml
 from xhs_sharing.sem.model import ModelStructure
@@ -21,28 +72,36 @@ from xhs_sharing.sem.objectives import sample_covariance
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "CONVERGED",
+    "IMPROPER",
+    "NONCONVERGED",
+    "SINGULAR_DATA",
+    "BootstrapProgress",
+    "BootstrapRefits",
+    "ChunkFitter",
     "FimlChunkFitter",
     "RefitOutcome",
+    "bootstrap_refits",
+    "check_count",
+    "check_seed",
+    "chunk_indices",
+    "chunk_sizes",
     "fit_chunk",
     "refit_resample",
     "refit_resample_fiml",
 ]
 
 
-
-
-
-
-#: Resample outcomes.
+#: Resample outcome: the refit converged to a proper solution (the only one kept).
 CONVERGED: Final = "converged"
 
-
+#: Resample outcome: the iterations did not converge.
 NONCONVERGED: Final = "nonconverged"
 
-
+#: Resample outcome: converged, but a negative variance or non-positive-definite matrix.
 IMPROPER: Final = "improper"
 
-
+#: Resample outcome: the resample's data cannot be fitted (covariance not positive definite).
 SINGULAR_DATA: Final = "singular_data"
 
 
@@ -88,7 +147,15 @@ def refit_resample(
 
 
 class ChunkFitter(Protocol):
-    """Signature of a chunk fitter (the batched estimator implements this)."""
+    """Refits every resample of one chunk: the replaceable step of :func:`bootstrap_refits`.
+
+    Called as ``chunk_fitter(structure, data, indices, theta0)`` with the
+    full sample ``data`` (n, p), the chunk's row ``indices`` (size, n) and
+    the warm start ``theta0`` (q,); returns the ``(size, q)`` refitted
+    parameter vectors and one status per resample.  Implemented by
+    :func:`fit_chunk`, :class:`FimlChunkFitter` and
+    :class:`xhs_sharing.sem.batched.BatchedChunkFitter`.
+    """
 
     def __call__(
         self, structure: ModelStructure, data: np.ndarray, indices: np.ndarray,
@@ -159,7 +226,7 @@ def refit_resample_fiml(
 class FimlChunkFitter:
     """Refit every resample of a chunk by FIML, one at a time.
 
-    The chunk fitter of :func:`bootstrap_indirect` for data with missing
+    The chunk fitter of :func:`bootstrap_refits` for data with missing
     values (the batched estimator needs complete covariance matrices).
     Holds the full-sample FIML intercepts and Hessian, which warm-start every
     refit together with ``theta0``; picklable, so chunks may run in worker
@@ -201,6 +268,149 @@ class FimlChunkFitter:
         return thetas, status
 
 
+
+# --------------------------------------------------------------------------
+# The resampling engine
+# --------------------------------------------------------------------------
+def check_seed(seed: object) -> int:
+    """``seed`` as an ``int``; :class:`SpecError` unless it is a non-negative integer."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise SpecError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def check_count(name: str, value: object, minimum: int = 1) -> int:
+    """``value`` as an ``int``; :class:`SpecError` unless it is an integer ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise SpecError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def chunk_sizes(n_resamples: int, chunk_size: int) -> list[int]:
+    """Sizes of the chunks of ``n_resamples`` resamples: ``chunk_size`` each, the last one the rest.
+
+    Examples
+    --------
+    >>> chunk_sizes(10, 4)
+    [4, 4, 2]
+    """
+    n_chunks = math.ceil(n_resamples / chunk_size)
+    return [min(chunk_size, n_resamples - k * chunk_size) for k in range(n_chunks)]
+
+
+def chunk_indices(stream: np.random.SeedSequence, size: int, n_obs: int) -> np.ndarray:
+    """Row indices of the ``size`` resamples of one chunk, drawn from its own ``stream``.
+
+    Row ``j`` holds the ``n_obs`` respondents (drawn uniformly with
+    replacement) of the chunk's resample ``j``:
+    ``np.random.default_rng(stream).integers(0, n_obs, size=(size, n_obs))``.
+    """
+    return np.random.default_rng(stream).integers(0, n_obs, size=(size, n_obs))
+
+
+@dataclass(frozen=True)
+class BootstrapProgress:
+    """Progress report passed to the ``progress`` callback after each chunk.
+
+    Attributes
+    ----------
+    chunks_done, n_chunks : int
+        Chunks finished so far, and in all.
+    resamples_done, requested : int
+        Resamples refitted so far, and in all.
+    failed : int
+        Resamples so far without a converged, proper solution.
+    """
+
+    chunks_done: int
+    n_chunks: int
+    resamples_done: int
+    requested: int
+    failed: int
+
+
+@dataclass(frozen=True, eq=False)
+class BootstrapRefits:
+    """Every resample's refit, in draw order.
+
+    Attributes
+    ----------
+    thetas : np.ndarray, shape (n_resamples, q)
+        Parameter vector of every resample, whatever its status (NaN where
+        the fitter gave none, e.g. singular data).
+    status : np.ndarray of str, shape (n_resamples,)
+        Outcome of every resample (:data:`CONVERGED`, :data:`NONCONVERGED`,
+        :data:`IMPROPER`, :data:`SINGULAR_DATA`, or a fitter's own reason).
+    failures : dict of str to int
+        Count per failure reason (every status but :data:`CONVERGED`), in
+        order of first occurrence.
+    seed : int
+        Root of the chunks' random streams.
+    chunk_size : int
+        Resamples per chunk (with ``seed`` it fixes the resamples).
+    """
+
+    thetas: np.ndarray
+    status: np.ndarray
+    failures: dict[str, int]
+    seed: int
+    chunk_size: int
+
+    @property
+    def converged(self) -> np.ndarray:
+        """Boolean mask of the resamples with a converged, proper solution."""
+        return self.status == CONVERGED
+
+
+def _refit_chunk(
+    k: int,
+    stream: np.random.SeedSequence,
+    size: int,
+    structure: ModelStructure,
+    data: np.ndarray,
+    theta0: np.ndarray,
+    chunk_fitter: ChunkFitter,
+) -> tuple[int, np.ndarray, list[str]]:
+    """Draw chunk ``k``'s resamples from its ``stream`` and refit them (runs in a worker)."""
+    indices = chunk_indices(stream, size, data.shape[0])
+    thetas, status = chunk_fitter(structure, data, indices, theta0)
+    if thetas.shape != (size, theta0.shape[0]) or len(status) != size:
+        raise EstimationError(f"chunk fitter returned wrong shapes for chunk {k}")
+    return k, thetas, list(status)
+
+
+ChunkTask = tuple[int, np.random.SeedSequence, int, ModelStructure, np.ndarray, np.ndarray, ChunkFitter]
+"""Arguments of :func:`_refit_chunk` for one chunk."""
+
+
+class _Collector:
+    """Gathers the chunks as they finish; logs and reports progress after each."""
+
+    def __init__(self, sizes: Sequence[int], progress: Callable[[BootstrapProgress], None] | None) -> None:
+        self.sizes = list(sizes)
+        self.requested = sum(self.sizes)
+        self.progress = progress
+        self.chunks: dict[int, tuple[np.ndarray, list[str]]] = {}
+        self.done = self.failed = 0
+
+    def add(self, k: int, thetas: np.ndarray, status: list[str]) -> None:
+        self.chunks[k] = (thetas, status)
+        self.done += len(status)
+        self.failed += sum(s != CONVERGED for s in status)
+        report = BootstrapProgress(len(self.chunks), len(self.sizes), self.done, self.requested, self.failed)
+        logger.info("bootstrap chunk %d/%d done: %d/%d resamples, %d failed",
+                    report.chunks_done, report.n_chunks, self.done, self.requested, self.failed)
+        if self.progress is not None:
+            self.progress(report)
+
+    def in_draw_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """All resamples' ``thetas`` and ``status``, chunk by chunk."""
+        order = range(len(self.sizes))
+        thetas = np.concatenate([self.chunks[k][0] for k in order])
+        status = np.array([s for k in order for s in self.chunks[k][1]], dtype=object)
+        return thetas, status
+
+
 _BLAS_THREAD_VARS: Final = (
     "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
 )
@@ -228,14 +438,121 @@ def _single_threaded_blas_env() -> Iterator[None]:
 
 
 def _blas_single_thread() -> AbstractContextManager[object]:
-    """Context limiting BLAS to one thread (threadpoolctl, if installed)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional dependency
-        return nullcontext()
+    """Limit BLAS to one thread from now on; as a context, until its exit (threadpoolctl)."""
     return threadpool_limits(limits=1)
 
 
 def _init_worker() -> None:
     """Limit BLAS to one thread in a worker (covers forked workers too)."""
     _blas_single_thread()
+
+
+def _run_in_process(tasks: Sequence[ChunkTask], collector: _Collector) -> None:
+    """Refit the chunks one after the other in this process, BLAS on one thread."""
+    with _blas_single_thread():
+        for task in tasks:
+            collector.add(*_refit_chunk(*task))
+
+
+def _run_in_workers(tasks: Sequence[ChunkTask], collector: _Collector, n_jobs: int, mp_context: str) -> None:
+    """Refit the chunks in ``n_jobs`` worker processes, each with a single-threaded BLAS."""
+    try:
+        ctx = multiprocessing.get_context(mp_context)
+    except ValueError as exc:
+        raise SpecError(f"unknown multiprocessing start method {mp_context!r}") from exc
+    try:
+        with _single_threaded_blas_env(), ProcessPoolExecutor(
+            max_workers=n_jobs, mp_context=ctx, initializer=_init_worker
+        ) as pool:
+            futures = [pool.submit(_refit_chunk, *task) for task in tasks]
+            for fut in as_completed(futures):
+                collector.add(*fut.result())
+    except BrokenProcessPool as exc:
+        raise EstimationError(
+            "a bootstrap worker process died; with the 'spawn' start method "
+            "the calling script must guard its top level with "
+            "`if __name__ == \"__main__\":` (or pass mp_context='fork')"
+        ) from exc
+
+
+def bootstrap_refits(
+    structure: ModelStructure,
+    data: np.ndarray,
+    theta0: np.ndarray,
+    *,
+    n_resamples: int,
+    seed: int,
+    chunk_size: int,
+    chunk_fitter: ChunkFitter = fit_chunk,
+    n_jobs: int = 1,
+    progress: Callable[[BootstrapProgress], None] | None = None,
+    mp_context: str = "spawn",
+) -> BootstrapRefits:
+    """Draw ``n_resamples`` bootstrap resamples of the rows of ``data`` and refit each one.
+
+    The nonparametric bootstrap (Efron & Tibshirani 1993, ch. 6): resample
+    ``b`` takes ``n`` rows of ``data`` uniformly with replacement and the
+    model is refitted to it from ``theta0``.  Resample ``j`` of chunk ``k``
+    is row ``j`` of :func:`chunk_indices` on child ``k`` of
+    ``np.random.SeedSequence(seed).spawn(n_chunks)``; the chunks have
+    :func:`chunk_sizes` ``(n_resamples, chunk_size)``.  The results are
+    therefore the same for every ``n_jobs`` and start method.  Modelled on
+    lavaan's ``lav_bootstrap_internal`` (``lav_bootstrap.R``), which refits
+    and records every draw and leaves the statistic to the caller.
+
+    Parameters
+    ----------
+    structure : ModelStructure
+        Passed to ``chunk_fitter`` as is; the engine does not look into it.
+    data : np.ndarray, shape (n, p)
+        Full sample (NaN for missing values if ``chunk_fitter`` accepts them).
+    theta0 : np.ndarray, shape (q,)
+        Warm start of every refit (the full-sample estimates).
+    n_resamples : int
+        Number of resamples (``>= 1``).
+    seed : int
+        Root of the chunks' random streams (``>= 0``).
+    chunk_size : int
+        Resamples per chunk and random stream; it fixes the resamples, so
+        keep it constant to reproduce a run.
+    chunk_fitter : ChunkFitter, default :func:`fit_chunk`
+        Refits one chunk.  Must be picklable (a module-level function or an
+        instance such as :class:`FimlChunkFitter`) for ``n_jobs > 1``.
+    n_jobs : int, default 1
+        Worker processes (1: every chunk in this process).
+    progress : callable, optional
+        Called with a :class:`BootstrapProgress` after every chunk (progress
+        is also logged at INFO level).
+    mp_context : str, default "spawn"
+        multiprocessing start method for ``n_jobs > 1``.  With ``spawn`` (and
+        ``forkserver``) the calling script's top level is re-imported in the
+        workers, so it must be guarded by ``if __name__ == "__main__":``;
+        scripts that cannot be guarded may pass ``"fork"`` (POSIX only).
+
+    Returns
+    -------
+    BootstrapRefits
+        Every resample, converged or not, in draw order.
+
+    Raises
+    ------
+    SpecError
+        Invalid counts, seed or start method.
+    EstimationError
+        A worker process died, or the chunk fitter returned wrong shapes.
+    """
+    n_resamples = check_count("n_resamples", n_resamples)
+    seed = check_seed(seed)
+    chunk_size = check_count("chunk_size", chunk_size)
+    n_jobs = check_count("n_jobs", n_jobs)
+    sizes = chunk_sizes(n_resamples, chunk_size)
+    streams = np.random.SeedSequence(seed).spawn(len(sizes))
+    tasks = [(k, streams[k], sizes[k], structure, data, theta0, chunk_fitter) for k in range(len(sizes))]
+    collector = _Collector(sizes, progress)
+    if n_jobs == 1:
+        _run_in_process(tasks, collector)
+    else:
+        _run_in_workers(tasks, collector, n_jobs, mp_context)
+    thetas, status = collector.in_draw_order()
+    failures = dict(Counter(s for s in status if s != CONVERGED))
+    return BootstrapRefits(thetas=thetas, status=status, failures=failures, seed=seed, chunk_size=chunk_size)

@@ -151,6 +151,19 @@ def _fill_defaults(instance: Any, schema: dict[str, Any]) -> Any:
     return instance
 
 
+def config_defaults() -> dict[str, Any]:
+    """The run configuration a ``config/config.yaml`` that sets nothing gets: every default of its JSON Schema.
+
+    ``config.schema.yaml`` is the one place that holds the defaults of the
+    run's settings; package functions that give a setting a default take it
+    from here, so a Python caller using the defaults gets the numbers of the
+    pipeline run with the default configuration.  Nested sections are filled
+    as Snakemake's ``validate`` fills them (e.g.
+    ``config_defaults()["structural"]["chunk_size"]``).
+    """
+    return _fill_defaults({}, load_schema("config.schema.yaml"))
+
+
 def validate_against_schema(data: Any, schema: dict[str, Any], source: str) -> dict[str, Any]:
     """Validate ``data`` against ``schema``, fill defaults, and raise a :class:`SpecError` naming the field.
 

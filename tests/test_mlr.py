@@ -77,8 +77,8 @@ def _fitted(case: str):
     if case not in _CACHE:
         syntax, file, listwise = CASES[case]
         syntax = syntax or (DATA / "structural_model.lav").read_text()
-        model, _ = load_model(syntax, lavaan_defaults=True)
-        x = pd.read_csv(DATA / file)[list(model.vars["observed"])].to_numpy(float)
+        model = load_model(syntax, lavaan_defaults=True)
+        x = pd.read_csv(DATA / file)[list(model.observed)].to_numpy(float)
         if listwise:
             x = x[~np.isnan(x).any(axis=1)]
         fit = fit_model(model, x)

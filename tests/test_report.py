@@ -21,14 +21,10 @@ from report_fixtures import (
 from xhs_sharing.io import sha256_file
 from xhs_sharing.report.figures import sanitize_svg
 from xhs_sharing.report.format import claim_anchors, fmt_ci, fmt_num, fmt_p
-from xhs_sharing.report.render import (
-    SECTIONS,
-    ReportError,
-    build_context,
-    package_versions,
-    render_report,
-    write_report,
-)
+from xhs_sharing.report.context import SECTIONS, build_context
+from xhs_sharing.report.read import ReportError
+from xhs_sharing.report.render import render_report, write_report
+from xhs_sharing.report.sections.provenance import package_versions
 
 ESCAPED_HOSTILE = "&lt;script&gt;alert(1)&lt;/script&gt;"
 

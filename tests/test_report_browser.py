@@ -36,7 +36,8 @@ import pytest
 
 from report_fixtures import fixed_inputs, hostile_study, write_fixture_results
 from xhs_sharing.report.format import claim_anchors
-from xhs_sharing.report.render import SECTIONS, build_context, render_report
+from xhs_sharing.report.context import SECTIONS, build_context
+from xhs_sharing.report.render import render_report
 
 CHROMIUM = Path(os.environ.get("XHS_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

@@ -24,7 +24,7 @@ def main(logger):
         inputs=[sm.input.survey, sm.input.study, "config/config.yaml"],
         outputs=results,
         benchmark_files=list(sm.input.benchmarks),
-        finished=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        finished=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
     config_text = ("# effective configuration of this run (config/config.yaml with any --config overrides)\n"
                    + yaml.safe_dump(dict(sm.params.config), sort_keys=False))

@@ -1,16 +1,16 @@
-"""Reading the result files of a run, each checked for the columns or keys the report uses.
+"""Reading the result files of a run, each checked against the result-file contract.
 
 :func:`read_results` reads the files of the main analysis under the results
-directory, :func:`read_montecarlo` those of the Monte Carlo study. A missing
-file, a file that does not parse, or one that lacks a column the report needs
-raises :class:`ReportError` naming the file, so the report never renders a
-table from half a result.
+directory (:data:`xhs_sharing.results.REPORT_RESULTS`), :func:`read_montecarlo`
+those of the Monte Carlo study. Names, columns and text columns all come from
+:mod:`xhs_sharing.results`. A missing file, a file that does not parse, or one
+that lacks a column or key of its contract raises :class:`ReportError` naming
+the file, so the report never renders a table from half a result.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,42 +18,10 @@ import pandas as pd
 
 from xhs_sharing.errors import XhsError
 from xhs_sharing.io import sha256_file
+from xhs_sharing.results import BY_KEY, MONTECARLO_DIR, REPORT_RESULTS, RESULTS_DIR, missing_columns
 
-RESULT_FILES = {
-    "item_descriptives": "measurement/item_descriptives.csv",
-    "reliability": "measurement/reliability.csv",
-    "fornell_larcker": "measurement/fornell_larcker.csv",
-    "htmt": "measurement/htmt.csv",
-    "loadings": "measurement/loadings.csv",
-    "cfa_fit": "measurement/cfa_fit.json",
-    "checks": "measurement/checks.json",
-    "paths": "structural/paths.csv",
-    "r2": "structural/r2.csv",
-    "fit": "structural/fit.json",
-    "indirect": "structural/indirect_effects.csv",
-    "bootstrap": "structural/bootstrap.json",
-    "equivalence": "structural/equivalence.csv",
-    "model_syntax": "structural/model_syntax.txt",
-    "claims": "claims.json",
-}
-"""Every file the report reads under the results directory."""
-
-
-MONTECARLO_FILES = {
-    "claim_reproduction": "claim_reproduction.csv",
-    "joint_reproduction": "joint_reproduction.csv",
-    "power": "power.json",
-}
-"""Files read under the Monte Carlo directory, when one is given."""
-
-
-FIT_KEYS = ("chi2", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_low", "rmsea_ci_high", "srmr", "n")
-
-
-TEXT_COLUMNS = {"construct": str, "item": str, "x": str, "mediator": str, "y": str, "effect": str,
-                "mediation_type": str, "lhs": str, "rhs": str, "op": str, "variable": str, "id": str,
-                "kind": str, "verdict": str}
-"""Columns read as text whatever they hold (ids that could look like numbers)."""
+MONTECARLO_READ = ("claim_reproduction", "joint_reproduction", "power")
+"""Keys of the Monte Carlo files the report reads under the Monte Carlo directory, when one is given."""
 
 
 class ReportError(XhsError):
@@ -66,106 +34,78 @@ def _need(path: Path) -> Path:
     return path
 
 
-def _csv(path: Path, columns: Iterable[str], **kw: Any) -> pd.DataFrame:
-    """A CSV table that has at least ``columns``."""
+def _csv(path: Path, key: str) -> pd.DataFrame:
+    """The CSV table of contract entry ``key``, its text columns read as text; every contract column present."""
+    entry = BY_KEY[key]
     try:
-        frame = pd.read_csv(_need(path), **kw)
+        frame = pd.read_csv(_need(path), dtype={c: str for c in entry.text_columns})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ReportError(f"{path}: not a readable CSV table: {exc}") from None
-    missing = [c for c in columns if c not in frame.columns]
+    missing = missing_columns(key, frame.columns)
     if missing:
         raise ReportError(f"{path}: missing column(s) {missing}; found {list(frame.columns)}")
     return frame
 
 
-def _json(path: Path, keys: Iterable[str] = ()) -> Any:
-    """A JSON document that has at least the top-level ``keys``."""
+def _json(path: Path, key: str) -> Any:
+    """The JSON document of contract entry ``key``, with every key of the contract (optional ones aside)."""
     try:
         doc = json.loads(_need(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ReportError(f"{path}: not valid JSON: {exc}") from None
-    missing = [k for k in keys if k not in doc]
+    missing = missing_columns(key, doc)
     if missing:
         raise ReportError(f"{path}: missing key(s) {missing}")
     return doc
 
 
-def _square(path: Path) -> pd.DataFrame:
+def _read(path: Path, key: str) -> Any:
+    """One result file as the report uses it: a table, a document, or text."""
+    suffix = BY_KEY[key].suffix
+    if suffix == "csv":
+        return _csv(path, key)
+    if suffix == "json":
+        return _json(path, key)
+    return _need(path).read_text(encoding="utf-8")
+
+
+def _square(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     """A construct x construct matrix (``construct`` column, then one column per construct)."""
-    frame = _csv(path, ("construct",), dtype={"construct": str}).set_index("construct")
+    frame = frame.set_index("construct")
     frame.index = frame.index.astype(str)
     if sorted(frame.index) != sorted(frame.columns):
         raise ReportError(f"{path}: not a square matrix (rows {list(frame.index)}, columns {list(frame.columns)})")
     return frame.loc[list(frame.columns)].astype(float)
 
 
-def _read_measurement(p: dict[str, Path]) -> dict[str, Any]:
-    text = TEXT_COLUMNS
-    return {
-        "item_descriptives": _csv(p["item_descriptives"], ("construct", "item", "n", "mean", "sd", "skewness",
-                                                           "kurtosis", "citc"), dtype=text),
-        "reliability": _csv(p["reliability"], ("construct", "alpha", "alpha_ci_low", "alpha_ci_high", "cr", "ave",
-                                               "sqrt_ave"), dtype=text),
-        "fornell_larcker": _square(p["fornell_larcker"]),
-        "htmt": _square(p["htmt"]),
-        "loadings": _csv(p["loadings"], ("construct", "item", "est", "se", "z", "pvalue", "std_all"), dtype=text),
-        "cfa_fit": _json(p["cfa_fit"], FIT_KEYS),
-        "checks": _json(p["checks"], ("checks",)),
-    }
-
-
-def _indirect(path: Path) -> pd.DataFrame:
-    """``indirect_effects.csv`` with an empty mediator / mediation type read as ``""`` (not NaN)."""
-    ind = _csv(path, ("x", "mediator", "y", "effect", "est", "std_est", "boot_ci_low", "boot_ci_high",
-                      "mc_ci_low", "mc_ci_high", "mediation_type"), dtype=TEXT_COLUMNS)
-    for c in ("mediator", "mediation_type"):
-        ind[c] = ind[c].fillna("").astype(str)
-    return ind
-
-
-def _read_structural(p: dict[str, Path]) -> dict[str, Any]:
-    text = TEXT_COLUMNS
-    return {
-        "paths": _csv(p["paths"], ("lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all", "ci_low", "ci_high"),
-                      dtype=text),
-        "r2": _csv(p["r2"], ("variable", "r2"), dtype=text),
-        "fit": _json(p["fit"], FIT_KEYS),
-        "indirect": _indirect(p["indirect"]),
-        "bootstrap": _json(p["bootstrap"], ("requested", "converged", "failed")),
-        "equivalence": _csv(p["equivalence"], ("id", "kind", "estimate", "ci90_low", "ci90_high", "sesoi", "pvalue",
-                                               "verdict"), dtype=text),
-        "model_syntax": _need(p["model_syntax"]).read_text(encoding="utf-8"),
-    }
+def _paths(directory: Path, base: str, keys: tuple[str, ...]) -> dict[str, Path]:
+    """Key -> where its file is, for files under ``directory`` (which holds the contract's ``base``)."""
+    return {key: directory / BY_KEY[key].relative_to(base) for key in keys}
 
 
 def read_results(results_dir: Path) -> dict[str, Any]:
-    """Read and shape-check every result file of :data:`RESULT_FILES`.
+    """Read and check every result file of :data:`xhs_sharing.results.REPORT_RESULTS`.
 
     Returns
     -------
     dict
-        One entry per key of :data:`RESULT_FILES` (tables as DataFrames, the
-        two matrices indexed by construct, JSON documents as dicts, the model
-        syntax as text), plus ``hashes``: path relative to ``results_dir`` ->
-        SHA-256 of the file.
+        One entry per key (tables as DataFrames, the two matrices indexed by
+        construct, JSON documents as dicts, the model syntax as text), plus
+        ``hashes``: path relative to ``results_dir`` -> SHA-256 of the file.
     """
-    r = Path(results_dir)
-    p = {key: r / rel for key, rel in RESULT_FILES.items()}
-    out: dict[str, Any] = {**_read_measurement(p), **_read_structural(p)}
-    out["claims"] = _json(p["claims"], ("claims", "reproduced", "total"))
-    out["hashes"] = {rel: sha256_file(p[key]) for key, rel in RESULT_FILES.items()}
+    p = _paths(Path(results_dir), RESULTS_DIR, REPORT_RESULTS)
+    out: dict[str, Any] = {key: _read(path, key) for key, path in p.items()}
+    for key in ("fornell_larcker", "htmt"):
+        out[key] = _square(out[key], p[key])
+    for c in ("mediator", "mediation_type"):
+        out["indirect"][c] = out["indirect"][c].fillna("").astype(str)
+    out["hashes"] = {BY_KEY[key].relative_to(RESULTS_DIR): sha256_file(path) for key, path in p.items()}
     return out
 
 
 def read_montecarlo(mc_dir: Path) -> dict[str, Any]:
-    """Read the Monte Carlo result files of :data:`MONTECARLO_FILES` (and their hashes, keyed ``montecarlo/<name>``)."""
-    d = Path(mc_dir)
-    return {
-        "claim_reproduction": _csv(d / MONTECARLO_FILES["claim_reproduction"],
-                                   ("claim_id", "n", "replications", "converged", "reproduction_rate", "ci_low", "ci_high"),
-                                   dtype={"claim_id": str}),
-        "joint_reproduction": _csv(d / MONTECARLO_FILES["joint_reproduction"],
-                                   ("n", "replications", "joint_rate", "ci_low", "ci_high")),
-        "power": _json(d / MONTECARLO_FILES["power"]),
-        "hashes": {f"montecarlo/{rel}": sha256_file(d / rel) for rel in MONTECARLO_FILES.values()},
-    }
+    """Read the Monte Carlo result files of :data:`MONTECARLO_READ` (and their hashes, keyed ``montecarlo/<name>``)."""
+    p = _paths(Path(mc_dir), MONTECARLO_DIR, MONTECARLO_READ)
+    out: dict[str, Any] = {key: _read(path, key) for key, path in p.items()}
+    out["hashes"] = {BY_KEY[key].relative_to(RESULTS_DIR): sha256_file(path) for key, path in p.items()}
+    return out

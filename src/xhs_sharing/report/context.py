@@ -27,6 +27,7 @@ from xhs_sharing.report.sections.measurement import measurement_view
 from xhs_sharing.report.sections.montecarlo import montecarlo_view
 from xhs_sharing.report.sections.provenance import data_view, provenance_view
 from xhs_sharing.report.sections.structural import mediation_view, structural_view
+from xhs_sharing.report.tables import fit_cutoffs
 from xhs_sharing.study.spec import Study
 
 SECTIONS = (
@@ -111,7 +112,7 @@ def build_context(
     claims = claims_view(res, study)
     _check_improper(res, claims)
     measurement = measurement_view(res, study)
-    structural = structural_view(res)
+    structural = structural_view(res, fit_cutoffs(res["checks"].get("checks", [])))
     data = data_view(data_source)
     mc = read_montecarlo(Path(montecarlo_dir)) if montecarlo_dir is not None else None
     hashes = dict(res["hashes"], **(mc["hashes"] if mc else {}))

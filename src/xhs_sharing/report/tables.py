@@ -27,20 +27,7 @@ from xhs_sharing.report.format import (
     passes,
     status_badge,
 )
-
-CheckIndex = Mapping[tuple[str | None, str], dict[str, Any]]
-"""(construct, statistic) -> the check of ``checks.json``."""
-
-
-FIT_DEFAULTS = {
-    "cfi": (">=", 0.95, "Hu & Bentler (1999)"),
-    "tli": (">=", 0.95, "Hu & Bentler (1999)"),
-    "rmsea": ("<=", 0.06, "Hu & Bentler (1999)"),
-    "srmr": ("<=", 0.08, "Hu & Bentler (1999)"),
-    "chi2_df": ("<=", 3.0, "Kline (2016)"),
-}
-"""Fit thresholds used when ``checks.json`` has no check for an index."""
-
+from xhs_sharing.study.cutoffs import Cutoff, chi2_df_cutoff
 
 FIT_ROWS = ("chi2_df", "cfi", "tli", "rmsea", "srmr")
 """Fit indices judged against a threshold, in table order."""
@@ -87,14 +74,44 @@ def _shown(fit: Mapping[str, Any], chi2_df: float) -> dict[str, tuple[str, str]]
     }
 
 
-def _judged(key: str, value: Any, check: Mapping[str, Any] | None) -> tuple[str, float, str, str]:
-    """(comparison, threshold, reference, status) of one index: its check's, else judged here."""
-    if check is not None and _finite(check.get("threshold")):
-        return (str(check.get("comparison")), float(check["threshold"]), str(check.get("reference") or ""),
-                str(check.get("status")))
-    comp, thr, ref = FIT_DEFAULTS[key]
-    ok = passes(value, comp, thr)
-    return comp, thr, ref, "warning" if ok is None else ("pass" if ok else "fail")
+def fit_cutoffs(checks: Iterable[Mapping[str, Any]]) -> dict[str, Cutoff]:
+    """Index -> its cut-off: CFI, TLI, RMSEA and SRMR from their checks in checks.json, chi-square/df from the schema.
+
+    The structural model's fit is judged against the same cut-offs as the CFA's (the checks of
+    ``checks.json`` are the only record of the run's thresholds). An index whose check has no finite
+    threshold gets none.
+    """
+    cutoffs = {"chi2_df": chi2_df_cutoff()}
+    for c in checks:
+        key = str(c.get("statistic", "")).lower()
+        if c.get("construct") is None and key in FIT_ROWS and key not in cutoffs and _finite(c.get("threshold")):
+            cutoffs[key] = Cutoff(str(c.get("comparison")), float(c["threshold"]), str(c.get("reference") or ""))
+    return cutoffs
+
+
+def fit_statuses(checks: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Index -> status of its check in checks.json (CFI, TLI, RMSEA, SRMR of the CFA)."""
+    out: dict[str, str] = {}
+    for c in checks:
+        key = str(c.get("statistic", "")).lower()
+        if c.get("construct") is None and key in FIT_ROWS and _finite(c.get("threshold")):
+            out.setdefault(key, str(c.get("status")))
+    return out
+
+
+def _status(value: Any, cutoff: Cutoff | None) -> str:
+    """pass / fail against the cut-off; warning when the value is missing; "" (not judged) without a cut-off."""
+    if cutoff is None:
+        return ""
+    ok = passes(value, cutoff.comparison, cutoff.threshold)
+    return "warning" if ok is None else ("pass" if ok else "fail")
+
+
+def _threshold_text(key: str, cutoff: Cutoff | None) -> str:
+    if cutoff is None:
+        return DASH
+    text = fmt_threshold(cutoff.comparison, cutoff.threshold, 3 if key != "chi2_df" else 1)
+    return f"{text} ({cutoff.reference})" if cutoff.reference else fmt_threshold(cutoff.comparison, cutoff.threshold)
 
 
 def _extra_rows(fit: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -106,7 +123,8 @@ def _extra_rows(fit: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def fit_table(fit: Mapping[str, Any], caption: str, checks: CheckIndex | None) -> dict[str, Any]:
+def fit_table(fit: Mapping[str, Any], caption: str, cutoffs: Mapping[str, Cutoff],
+              statuses: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Fit indices with their thresholds and a pass/fail status.
 
     Parameters
@@ -115,9 +133,11 @@ def fit_table(fit: Mapping[str, Any], caption: str, checks: CheckIndex | None) -
         ``cfa_fit.json`` or ``fit.json`` (``chi2, df, pvalue, cfi, tli, rmsea, rmsea_ci_low,
         rmsea_ci_high, srmr, n`` and optionally ``baseline_chi2, baseline_df``).
     caption : str
-    checks : mapping, optional
-        :func:`check_index` of ``checks.json``: an index with a check takes its threshold,
-        reference and status from it.
+    cutoffs : mapping
+        :func:`fit_cutoffs`: index -> (comparison, threshold, reference).
+    statuses : mapping, optional
+        :func:`fit_statuses`: an index with a status takes it (the CFA's checks); the others are
+        judged here against their cut-off.
 
     Returns
     -------
@@ -133,14 +153,13 @@ def fit_table(fit: Mapping[str, Any], caption: str, checks: CheckIndex | None) -
                        cell("not significant (exact fit; sensitive to n)"), cell(DASH)]}]
     problems = []
     for key in FIT_ROWS:
-        comp, thr, ref, status = _judged(key, values[key], (checks or {}).get((None, key)))
+        cutoff = cutoffs.get(key)
+        status = (statuses or {}).get(key) or _status(values[key], cutoff)
         label, text = shown[key]
-        badge = status_badge(status)
-        if badge["cls"] != "ok":
+        badge = status_badge(status or None)
+        if badge["cls"] != "ok" and (status or cutoff is not None):
             problems.append(f"{label}: {badge['text']}")
-        threshold = fmt_threshold(comp, thr, 3 if key != "chi2_df" else 1)
-        rows.append({"cells": [cell(label, header=True), cell(text, "num"),
-                               cell(f"{threshold} ({ref})" if ref else fmt_threshold(comp, thr)),
+        rows.append({"cells": [cell(label, header=True), cell(text, "num"), cell(_threshold_text(key, cutoff)),
                                cell(badge["text"], "badge-cell", badge=badge)]})
     return {
         "caption": caption,

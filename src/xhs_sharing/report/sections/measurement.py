@@ -1,8 +1,10 @@
 """The measurement-model section: constructs, item descriptives, reliability, discriminant validity, loadings, fit, checks.
 
-Every status shown comes from ``checks.json``: a number cell carries the
-status of its check as a text marker (the colour only repeats it), and the
-notes quote each check's threshold and reference.
+Every status and threshold shown comes from ``checks.json``: a number cell
+carries the status of its check as a text marker (the colour only repeats
+it), and the notes quote each check's threshold and reference. Only a
+statistic checks.json has no check for falls back to the config schema's
+default cut-off (:mod:`xhs_sharing.study.cutoffs`).
 """
 
 from __future__ import annotations
@@ -27,13 +29,9 @@ from xhs_sharing.report.format import (
     num,
     status_badge,
 )
-from xhs_sharing.report.tables import check_cell, check_index, fit_table, matrix_table
+from xhs_sharing.report.tables import check_cell, check_index, fit_cutoffs, fit_statuses, fit_table, matrix_table
+from xhs_sharing.study.cutoffs import default_thresholds, references
 from xhs_sharing.study.spec import Study
-
-HTMT_DEFAULT = 0.85
-
-
-LOADING_DEFAULT = 0.70
 
 
 def constructs_table(study: Study) -> dict[str, Any]:
@@ -140,9 +138,9 @@ def fornell_table(fl: pd.DataFrame) -> dict[str, Any]:
 
 
 def htmt_threshold(checks: Sequence[Mapping[str, Any]]) -> float:
-    """The HTMT cut-off of checks.json."""
+    """The HTMT cut-off of checks.json (the schema default when it has no HTMT check)."""
     check = _first_check(checks, "htmt")
-    return float(check["threshold"]) if check else HTMT_DEFAULT
+    return float(check["threshold"]) if check else default_thresholds()["htmt"]
 
 
 def htmt_table(hm: pd.DataFrame, checks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -153,15 +151,16 @@ def htmt_table(hm: pd.DataFrame, checks: Sequence[Mapping[str, Any]]) -> dict[st
     def flag(i: int, j: int, v: float) -> str | None:
         return "fail" if i != j and v > thr else None
 
-    reference = f" ({check.get('reference')})" if check and check.get("reference") else " (Henseler et al., 2015)"
+    reference = check.get("reference") if check else references()["htmt"]
     return matrix_table(hm, "Heterotrait\u2013monotrait ratios (HTMT)", flag, diag_bold=False,
-                        note=f"\u2717 marks a ratio above {fmt_num(thr)}{reference}: discriminant validity in doubt.")
+                        note=f"\u2717 marks a ratio above {fmt_num(thr)}" + (f" ({reference})" if reference else "")
+                             + ": discriminant validity in doubt.")
 
 
 def loadings_table(loadings: pd.DataFrame, checks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """CFA loadings; a standardized loading below the cut-off of checks.json is marked."""
+    """CFA loadings; a standardized loading below the cut-off of checks.json (or the schema default) is marked."""
     check = _first_check(checks, "loading", contains=True)
-    thr = float(check["threshold"]) if check else LOADING_DEFAULT
+    thr = float(check["threshold"]) if check else default_thresholds()["std_loading"]
     rows = []
     for r in loadings.itertuples(index=False):
         d = r._asdict()
@@ -234,7 +233,8 @@ def measurement_view(res: Mapping[str, Any], study: Study) -> dict[str, Any]:
         "htmt": htmt_table(res["htmt"], checks),
         "htmt_threshold": fmt_num(htmt_threshold(checks)),
         "loadings": loadings_table(res["loadings"], checks),
-        "fit": fit_table(cfa_fit, "Fit of the confirmatory factor analysis" + estimator, check_index(checks)),
+        "fit": fit_table(cfa_fit, "Fit of the confirmatory factor analysis" + estimator, fit_cutoffs(checks),
+                         fit_statuses(checks)),
         "checks": checks_table(checks),
         "problems": problems(checks),
         "passed": res["checks"].get("passed", sum(1 for c in checks if c.get("passed"))),

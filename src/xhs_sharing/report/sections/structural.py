@@ -9,7 +9,8 @@ import pandas as pd
 
 from xhs_sharing.analysis.claims import improper_problems
 from xhs_sharing.report.format import _finite, arrow, cell, col, fmt_ci, fmt_int, fmt_num, fmt_p, num, stars
-from xhs_sharing.report.tables import CheckIndex, fit_table
+from xhs_sharing.report.tables import fit_table
+from xhs_sharing.study.cutoffs import Cutoff
 
 MEDIATION_TYPES = {
     "complementary": "complementary (partial) mediation",
@@ -45,8 +46,9 @@ def paths_table(paths: pd.DataFrame) -> dict[str, Any]:
                     "* p < .05, ** p < .01, *** p < .001."}
 
 
-def structural_view(res: Mapping[str, Any], checks: CheckIndex | None = None) -> dict[str, Any]:
-    """Everything the structural section shows; ``checks`` (of checks.json) gives the fit thresholds."""
+def structural_view(res: Mapping[str, Any], cutoffs: Mapping[str, Cutoff]) -> dict[str, Any]:
+    """Everything the structural section shows; ``cutoffs`` (:func:`~xhs_sharing.report.tables.fit_cutoffs` of
+    checks.json) judge its fit indices."""
     r2 = {str(r.variable): float(r.r2) for r in res["r2"].itertuples(index=False)}
     fit = res["fit"]
     estimator = f" ({fit['estimator']})" if fit.get("estimator") else ""
@@ -55,7 +57,7 @@ def structural_view(res: Mapping[str, Any], checks: CheckIndex | None = None) ->
         "paths": paths_table(res["paths"]),
         "r2": {"caption": "Explained variance of the endogenous constructs", "columns": [col("Construct"), col("R\u00b2", "num")],
                "rows": [{"cells": [cell(k, header=True), num(v, 2)]} for k, v in r2.items()], "note": ""},
-        "fit": fit_table(fit, "Fit of the structural model" + estimator, checks),
+        "fit": fit_table(fit, "Fit of the structural model" + estimator, cutoffs),
         "syntax": res["model_syntax"],
         "r2_values": r2,
         "proper": not improper,

@@ -18,7 +18,12 @@ def main(logger):
     fits = out.power["fits"]
     logger.info("%d chunk tables, %d replications: %d converged, %d failed, %d refitted",
                 len(frames), fits["replications"], fits["converged"], fits["failed"], fits["refitted"])
-    logger.info("%s", out.power["reading"])
+    for row in out.joint_reproduction.itertuples(index=False):
+        logger.info("n = %d: every claim reproduced in %.3f of %d replications", row.n, row.joint_rate,
+                    row.replications)
+    logger.info("smallest n with a joint rate >= .80: %s; >= .95: %s", out.power["joint_80"], out.power["joint_95"])
+    for claim, effect in out.power.get("min_detectable_80", {}).items():
+        logger.info("claim %s: smallest effect detected in >= 80%% of replications: %s", claim, effect)
     write_csv(check_table("replications", out.replications), sm.output.replications)
     write_csv(check_table("claim_reproduction", out.claim_reproduction), sm.output.claim_reproduction)
     write_csv(check_table("joint_reproduction", out.joint_reproduction), sm.output.joint_reproduction)

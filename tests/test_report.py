@@ -326,6 +326,10 @@ def test_montecarlo_section_only_when_given(page: str, page_no_mc: str) -> None:
     mc = section(page, "montecarlo")
     assert "from n = 800" in mc  # power.json joint_80
     assert "95% of replications: not reached at any simulated sample size (largest n = 800)" in mc
+    # the reading is the report's, from the tables (power.json holds numbers only)
+    assert "10 of 1,000 fits failed and count as reproducing no claim" in mc
+    assert "the joint rate reaches .80 from n = 800 on and .95 at no simulated n (not reached)" in mc
+    assert '<th scope="row">reading</th>' not in mc
 
 
 def test_missing_or_inconsistent_results_raise(tmp_path: Path) -> None:

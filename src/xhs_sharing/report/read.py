@@ -18,10 +18,18 @@ import pandas as pd
 
 from xhs_sharing.errors import XhsError
 from xhs_sharing.io import sha256_file
-from xhs_sharing.results import BY_KEY, MONTECARLO_DIR, REPORT_RESULTS, RESULTS_DIR, missing_columns
+from xhs_sharing.results import (
+    BY_KEY,
+    MONTECARLO_DIR,
+    MONTECARLO_RESULTS,
+    REPORT_RESULTS,
+    RESULTS_DIR,
+    missing_columns,
+)
 
-MONTECARLO_READ = ("claim_reproduction", "joint_reproduction", "power")
-"""Keys of the Monte Carlo files the report reads under the Monte Carlo directory, when one is given."""
+MONTECARLO_READ = MONTECARLO_RESULTS
+"""Keys of the Monte Carlo files the report reads under the Monte Carlo directory, when one is given: all of them
+(the reading of :mod:`xhs_sharing.report.montecarlo` needs the replications and the sensitivity analysis)."""
 
 
 class ReportError(XhsError):

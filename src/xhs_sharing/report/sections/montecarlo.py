@@ -1,4 +1,8 @@
-"""The Monte Carlo section: reproduction rate of each claim and of all claims by sample size, and the sensitivity of the claims of no effect."""
+"""The Monte Carlo section: reproduction rate of each claim and of all claims by sample size, and the sensitivity of the claims of no effect.
+
+The sentences at the top are the report's reading of the tables
+(:func:`xhs_sharing.report.montecarlo.reading`); ``power.json`` holds numbers only.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from markupsafe import Markup
 
 from xhs_sharing.report import figures
 from xhs_sharing.report.format import DASH, cell, col, fmt_ci, fmt_int, num
+from xhs_sharing.report.montecarlo import reading
 from xhs_sharing.study.spec import Study
 
 JOINT_KEY = re.compile(r"joint_\d+")
@@ -69,7 +74,7 @@ def sensitivity_table(power: Mapping[str, Any]) -> dict[str, Any]:
 
 def settings_table(power: Mapping[str, Any]) -> dict[str, Any]:
     """Every other key of power.json (settings, fit counts), as JSON."""
-    shown = {"reading", "min_detectable_80"}
+    shown = {"min_detectable_80"}
     rows = [{"cells": [cell(str(k), header=True), cell(json.dumps(power[k], sort_keys=True) if not isinstance(power[k], str) else power[k])]}
             for k in sorted(power) if not JOINT_KEY.fullmatch(str(k)) and k not in shown]
     return {"caption": "Settings and fit counts of the study (power.json)", "rows": rows,
@@ -85,8 +90,7 @@ def montecarlo_view(mc: Mapping[str, Any], study: Study) -> dict[str, Any]:
     sizes = sorted({int(n) for n in cr["n"]})
     largest = max([int(n) for n in joint["n"]] + sizes) if len(joint) or sizes else None
     readings = joint_readings(power, largest)
-    if isinstance(power.get("reading"), str):
-        readings.append(power["reading"])
+    readings.append(reading(mc["replications"], cr, joint, power, study, mc["sensitivity"]))
     return {
         "figure": Markup(figures.reproduction_curves(cr, joint, nulls)),
         "readings": readings,

@@ -66,6 +66,14 @@ def test_every_rule_output_is_in_the_contract(rule_outputs):
                                                  ("replications", "claim_reproduction", "joint_reproduction", "power")]
 
 
+@pytest.mark.slow
+def test_snakemake_lint_is_clean():
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0 and "your workflow is in a good condition" in proc.stdout + proc.stderr, \
+        (proc.stdout + proc.stderr)[-3000:]
+
+
 def test_rule_files_write_no_literal_result_path():
     """Paths come from the contract, never from a string in a rule file (logs and benchmarks aside)."""
     for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,18 @@ def test_config_yaml_takes_its_thresholds_from_the_schema():
     with pytest.raises(SpecError, match="gfi"):
         validate_against_schema({"study": "s", "synthetic": {}, "measurement": {"thresholds": {"gfi": 0.9}}},
                                 load_schema("config.schema.yaml"), "config")
+
+
+def test_the_workflow_reaches_the_packaged_schemas_through_a_symlink():
+    """workflow/schemas is a symlink to the package data, so a clean clone validates with the same files."""
+    link = ROOT / "workflow" / "schemas"
+    assert link.is_symlink() and link.resolve() == (ROOT / "src" / "xhs_sharing" / "schemas").resolve()
+    rules = ROOT / "workflow" / "rules"
+    refs = []
+    for smk in sorted(rules.glob("*.smk")):
+        for ref in re.findall(r"""["']([^"']*schemas/[^"']+\.yaml)["']""", smk.read_text(encoding="utf-8")):
+            # snakemake's validate() resolves against the rule file, an input against the working directory
+            target = (rules / ref) if ref.startswith("..") else (ROOT / ref)
+            assert target.is_file(), (smk.name, ref)
+            refs.append(target.name)
+    assert sorted(set(refs)) == ["config.schema.yaml", "study.schema.yaml"]

@@ -82,7 +82,7 @@ def build_context(
     Parameters
     ----------
     results_dir : Path
-        Directory holding the files of :data:`xhs_sharing.report.read.RESULT_FILES`.
+        Directory holding the files of :data:`xhs_sharing.results.REPORT_RESULTS`.
     study : Study
         The study spec the run used.
     config_text, study_text : str
@@ -92,7 +92,7 @@ def build_context(
     run_info : dict
         ``seed, python, packages, started, finished, run_time_s, command, inputs, outputs``.
     montecarlo_dir : Path, optional
-        Directory holding the files of :data:`xhs_sharing.report.read.MONTECARLO_FILES`; the Monte
+        Directory holding the files of :data:`xhs_sharing.results.MONTECARLO_RESULTS`; the Monte
         Carlo section is rendered only when given.
 
     Raises

@@ -1,6 +1,7 @@
 """Snakemake entry point: validate the study spec and record its population model."""
 
 from xhs_sharing.io import run_step, write_json
+from xhs_sharing.results import check_document
 from xhs_sharing.study.population import population_summary
 from xhs_sharing.study.spec import load_study
 
@@ -13,7 +14,7 @@ def main(logger):
                 len(study.paths), len(study.claims))
     for c, r2 in summary["r2"].items():
         logger.info("population R2 of %s = %.3f", c, r2)
-    write_json(summary, snakemake.output.population)  # noqa: F821
+    write_json(check_document("population", summary), snakemake.output.population)  # noqa: F821
 
 
 run_step(snakemake.log[0], main)  # noqa: F821

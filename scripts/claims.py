@@ -8,6 +8,7 @@ import pandas as pd
 from xhs_sharing.analysis.claims import claims_document, evaluate_claims, improper_problems
 from xhs_sharing.errors import XhsError
 from xhs_sharing.io import run_step, write_json
+from xhs_sharing.results import check_document
 from xhs_sharing.study.spec import load_study
 
 
@@ -36,7 +37,7 @@ def main(logger):
             f"strict mode: {len(failed)} of {len(results)} claims not reproduced: "
             + ", ".join(r.id for r in failed) + " (see " + sm.log[0] + ")"
         )
-    write_json(doc, sm.output.claims)
+    write_json(check_document("claims", doc), sm.output.claims)
 
 
 run_step(snakemake.log[0], main)  # noqa: F821

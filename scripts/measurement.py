@@ -3,6 +3,7 @@
 from xhs_sharing.data.survey import read_analysis_table
 from xhs_sharing.io import run_step, write_csv, write_json, write_text
 from xhs_sharing.pipeline.measurement import run_measurement
+from xhs_sharing.results import check_document, check_table
 from xhs_sharing.study.spec import load_study
 
 
@@ -22,13 +23,13 @@ def main(logger):
     logger.info("checks: %d passed, %d failed, %d warnings", out.checks["passed"],
                 out.checks["failed"], out.checks["warnings"])
     o = snakemake.output  # noqa: F821
-    write_csv(out.item_descriptives, o.descriptives)
-    write_csv(out.reliability, o.reliability)
-    write_csv(out.fornell_larcker.rename_axis("construct"), o.fornell_larcker, index=True)
-    write_csv(out.htmt.rename_axis("construct"), o.htmt, index=True)
-    write_csv(out.loadings, o.loadings)
-    write_json(fit, o.fit)
-    write_json(out.checks, o.checks)
+    write_csv(check_table("item_descriptives", out.item_descriptives), o.descriptives)
+    write_csv(check_table("reliability", out.reliability), o.reliability)
+    write_csv(check_table("fornell_larcker", out.fornell_larcker.rename_axis("construct")), o.fornell_larcker, index=True)
+    write_csv(check_table("htmt", out.htmt.rename_axis("construct")), o.htmt, index=True)
+    write_csv(check_table("loadings", out.loadings), o.loadings)
+    write_json(check_document("cfa_fit", fit), o.fit)
+    write_json(check_document("checks", out.checks), o.checks)
     write_text(out.syntax, o.syntax)
 
 

@@ -8,6 +8,7 @@
 
 from xhs_sharing.analysis.montecarlo import run_chunk, run_sensitivity
 from xhs_sharing.io import run_step, write_csv
+from xhs_sharing.results import check_table
 from xhs_sharing.study.spec import load_study
 
 
@@ -21,7 +22,7 @@ def chunk(logger):
     per_rep = table.drop_duplicates("replication")
     logger.info("n=%d, replications %d-%d: %d converged, %d failed, %d refitted by semopy",
                 n, first, stop - 1, per_rep["converged"].sum(), (~per_rep["converged"]).sum(), per_rep["refitted"].sum())
-    write_csv(table, sm.output.table)
+    write_csv(check_table("montecarlo_chunk", table), sm.output.table)
 
 
 def sensitivity(logger):
@@ -31,7 +32,7 @@ def sensitivity(logger):
                             master_seed=sm.params.seed, mc_draws=sm.params.mc_draws, **sm.params.likert)
     logger.info("sensitivity at n=%d: %d claims x %d effects, %d replications each",
                 sm.params.n, table["claim_id"].nunique(), len(sm.params.effects), sm.params.replications)
-    write_csv(table, sm.output.table)
+    write_csv(check_table("sensitivity", table), sm.output.table)
 
 
 run_step(snakemake.log[0], sensitivity if snakemake.rule == "montecarlo_sensitivity" else chunk)  # noqa: F821

@@ -2,6 +2,7 @@
 
 from xhs_sharing.data.survey import load_survey, read_codebook
 from xhs_sharing.io import run_step, write_csv, write_json
+from xhs_sharing.results import check_document, check_table
 from xhs_sharing.study.spec import load_study
 from xhs_sharing.study.syntax import n_free_parameters
 
@@ -15,8 +16,9 @@ def main(logger):
                 len(survey.items), survey.missing, survey.sha256)
     table = survey.items.copy()
     table.insert(0, book["id_column"], survey.raw[book["id_column"]].to_numpy())
-    write_json({"kind": snakemake.params.kind, **survey.summary()}, snakemake.output.source)  # noqa: F821
-    write_csv(table, snakemake.output.table)  # noqa: F821
+    write_json(check_document("source", {"kind": snakemake.params.kind, **survey.summary()}),  # noqa: F821
+               snakemake.output.source)  # noqa: F821  # noqa: F821
+    write_csv(check_table("items", table), snakemake.output.table)  # noqa: F821
 
 
 run_step(snakemake.log[0], main)  # noqa: F821

@@ -8,7 +8,8 @@ import yaml
 
 from xhs_sharing.io import run_step
 from xhs_sharing.pipeline.provenance import run_info
-from xhs_sharing.report.render import build_context, write_report
+from xhs_sharing.report.context import build_context
+from xhs_sharing.report.render import write_report
 from xhs_sharing.study.spec import load_study
 
 

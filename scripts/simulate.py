@@ -1,6 +1,7 @@
 """Snakemake entry point: draw the synthetic survey and write it with its codebook."""
 
 from xhs_sharing.io import run_step, write_csv, write_json
+from xhs_sharing.results import check_document, check_table
 from xhs_sharing.seeds import stream
 from xhs_sharing.study.spec import load_study
 from xhs_sharing.study.synthetic import codebook, simulate_survey
@@ -19,8 +20,8 @@ def main(logger):
     )
     logger.info("drew %d respondents x %d items (seed %d, %d-point scale, %s thresholds)",
                 len(survey), survey.shape[1] - 1, cfg["seed"], cfg["scale_points"], cfg["thresholds"])
-    write_csv(survey, snakemake.output.survey)  # noqa: F821
-    write_json(codebook(study, cfg["scale_points"]), snakemake.output.codebook)  # noqa: F821
+    write_csv(check_table("synthetic_survey", survey), snakemake.output.survey)  # noqa: F821
+    write_json(check_document("synthetic_codebook", codebook(study, cfg["scale_points"])), snakemake.output.codebook)  # noqa: F821
 
 
 run_step(snakemake.log[0], main)  # noqa: F821

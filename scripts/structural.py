@@ -3,6 +3,7 @@
 from xhs_sharing.data.survey import read_analysis_table
 from xhs_sharing.io import run_step, write_csv, write_json, write_text
 from xhs_sharing.pipeline.structural import run_structural
+from xhs_sharing.results import check_document, check_table
 from xhs_sharing.seeds import stream_seed
 from xhs_sharing.study.spec import load_study
 
@@ -28,12 +29,12 @@ def main(logger):
         logger.info("the structural solution is proper")
     o = sm.output
     write_text(out.syntax, o.syntax)
-    write_csv(out.paths, o.paths)
-    write_csv(out.r2, o.r2)
-    write_json(out.fit, o.fit)
-    write_csv(out.indirect_effects, o.indirect)
-    write_json(out.bootstrap, o.bootstrap)
-    write_csv(out.equivalence, o.equivalence)
+    write_csv(check_table("paths", out.paths), o.paths)
+    write_csv(check_table("r2", out.r2), o.r2)
+    write_json(check_document("fit", out.fit), o.fit)
+    write_csv(check_table("indirect", out.indirect_effects), o.indirect)
+    write_json(check_document("bootstrap", out.bootstrap), o.bootstrap)
+    write_csv(check_table("equivalence", out.equivalence), o.equivalence)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,15 @@
 """A complete, internally consistent set of fake result files for the report tests.
 
-:func:`write_fixture_results` writes every file the report reads, in the exact
-formats of the pipeline, from the study spec: paths take the spec's
+:func:`write_fixture_results` writes every file the report reads, at the
+paths and with every column of the result-file contract
+(:mod:`xhs_sharing.results`), from the study spec: paths take the spec's
 population values (plus optional perturbations that make some claims fail),
 indirect effects are products of the written paths, and ``claims.json`` is
 produced by the package's own :func:`xhs_sharing.analysis.claims.evaluate_claims` on
 the written tables, so verdicts, estimates and intervals agree across files.
-Everything is arithmetic on the spec: the same call gives the same bytes.
+The Monte Carlo tables are derived from a constructed ``replications.csv`` by
+the package's own summaries. Everything is arithmetic on the spec: the same
+call gives the same bytes.
 """
 
 from __future__ import annotations
@@ -21,7 +24,15 @@ import yaml
 from scipy import stats
 
 from xhs_sharing.analysis.claims import claims_document, evaluate_claims
+from xhs_sharing.analysis.montecarlo import (
+    claim_reproduction,
+    joint_reproduction,
+    min_detectable,
+    power_summary,
+    wilson_interval,
+)
 from xhs_sharing.io import write_csv, write_json, write_text
+from xhs_sharing.results import RESULTS_DIR, path
 from xhs_sharing.study.spec import Study, read_yaml, study_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,26 +111,12 @@ def _zhao(direct_sig: bool, indirect_sig: bool, direct: float, indirect: float) 
     return "no_effect"
 
 
-def write_fixture_results(
-    root: Path,
-    study: Study,
-    perturb: dict[tuple[str, str], float] | None = None,
-    with_montecarlo: bool = True,
-) -> dict[str, Path]:
-    """Write every result file of the report under ``root``.
+def _file(res: Path, key: str, **wildcards: Any) -> Path:
+    """Where the contract puts result ``key``, under the fixture's results directory."""
+    return res / Path(path(key, **wildcards)).relative_to(RESULTS_DIR)
 
-    Returns
-    -------
-    dict
-        ``{"results": root / "results", "montecarlo": root / "results" / "montecarlo"}``
-        (the montecarlo dir exists only when ``with_montecarlo``).
-    """
-    perturb = DEFAULT_PERTURB if perturb is None else perturb
-    res = Path(root) / "results"
-    cids = study.construct_ids
-    k = SCALE_POINTS
 
-    # ---- measurement
+def _descriptives(study: Study) -> pd.DataFrame:
     rows = []
     for ci, c in enumerate(study.constructs):
         for ii, it in enumerate(c.items):
@@ -127,18 +124,22 @@ def write_fixture_results(
             props = [round(v + 0.01 * ((ii + ci) % 2) * (1 if j == 3 else (-1 if j == 4 else 0)), 4) for j, v in enumerate(base)]
             rows.append({"construct": c.id, "item": it.id, "n": N, "mean": 4.6 + 0.05 * ci - 0.03 * ii,
                          "sd": 1.35 + 0.02 * ii, "skewness": -0.31 + 0.02 * ci, "kurtosis": -0.42 + 0.03 * ii,
-                         **{f"p{j + 1}": props[j] for j in range(k)}, "citc": round(0.58 + 0.02 * ii + 0.01 * ci, 4)})
-    write_csv(pd.DataFrame(rows), res / "measurement" / "item_descriptives.csv")
+                         **{f"p{j + 1}": props[j] for j in range(SCALE_POINTS)}, "citc": round(0.58 + 0.02 * ii + 0.01 * ci, 4)})
+    return pd.DataFrame(rows)
 
+
+def _reliability(study: Study) -> list[dict[str, Any]]:
     rel = []
     for ci, c in enumerate(study.constructs):
         ave = 0.60 + 0.01 * ci
         alpha = 0.80 + 0.005 * ci
-        rel.append({"construct": c.id, "alpha": alpha, "alpha_ci_low": alpha - 0.03, "alpha_ci_high": alpha + 0.02,
-                    "cr": 0.82 + 0.005 * ci, "ave": ave, "sqrt_ave": math.sqrt(ave)})
-    rel_df = pd.DataFrame(rel)
-    write_csv(rel_df, res / "measurement" / "reliability.csv")
+        rel.append({"construct": c.id, "n_items": len(c.items), "n": N, "alpha": alpha, "alpha_ci_low": alpha - 0.03,
+                    "alpha_ci_high": alpha + 0.02, "cr": 0.82 + 0.005 * ci, "ave": ave, "sqrt_ave": math.sqrt(ave)})
+    return rel
 
+
+def _matrices(cids: list[str], rel: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fornell-Larcker matrix (sqrt(AVE) on the diagonal) and HTMT, with one HTMT above .85 (SN-CN)."""
     def corr(i: int, j: int) -> float:
         return round(0.25 + 0.03 * ((i * 3 + j * 5) % 7), 4)
 
@@ -155,9 +156,10 @@ def write_fixture_results(
                 ht.loc[a, b] = round(r * 1.12, 4)
     if "SN" in cids and "CN" in cids:  # one HTMT above .85: a failed check to show
         ht.loc["SN", "CN"] = ht.loc["CN", "SN"] = 0.87
-    write_csv(fl, res / "measurement" / "fornell_larcker.csv", index=True)
-    write_csv(ht, res / "measurement" / "htmt.csv", index=True)
+    return fl, ht
 
+
+def _loadings(study: Study) -> pd.DataFrame:
     load = []
     for c in study.constructs:
         first = c.items[0].loading
@@ -165,15 +167,18 @@ def write_fixture_results(
             est = 1.0 if ii == 0 else it.loading / first
             se = float("nan") if ii == 0 else 0.06
             z = float("nan") if ii == 0 else est / se
+            std = it.loading - 0.01
             load.append({"construct": c.id, "item": it.id, "est": est, "se": se, "z": z,
-                         "pvalue": float("nan") if ii == 0 else _p(z), "std_all": it.loading - 0.01})
-    write_csv(pd.DataFrame(load), res / "measurement" / "loadings.csv")
+                         "pvalue": float("nan") if ii == 0 else _p(z), "std_all": std, "resid_var": round(1 - std * std, 4)})
+    return pd.DataFrame(load)
 
-    cfa_fit = {"chi2": 301.52, "df": 224, "pvalue": 0.00043, "cfi": 0.981, "tli": 0.977, "rmsea": 0.0264,
-               "rmsea_ci_low": 0.0181, "rmsea_ci_high": 0.0338, "srmr": 0.0312, "n": N,
-               "baseline_chi2": 5123.4, "baseline_df": 276}
-    write_json(cfa_fit, res / "measurement" / "cfa_fit.json")
 
+CFA_FIT = {"chi2": 301.52, "df": 224, "pvalue": 0.00043, "cfi": 0.981, "tli": 0.977, "rmsea": 0.0264,
+           "rmsea_ci_low": 0.0181, "rmsea_ci_high": 0.0338, "srmr": 0.0312, "n": N,
+           "baseline_chi2": 5123.4, "baseline_df": 276, "estimator": "ML"}
+
+
+def _checks(rel: list[dict[str, Any]], ht: pd.DataFrame, cids: list[str]) -> list[dict[str, Any]]:
     checks: list[dict[str, Any]] = []
     for r in rel:
         for stat, thr in (("alpha", 0.70), ("cr", 0.70), ("ave", 0.50)):
@@ -189,69 +194,75 @@ def write_fixture_results(
                            "comparison": "<", "value": v, "passed": ok, "status": "pass" if ok else "fail",
                            "reference": "Henseler, Ringle & Sarstedt (2015)"})
     for stat, thr, comp in (("cfi", 0.95, ">="), ("tli", 0.95, ">="), ("rmsea", 0.06, "<="), ("srmr", 0.08, "<=")):
-        v = cfa_fit[stat]
+        v = CFA_FIT[stat]
         checks.append({"check": f"CFA {stat.upper()}", "construct": None, "statistic": stat, "threshold": thr,
                        "comparison": comp, "value": v, "passed": True, "status": "pass",
                        "reference": "Hu & Bentler (1999)"})
     checks.append({"check": "multivariate normality", "construct": None, "statistic": "mardia_kurtosis",
                    "threshold": None, "comparison": None, "value": None, "passed": False, "status": "warning",
                    "reference": "Mardia (1970): not computed, ML standard errors assume normality"})
-    write_json({"checks": checks, "passed": sum(c["passed"] for c in checks), "total": len(checks)},
-               res / "measurement" / "checks.json")
+    return checks
 
-    # ---- structural
-    std = {(p.source, p.target): perturb.get((p.source, p.target), p.std) for p in study.paths}
+
+def _write_measurement(res: Path, study: Study) -> None:
+    """item_descriptives, reliability, fornell_larcker, htmt, loadings, cfa_fit, checks, cfa_syntax."""
+    cids = study.construct_ids
+    write_csv(_descriptives(study), _file(res, "item_descriptives"))
+    rel = _reliability(study)
+    write_csv(pd.DataFrame(rel), _file(res, "reliability"))
+    fl, ht = _matrices(cids, rel)
+    write_csv(fl, _file(res, "fornell_larcker"), index=True)
+    write_csv(ht, _file(res, "htmt"), index=True)
+    write_csv(_loadings(study), _file(res, "loadings"))
+    write_json(CFA_FIT, _file(res, "cfa_fit"))
+    checks = _checks(rel, ht, cids)
+    write_json({"checks": checks, "passed": sum(c["status"] == "pass" for c in checks),
+                "failed": sum(c["status"] == "fail" for c in checks),
+                "warnings": sum(c["status"] == "warning" for c in checks), "total": len(checks)},
+               _file(res, "checks"))
+    write_text("\n".join(f"{c.id} =~ " + " + ".join(it.id for it in c.items) for c in study.constructs) + "\n",
+               _file(res, "cfa_syntax"))
+
+
+def _paths_table(std: dict[tuple[str, str], float]) -> pd.DataFrame:
     prows = []
     for (src, dst), b in std.items():
         est = SCALE * b
         z = est / SE
         prows.append({"lhs": dst, "op": "~", "rhs": src, "est": est, "se": SE, "z": z, "pvalue": _p(z),
                       "std_all": b, "ci_low": est - 1.959964 * SE, "ci_high": est + 1.959964 * SE})
-    paths_df = pd.DataFrame(prows)
-    write_csv(paths_df, res / "structural" / "paths.csv")
-    r2 = []
-    for c in study.endogenous:
-        r2.append({"variable": c, "r2": round(sum(v * v for (s, t), v in std.items() if t == c) + 0.05, 4)})
-    write_csv(pd.DataFrame(r2), res / "structural" / "r2.csv")
-    fit = dict(cfa_fit, chi2=318.9, df=229, pvalue=0.00009, cfi=0.978, tli=0.973, rmsea=0.0281,
-               rmsea_ci_low=0.0201, rmsea_ci_high=0.0352, srmr=0.0405)
-    write_json(fit, res / "structural" / "fit.json")
+    return pd.DataFrame(prows)
 
-    targets = {p.target for p in study.paths}
-    final = [c for c in study.endogenous if not any(p.source == c for p in study.paths)]
-    irows = []
-    for y in final:
-        for x in study.exogenous:
-            specific = []
-            for m in study.endogenous:
-                if (x, m) in std and (m, y) in std:
-                    a, b = SCALE * std[(x, m)], SCALE * std[(m, y)]
-                    est = a * b
-                    se = math.sqrt(b * b * SE * SE + a * a * SE * SE)
-                    specific.append((m, est, std[(x, m)] * std[(m, y)], se))
-            if not specific and (x, y) not in std:
-                continue
-            for m, est, sest, se in specific:
-                irows.append({"x": x, "mediator": m, "y": y, "effect": "indirect", "est": est, "std_est": sest,
-                              "boot_ci_low": est - 1.90 * se, "boot_ci_high": est + 2.05 * se,
-                              "mc_ci_low": est - 1.96 * se, "mc_ci_high": est + 1.96 * se, "mediation_type": ""})
-            ti = sum(s[1] for s in specific)
-            tis = sum(s[2] for s in specific)
-            tse = math.sqrt(sum(s[3] ** 2 for s in specific)) if specific else 0.0
-            d = SCALE * std.get((x, y), 0.0)
-            ds = std.get((x, y), 0.0)
-            ind_sig = bool(specific) and (ti - 1.96 * tse > 0 or ti + 1.96 * tse < 0)
-            dir_sig = abs(d / SE) > 1.96
-            mtype = _zhao(dir_sig, ind_sig, d, ti)
-            for effect, est, sest, se in (("total_indirect", ti, tis, tse), ("direct", d, ds, SE),
-                                          ("total", ti + d, tis + ds, math.sqrt(tse ** 2 + SE ** 2))):
-                irows.append({"x": x, "mediator": "", "y": y, "effect": effect, "est": est, "std_est": sest,
-                              "boot_ci_low": est - 1.90 * se, "boot_ci_high": est + 2.05 * se,
-                              "mc_ci_low": est - 1.96 * se, "mc_ci_high": est + 1.96 * se, "mediation_type": mtype})
-    ind_df = pd.DataFrame(irows)
-    write_csv(ind_df, res / "structural" / "indirect_effects.csv")
-    write_json({"requested": 2000, "converged": 1994, "failed": 6, "seed": SEED}, res / "structural" / "bootstrap.json")
 
+def _effect_rows(x: str, y: str, study: Study, std: dict[tuple[str, str], float]) -> list[dict[str, Any]]:
+    """Specific indirect effects of x on y through each mediator, then total indirect, direct and total."""
+    specific = []
+    for m in study.endogenous:
+        if (x, m) in std and (m, y) in std:
+            a, b = SCALE * std[(x, m)], SCALE * std[(m, y)]
+            specific.append((m, a * b, std[(x, m)] * std[(m, y)], math.sqrt(b * b * SE * SE + a * a * SE * SE)))
+    if not specific and (x, y) not in std:
+        return []
+    rows = [{"x": x, "mediator": m, "y": y, "effect": "indirect", "est": est, "std_est": sest,
+             "boot_ci_low": est - 1.90 * se, "boot_ci_high": est + 2.05 * se,
+             "mc_ci_low": est - 1.96 * se, "mc_ci_high": est + 1.96 * se, "mediation_type": ""}
+            for m, est, sest, se in specific]
+    ti = sum(s[1] for s in specific)
+    tis = sum(s[2] for s in specific)
+    tse = math.sqrt(sum(s[3] ** 2 for s in specific)) if specific else 0.0
+    d = SCALE * std.get((x, y), 0.0)
+    ds = std.get((x, y), 0.0)
+    ind_sig = bool(specific) and (ti - 1.96 * tse > 0 or ti + 1.96 * tse < 0)
+    mtype = _zhao(abs(d / SE) > 1.96, ind_sig, d, ti)
+    for effect, est, sest, se in (("total_indirect", ti, tis, tse), ("direct", d, ds, SE),
+                                  ("total", ti + d, tis + ds, math.sqrt(tse ** 2 + SE ** 2))):
+        rows.append({"x": x, "mediator": "", "y": y, "effect": effect, "est": est, "std_est": sest,
+                     "boot_ci_low": est - 1.90 * se, "boot_ci_high": est + 2.05 * se,
+                     "mc_ci_low": est - 1.96 * se, "mc_ci_high": est + 1.96 * se, "mediation_type": mtype})
+    return rows
+
+
+def _equivalence(study: Study, std: dict[tuple[str, str], float], ind_df: pd.DataFrame) -> list[dict[str, Any]]:
     eq_rows = []
     for cl in study.claims:
         if cl.expected != "not_significant":
@@ -272,51 +283,129 @@ def write_fixture_results(
             verdict = "not_equivalent"
         else:
             verdict = "inconclusive"
-        eq_rows.append({"id": cl.id, "kind": cl.kind, "estimate": est, "ci90_low": lo, "ci90_high": hi,
+        eq_rows.append({"id": cl.id, "kind": cl.kind, "estimate": est, "se": se, "ci90_low": lo, "ci90_high": hi,
                         "sesoi": sesoi, "pvalue": p_tost, "verdict": verdict})
-    eq_df = pd.DataFrame(eq_rows)
-    write_csv(eq_df, res / "structural" / "equivalence.csv")
+    return eq_rows
 
+
+BOOTSTRAP = {"requested": 2000, "converged": 1994, "failed": 6, "seed": SEED, "failures": {"not converged": 6},
+             "chunk_size": 250, "engine": "batched", "estimator": "ML", "mc_draws": 20000, "mc_seed": 12345,
+             "mc_information": "expected"}
+
+
+def _write_structural(res: Path, study: Study, perturb: dict[tuple[str, str], float]) -> None:
+    """model_syntax, paths, r2, fit, indirect_effects, bootstrap, equivalence; then claims.json from them."""
+    std = {(p.source, p.target): perturb.get((p.source, p.target), p.std) for p in study.paths}
+    paths_df = _paths_table(std)
+    write_csv(paths_df, _file(res, "paths"))
+    r2 = [{"variable": c, "r2": round(sum(v * v for (s, t), v in std.items() if t == c) + 0.05, 4)}
+          for c in study.endogenous]
+    write_csv(pd.DataFrame(r2), _file(res, "r2"))
+    fit = dict(CFA_FIT, chi2=318.9, df=229, pvalue=0.00009, cfi=0.978, tli=0.973, rmsea=0.0281,
+               rmsea_ci_low=0.0201, rmsea_ci_high=0.0352, srmr=0.0405)
+    write_json(fit, _file(res, "fit"))  # without "proper": written before the key existed
+    final = [c for c in study.endogenous if not any(p.source == c for p in study.paths)]
+    ind_df = pd.DataFrame([row for y in final for x in study.exogenous for row in _effect_rows(x, y, study, std)])
+    write_csv(ind_df, _file(res, "indirect"))
+    write_json(BOOTSTRAP, _file(res, "bootstrap"))
+    eq_rows = _equivalence(study, std, ind_df)
+    write_csv(pd.DataFrame(eq_rows), _file(res, "equivalence"))
     lines = ["# measurement model"]
-    for c in study.constructs:
-        lines.append(f"{c.id} =~ " + " + ".join(it.id for it in c.items))
+    lines += [f"{c.id} =~ " + " + ".join(it.id for it in c.items) for c in study.constructs]
     lines.append("# structural model")
-    for t in study.endogenous:
-        lines.append(f"{t} ~ " + " + ".join(p.source for p in study.paths if p.target == t))
-    write_text("\n".join(lines) + "\n", res / "structural" / "model_syntax.txt")
+    lines += [f"{t} ~ " + " + ".join(p.source for p in study.paths if p.target == t) for t in study.endogenous]
+    write_text("\n".join(lines) + "\n", _file(res, "model_syntax"))
+    results = evaluate_claims(study.claims, paths_df, ind_df, "boot", {r["id"]: r for r in eq_rows})
+    write_json(claims_document(results), _file(res, "claims"))
 
-    equivalence = {r["id"]: r for r in eq_rows}
-    results = evaluate_claims(study.claims, paths_df, ind_df, "boot", equivalence)
-    write_json(claims_document(results), res / "claims.json")
-    assert targets  # the spec has a structural model
 
+MC_SIZES = (100, 200, 300, 500, 800)
+MC_REPLICATIONS = 200
+MC_FAILED_FITS = 2
+"""Replications per sample size whose fit fails (the last ones): they reproduce no claim."""
+MC_EFFECTS = (0.05, 0.10, 0.15, 0.20, 0.25, 0.30)
+
+
+def _mc_rate(study: Study, i: int, n: int) -> float:
+    """Reproduction rate of claim ``i`` at ``n``: about .975 for a claim of no effect, rising with n otherwise."""
+    if study.claims[i].expected == "not_significant":
+        return 0.975 - 0.001 * i
+    return 1.0 - math.exp(-n / (50.0 + 6 * i))
+
+
+def _replications(study: Study) -> pd.DataFrame:
+    """replications.csv: claim i fails in round((1 - rate) R) consecutive replications starting at 7 i (mod R)."""
+    rows = []
+    usable = MC_REPLICATIONS - MC_FAILED_FITS
+    for n in MC_SIZES:
+        fails = {i: round((1 - _mc_rate(study, i, n)) * usable) for i in range(len(study.claims))}
+        for r in range(MC_REPLICATIONS):
+            converged = r < usable
+            for i, cl in enumerate(study.claims):
+                ok = converged and (r - 7 * i) % usable >= fails[i]
+                rows.append({"n": n, "replication": r, "claim_id": cl.id, "converged": converged, "refitted": False,
+                             "estimate": 0.1, "std_estimate": 0.1, "ci_low": 0.01 if ok else -0.02, "ci_high": 0.2,
+                             "verdict": "reproduced" if ok else "not_reproduced"})
+    return pd.DataFrame(rows)
+
+
+def _sensitivity(study: Study) -> pd.DataFrame:
+    """sensitivity.csv: detection rate 1 - exp(-(effect / .12)^2) of each claim of no effect at n = N."""
+    pop = {(p.source, p.target): p.std for p in study.paths}
+    rows = []
+    for cl in study.claims:
+        if cl.expected != "not_significant":
+            continue
+        link = (cl.path[0], cl.path[1])
+        for effect in MC_EFFECTS:
+            rate = round(1.0 - math.exp(-((effect / 0.12) ** 2)), 3)
+            lo, hi = wilson_interval(round(rate * MC_REPLICATIONS), MC_REPLICATIONS)
+            later = [pop[lk] for lk in zip(cl.path[1:-1], cl.path[2:])]
+            rows.append({"claim_id": cl.id, "path": "->".join(link), "effect": effect,
+                         "population_effect": effect * math.prod(later), "n": N, "replications": MC_REPLICATIONS,
+                         "converged": MC_REPLICATIONS, "detection_rate": rate, "ci_low": float(lo), "ci_high": float(hi)})
+    return pd.DataFrame(rows)
+
+
+def _write_montecarlo(res: Path, study: Study) -> None:
+    """replications, claim_reproduction, joint_reproduction, sensitivity and power.json, as the gather rule derives them."""
+    table = _replications(study)
+    joint = joint_reproduction(table)
+    sensitivity = _sensitivity(study)
+    per_rep = table.drop_duplicates(["n", "replication"])
+    power: dict[str, Any] = dict(power_summary(joint))
+    power["fits"] = {"replications": len(per_rep), "converged": int(per_rep["converged"].sum()),
+                     "failed": int((~per_rep["converged"]).sum()), "refitted": 0}
+    power["min_detectable_80"] = min_detectable(sensitivity)
+    power["sensitivity_n"] = N
+    power["settings"] = {"replications": MC_REPLICATIONS, "sample_sizes": list(MC_SIZES), "mc_draws": 2000,
+                         "seed": SEED, "sensitivity_replications": MC_REPLICATIONS}
+    write_csv(table, _file(res, "replications"))
+    write_csv(claim_reproduction(table, study), _file(res, "claim_reproduction"))
+    write_csv(joint, _file(res, "joint_reproduction"))
+    write_csv(sensitivity, _file(res, "sensitivity"))
+    write_json(power, _file(res, "power"))
+
+
+def write_fixture_results(
+    root: Path,
+    study: Study,
+    perturb: dict[tuple[str, str], float] | None = None,
+    with_montecarlo: bool = True,
+) -> dict[str, Path]:
+    """Write every result file of the report under ``root``.
+
+    Returns
+    -------
+    dict
+        ``{"results": root / "results", "montecarlo": root / "results" / "montecarlo"}``
+        (the montecarlo dir exists only when ``with_montecarlo``).
+    """
+    res = Path(root) / RESULTS_DIR
+    _write_measurement(res, study)
+    _write_structural(res, study, DEFAULT_PERTURB if perturb is None else perturb)
     out = {"results": res}
     if with_montecarlo:
-        mc = res / "montecarlo"
-        sizes = [100, 200, 300, 500, 800]
-        crow, jrow = [], []
-        for i, cl in enumerate(study.claims):
-            for n in sizes:
-                if cl.expected == "not_significant":
-                    rate = 0.975 - 0.001 * i
-                else:
-                    rate = 1.0 - math.exp(-n / (50.0 + 6 * i))
-                reps = 200
-                conv = 198
-                half = 1.96 * math.sqrt(max(rate * (1 - rate), 1e-4) / conv)
-                crow.append({"claim_id": cl.id, "n": n, "replications": reps, "converged": conv,
-                             "reproduction_rate": round(rate, 4), "ci_low": round(max(rate - half, 0.0), 4),
-                             "ci_high": round(min(rate + half, 1.0), 4)})
-        for n in sizes:
-            rate = float(pd.DataFrame(crow).query("n == @n")["reproduction_rate"].prod())
-            half = 1.96 * math.sqrt(max(rate * (1 - rate), 1e-4) / 198)
-            jrow.append({"n": n, "replications": 200, "joint_rate": round(rate, 4),
-                         "ci_low": round(max(rate - half, 0.0), 4), "ci_high": round(min(rate + half, 1.0), 4)})
-        write_csv(pd.DataFrame(crow), mc / "claim_reproduction.csv")
-        write_csv(pd.DataFrame(jrow), mc / "joint_reproduction.csv")
-        j = pd.DataFrame(jrow)
-        first = lambda level: next((int(r.n) for r in j.itertuples() if r.joint_rate >= level), None)  # noqa: E731
-        write_json({"joint_80": first(0.8), "joint_95": first(0.95), "replications": 200, "sizes": sizes,
-                    "interval": "mc"}, mc / "power.json")
-        out["montecarlo"] = mc
+        _write_montecarlo(res, study)
+        out["montecarlo"] = _file(res, "power").parent
     return out

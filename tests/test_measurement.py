@@ -23,7 +23,6 @@ from scipy import stats
 from semopy.examples import holzinger39
 
 from xhs_sharing.analysis.measurement import (
-    DEFAULT_THRESHOLDS,
     average_variance_extracted,
     cfa_syntax,
     composite_reliability,
@@ -37,6 +36,7 @@ from xhs_sharing.analysis.measurement import (
     reliability_table,
 )
 from xhs_sharing.errors import DataError, EstimationError, SpecError
+from xhs_sharing.study.cutoffs import default_thresholds
 
 HS_SPEC = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
 CHECK_KEYS = {
@@ -352,7 +352,7 @@ def test_thresholds_override_and_validation(hs):
     _, (cfa, rel, fl, ht, _) = hs
     checks = measurement_checks(rel, fl, ht, cfa.fit, cfa.loadings, {"rmsea": 0.10})
     assert find(checks, "rmsea")["status"] == "pass" and find(checks, "rmsea")["threshold"] == 0.10
-    assert DEFAULT_THRESHOLDS["rmsea"] == 0.06  # the module default is untouched
+    assert default_thresholds()["rmsea"] == 0.06  # the schema default is untouched
     with pytest.raises(SpecError, match="unknown threshold"):
         measurement_checks(rel, fl, ht, cfa.fit, cfa.loadings, {"gfi": 0.9})
 

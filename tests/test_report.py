@@ -19,16 +19,12 @@ from report_fixtures import (
     write_fixture_results,
 )
 from xhs_sharing.io import sha256_file
+from xhs_sharing.report.context import SECTIONS, build_context
 from xhs_sharing.report.figures import sanitize_svg
 from xhs_sharing.report.format import claim_anchors, fmt_ci, fmt_num, fmt_p
-from xhs_sharing.report.render import (
-    SECTIONS,
-    ReportError,
-    build_context,
-    package_versions,
-    render_report,
-    write_report,
-)
+from xhs_sharing.report.read import ReportError
+from xhs_sharing.report.render import render_report, write_report
+from xhs_sharing.report.sections.provenance import package_versions
 
 ESCAPED_HOSTILE = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
@@ -274,6 +270,39 @@ def test_observed_data_names_the_file(tmp_path: Path) -> None:
     assert 'id="montecarlo"' not in html
 
 
+def test_thresholds_are_read_from_checks_json(tmp_path: Path) -> None:
+    """Every cut-off shown is the one checks.json records; the structural fit is judged by the CFA's cut-offs."""
+    study, text = repo_study()
+    fx = fixed_inputs()
+    out = write_fixture_results(tmp_path / "a", study, with_montecarlo=False)
+    html = render_report(build_context(out["results"], study, fx["config_text"], text, fx["data_source"], fx["run_info"]))
+    # no loading check in the fixture: the schema's default cut-off (.50), not another copy of it
+    assert "! marks \u03bb below 0.50." in section(html, "measurement")
+    kline = "\u2264 3.0 (Kline (2016), Principles and Practice of Structural Equation Modeling, 4th ed.)"
+    assert kline in section(html, "measurement") and kline in section(html, "structural")
+
+    out = write_fixture_results(tmp_path / "b", study, with_montecarlo=False)
+    path = out["results"] / "measurement" / "checks.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    for c in doc["checks"]:
+        if c["statistic"] == "htmt":
+            c["threshold"], c["reference"] = 0.90, "HTMT source"
+        if c["statistic"] == "rmsea":
+            c["threshold"], c["status"], c["reference"] = 0.02, "fail", "RMSEA source"
+    doc["checks"].append({"check": "std_loading", "construct": "IS", "item": "is1", "statistic": "std_loading",
+                          "threshold": 0.80, "comparison": "ge", "value": 0.79, "passed": False, "status": "fail",
+                          "reference": "loading source"})
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    html = render_report(build_context(out["results"], study, fx["config_text"], text, fx["data_source"], fx["run_info"]))
+    meas, struct = section(html, "measurement"), section(html, "structural")
+    assert "\u2717 marks a ratio above 0.90 (HTMT source)" in meas
+    assert not re.search(r'<td class="num st-bad">0\.87', meas)  # below the recorded .90
+    assert "! marks \u03bb below 0.80." in meas
+    for part in (meas, struct):  # the CFA's RMSEA cut-off judges the structural model too
+        assert "\u2264 0.020 (RMSEA source)" in part
+        assert "Fit indices outside their thresholds: RMSEA [90% CI]: \u2717 fail" in part
+
+
 # --------------------------------------------------------------------------- determinism, output, errors
 
 
@@ -297,6 +326,10 @@ def test_montecarlo_section_only_when_given(page: str, page_no_mc: str) -> None:
     mc = section(page, "montecarlo")
     assert "from n = 800" in mc  # power.json joint_80
     assert "95% of replications: not reached at any simulated sample size (largest n = 800)" in mc
+    # the reading is the report's, from the tables (power.json holds numbers only)
+    assert "10 of 1,000 fits failed and count as reproducing no claim" in mc
+    assert "the joint rate reaches .80 from n = 800 on and .95 at no simulated n (not reached)" in mc
+    assert '<th scope="row">reading</th>' not in mc
 
 
 def test_missing_or_inconsistent_results_raise(tmp_path: Path) -> None:

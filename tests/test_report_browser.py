@@ -35,8 +35,9 @@ from typing import Any
 import pytest
 
 from report_fixtures import fixed_inputs, hostile_study, write_fixture_results
+from xhs_sharing.report.context import SECTIONS, build_context
 from xhs_sharing.report.format import claim_anchors
-from xhs_sharing.report.render import SECTIONS, build_context, render_report
+from xhs_sharing.report.render import render_report
 
 CHROMIUM = Path(os.environ.get("XHS_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -185,7 +186,8 @@ class Page:
         out = []
         for e in self.events("Runtime.consoleAPICalled"):
             if e["type"] in ("error", "assert"):
-                out.append("console.{}: {}".format(e["type"], " ".join(str(a.get("value", a.get("description", ""))) for a in e["args"])))
+                args = " ".join(str(a.get("value", a.get("description", ""))) for a in e["args"])
+                out.append(f"console.{e['type']}: {args}")
         for e in self.events("Runtime.exceptionThrown"):
             out.append("exception: " + e["exceptionDetails"].get("text", ""))
         for e in self.events("Log.entryAdded"):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from xhs_sharing.errors import SpecError
 from xhs_sharing.study.spec import study_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_shipped_spec_declares_the_papers_model(study):
@@ -65,3 +70,48 @@ def test_bad_specs_are_rejected_naming_the_field(study_dict, mutate, message):
     with pytest.raises(SpecError, match=message.replace("(", r"\(").replace(")", r"\)")) as err:
         study_from_dict(study_dict, "config/study.yaml")
     assert "config/study.yaml" in str(err.value)
+
+
+# --------------------------------------------------------------------------- cut-offs of the measurement checks
+
+
+def test_measurement_cutoffs_come_from_the_config_schema():
+    from xhs_sharing.study.cutoffs import Cutoff, chi2_df_cutoff, default_thresholds, references
+
+    assert default_thresholds() == {"alpha": 0.70, "cr": 0.70, "ave": 0.50, "htmt": 0.85, "cfi": 0.95, "tli": 0.95,
+                                    "rmsea": 0.06, "srmr": 0.08, "std_loading": 0.50}
+    refs = references()
+    assert set(default_thresholds()) | {"fornell_larcker", "residual_variance", "chi2_df"} == set(refs)
+    assert refs["cfi"] == refs["rmsea"] == "Hu & Bentler (1999), Struct. Equ. Modeling 6:1-55"
+    assert refs["htmt"].startswith("Henseler, Ringle & Sarstedt (2015)")
+    assert refs["std_loading"].startswith("Hair, Black, Babin & Anderson (2010)")
+    assert chi2_df_cutoff() == Cutoff("le", 3.0, refs["chi2_df"]) and refs["chi2_df"].startswith("Kline (2016)")
+    default_thresholds()["alpha"] = 0.0  # a fresh dict each time: callers cannot change the defaults
+    assert default_thresholds()["alpha"] == 0.70
+
+
+def test_config_yaml_takes_its_thresholds_from_the_schema():
+    from xhs_sharing.study.cutoffs import default_thresholds
+    from xhs_sharing.study.spec import load_schema, read_yaml, validate_against_schema
+
+    config = validate_against_schema(read_yaml(ROOT / "config" / "config.yaml"), load_schema("config.schema.yaml"),
+                                     "config/config.yaml")
+    assert config["measurement"]["thresholds"] == default_thresholds()
+    with pytest.raises(SpecError, match="gfi"):
+        validate_against_schema({"study": "s", "synthetic": {}, "measurement": {"thresholds": {"gfi": 0.9}}},
+                                load_schema("config.schema.yaml"), "config")
+
+
+def test_the_workflow_reaches_the_packaged_schemas_through_a_symlink():
+    """workflow/schemas is a symlink to the package data, so a clean clone validates with the same files."""
+    link = ROOT / "workflow" / "schemas"
+    assert link.is_symlink() and link.resolve() == (ROOT / "src" / "xhs_sharing" / "schemas").resolve()
+    rules = ROOT / "workflow" / "rules"
+    refs = []
+    for smk in sorted(rules.glob("*.smk")):
+        for ref in re.findall(r"""["']([^"']*schemas/[^"']+\.yaml)["']""", smk.read_text(encoding="utf-8")):
+            # snakemake's validate() resolves against the rule file, an input against the working directory
+            target = (rules / ref) if ref.startswith("..") else (ROOT / ref)
+            assert target.is_file(), (smk.name, ref)
+            refs.append(target.name)
+    assert sorted(set(refs)) == ["config.schema.yaml", "study.schema.yaml"]

@@ -4,13 +4,13 @@
 rule claims:
     input:
         study=study_spec_path(),
-        paths="results/structural/paths.csv",
-        fit="results/structural/fit.json",
-        indirect="results/structural/indirect_effects.csv",
-        equivalence="results/structural/equivalence.csv",
+        paths=PATHS["paths"],
+        fit=PATHS["fit"],
+        indirect=PATHS["indirect"],
+        equivalence=PATHS["equivalence"],
     output:
         claims=report(
-            "results/claims.json",
+            PATHS["claims"],
             caption="../report/claims.rst",
             category="Claims",
         ),

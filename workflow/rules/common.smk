@@ -1,9 +1,20 @@
-# Config validation (JSON Schema, defaults filled from the schema) and the
-# named input functions of the DAG.
+# Config validation (JSON Schema, defaults filled from the schema), the
+# result-file contract every rule takes its paths from, and the named input
+# functions of the DAG.
 
 import os
+import sys
 
 from snakemake.utils import validate
+
+try:
+    from xhs_sharing import results as contract
+except ImportError:  # the package is not installed where snakemake runs (e.g. --use-conda): use the clone's
+    sys.path.append(os.path.join(workflow.basedir, "src"))
+    from xhs_sharing import results as contract
+
+# Every result path, by key (src/xhs_sharing/results.py): PATHS["paths"] is results/structural/paths.csv.
+PATHS = contract.PATHS
 
 # semopy orders parameters by iterating over sets, so the order (and the last
 # bits of every estimate) would change with Python's hash seed. Fix the seed
@@ -31,38 +42,23 @@ def own_data():
 
 def survey_input():
     """The survey the analyses run on: the user's file, or the synthetic one."""
-    return config["data"] if own_data() else "data/synthetic/survey.csv"
+    return config["data"] if own_data() else PATHS["synthetic_survey"]
 
 
 def codebook_input():
     """The codebook of that survey."""
-    return "results/data/codebook.json" if own_data() else "data/synthetic/codebook.json"
+    return PATHS["codebook"] if own_data() else PATHS["synthetic_codebook"]
 
 
-RESULT_FILES = [
-    "results/measurement/item_descriptives.csv",
-    "results/measurement/reliability.csv",
-    "results/measurement/fornell_larcker.csv",
-    "results/measurement/htmt.csv",
-    "results/measurement/loadings.csv",
-    "results/measurement/cfa_fit.json",
-    "results/measurement/checks.json",
-    "results/structural/model_syntax.txt",
-    "results/structural/paths.csv",
-    "results/structural/r2.csv",
-    "results/structural/fit.json",
-    "results/structural/indirect_effects.csv",
-    "results/structural/bootstrap.json",
-    "results/structural/equivalence.csv",
-    "results/claims.json",
-]
+# The result files the report reads, which the default target asks for.
+RESULT_FILES = [PATHS[key] for key in contract.REPORT_RESULTS]
 
 STEPS = ["validate_study", "prepare_data", "measurement", "structural", "claims"]
 
 
 def montecarlo_dir():
     """The Monte Carlo study's directory when the report includes it, else empty."""
-    return "results/montecarlo" if config["montecarlo"]["in_report"] else ""
+    return contract.MONTECARLO_DIR if config["montecarlo"]["in_report"] else ""
 
 
 def report_inputs(wildcards):
@@ -71,7 +67,7 @@ def report_inputs(wildcards):
         "results": RESULT_FILES,
         "study": study_spec_path(),
         "survey": survey_input(),
-        "source": "results/data/source.json",
+        "source": PATHS["source"],
         "benchmarks": [f"logs/benchmarks/{step}.tsv" for step in STEPS],
     }
     if montecarlo_dir():
@@ -89,4 +85,4 @@ def reproduce_command():
 
 def all_outputs():
     """Every final output of the default run."""
-    return ["results/calibration/population.json", *RESULT_FILES, "reports/replication_report.html"]
+    return [PATHS["population"], *RESULT_FILES, PATHS["report"]]

@@ -8,7 +8,7 @@ rule validate_study:
         study=study_spec_path(),
         schema="workflow/schemas/study.schema.yaml",
     output:
-        population="results/calibration/population.json",
+        population=PATHS["population"],
     conda:
         "../../environment.yml"
     benchmark:
@@ -22,10 +22,10 @@ rule validate_study:
 rule simulate_survey:
     input:
         study=study_spec_path(),
-        population="results/calibration/population.json",
+        population=PATHS["population"],
     output:
-        survey="data/synthetic/survey.csv",
-        codebook="data/synthetic/codebook.json",
+        survey=PATHS["synthetic_survey"],
+        codebook=PATHS["synthetic_codebook"],
     params:
         synthetic=config["synthetic"],
     conda:
@@ -41,9 +41,9 @@ rule simulate_survey:
 rule codebook:
     input:
         study=study_spec_path(),
-        population="results/calibration/population.json",
+        population=PATHS["population"],
     output:
-        codebook="results/data/codebook.json",
+        codebook=PATHS["codebook"],
     params:
         scale_points=config["synthetic"]["scale_points"],
     conda:
@@ -62,8 +62,8 @@ rule prepare_data:
         codebook=codebook_input(),
         study=study_spec_path(),
     output:
-        table="results/data/items.csv",
-        source="results/data/source.json",
+        table=PATHS["items"],
+        source=PATHS["source"],
     params:
         kind="observed" if own_data() else "synthetic",
         missing=config["missing"],

@@ -4,21 +4,21 @@
 
 rule measurement:
     input:
-        table="results/data/items.csv",
+        table=PATHS["items"],
         study=study_spec_path(),
     output:
-        descriptives="results/measurement/item_descriptives.csv",
+        descriptives=PATHS["item_descriptives"],
         reliability=report(
-            "results/measurement/reliability.csv",
+            PATHS["reliability"],
             caption="../report/reliability.rst",
             category="Measurement",
         ),
-        fornell_larcker="results/measurement/fornell_larcker.csv",
-        htmt="results/measurement/htmt.csv",
-        loadings="results/measurement/loadings.csv",
-        fit="results/measurement/cfa_fit.json",
-        checks="results/measurement/checks.json",
-        syntax="results/measurement/cfa_syntax.txt",
+        fornell_larcker=PATHS["fornell_larcker"],
+        htmt=PATHS["htmt"],
+        loadings=PATHS["loadings"],
+        fit=PATHS["cfa_fit"],
+        checks=PATHS["checks"],
+        syntax=PATHS["cfa_syntax"],
     params:
         scale_points=config["synthetic"]["scale_points"],
         thresholds=config["measurement"]["thresholds"],

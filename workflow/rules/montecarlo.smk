@@ -7,13 +7,7 @@
 
 MC = config["montecarlo"]
 
-MONTECARLO_OUTPUTS = [
-    "results/montecarlo/replications.csv",
-    "results/montecarlo/claim_reproduction.csv",
-    "results/montecarlo/joint_reproduction.csv",
-    "results/montecarlo/power.json",
-    "results/montecarlo/sensitivity.csv",
-]
+MONTECARLO_OUTPUTS = [PATHS[key] for key in contract.MONTECARLO_RESULTS]
 
 
 # The Likert settings of the synthetic surveys (config synthetic block).
@@ -22,7 +16,7 @@ MC_LIKERT = {k: config["synthetic"][k] for k in ("scale_points", "thresholds", "
 # Every chunk table: one per sample size and chunk of replications. (A rule
 # file with a def fails snakemake --lint; the list needs no wildcards.)
 MONTECARLO_CHUNKS = [
-    f"results/montecarlo/chunks/n{n}_c{c}.csv"
+    contract.path("montecarlo_chunk", n=n, chunk=c)
     for n in MC["sample_sizes"]
     for c in range(-(-MC["replications"] // MC["chunk_size"]))
 ]
@@ -32,7 +26,7 @@ rule montecarlo_chunk:
     input:
         study=study_spec_path(),
     output:
-        table="results/montecarlo/chunks/n{n}_c{chunk}.csv",
+        table=PATHS["montecarlo_chunk"],
     wildcard_constraints:
         n=r"\d+",
         chunk=r"\d+",
@@ -59,7 +53,7 @@ rule montecarlo_sensitivity:
     input:
         study=study_spec_path(),
     output:
-        table="results/montecarlo/sensitivity.csv",
+        table=PATHS["sensitivity"],
     params:
         n=config["synthetic"]["n"],
         effects=MC["sensitivity"]["effects"],
@@ -81,12 +75,12 @@ rule montecarlo_gather:
     input:
         study=study_spec_path(),
         chunks=MONTECARLO_CHUNKS,
-        sensitivity="results/montecarlo/sensitivity.csv",
+        sensitivity=PATHS["sensitivity"],
     output:
-        replications="results/montecarlo/replications.csv",
-        claim_reproduction="results/montecarlo/claim_reproduction.csv",
-        joint_reproduction="results/montecarlo/joint_reproduction.csv",
-        power="results/montecarlo/power.json",
+        replications=PATHS["replications"],
+        claim_reproduction=PATHS["claim_reproduction"],
+        joint_reproduction=PATHS["joint_reproduction"],
+        power=PATHS["power"],
     params:
         sample_sizes=MC["sample_sizes"],
         replications=MC["replications"],

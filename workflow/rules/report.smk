@@ -6,7 +6,7 @@ rule report:
         unpack(report_inputs),
     output:
         html=report(
-            "reports/replication_report.html",
+            PATHS["report"],
             caption="../report/replication_report.rst",
             category="Report",
         ),
@@ -14,7 +14,7 @@ rule report:
         seed=config["synthetic"]["seed"],
         config=config,
         command=reproduce_command(),
-        results_dir="results",
+        results_dir=contract.RESULTS_DIR,
         montecarlo_dir=montecarlo_dir(),
     conda:
         "../../environment.yml"

@@ -4,24 +4,24 @@
 
 rule structural:
     input:
-        table="results/data/items.csv",
+        table=PATHS["items"],
         study=study_spec_path(),
     output:
-        syntax="results/structural/model_syntax.txt",
+        syntax=PATHS["model_syntax"],
         paths=report(
-            "results/structural/paths.csv",
+            PATHS["paths"],
             caption="../report/paths.rst",
             category="Structural model",
         ),
-        r2="results/structural/r2.csv",
-        fit="results/structural/fit.json",
+        r2=PATHS["r2"],
+        fit=PATHS["fit"],
         indirect=report(
-            "results/structural/indirect_effects.csv",
+            PATHS["indirect"],
             caption="../report/indirect.rst",
             category="Mediation",
         ),
-        bootstrap="results/structural/bootstrap.json",
-        equivalence="results/structural/equivalence.csv",
+        bootstrap=PATHS["bootstrap"],
+        equivalence=PATHS["equivalence"],
     params:
         seed=config["synthetic"]["seed"],
         settings=config["structural"],

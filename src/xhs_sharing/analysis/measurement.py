@@ -55,11 +55,10 @@ from xhs_sharing.sem.fit import ESTIMATOR_KEY, fiml_fit_measures, fit_measures
 from xhs_sharing.sem.frames import observed_matrix
 from xhs_sharing.sem.model import LAMBDA, PSI, THETA, load_model
 from xhs_sharing.sem.standardize import cov_to_cor, std_all_matrices, wald
+from xhs_sharing.study.cutoffs import default_thresholds, references
 
 __all__ = [
     "CfaResult",
-    "DEFAULT_THRESHOLDS",
-    "REFERENCES",
     "average_variance_extracted",
     "cfa_syntax",
     "composite_reliability",
@@ -72,36 +71,6 @@ __all__ = [
     "measurement_checks",
     "reliability_table",
 ]
-
-
-#: Cut-offs used by :func:`measurement_checks` (override any of them by key).
-DEFAULT_THRESHOLDS: dict[str, float] = {
-    "alpha": 0.70,  # Cronbach's alpha >= .70 (Nunnally 1978)
-    "cr": 0.70,  # composite reliability >= .70
-    "ave": 0.50,  # average variance extracted >= .50 (Fornell & Larcker 1981)
-    "htmt": 0.85,  # HTMT < .85 (Henseler et al. 2015)
-    "cfi": 0.95,  # >= .95 (Hu & Bentler 1999)
-    "tli": 0.95,  # >= .95 (Hu & Bentler 1999)
-    "rmsea": 0.06,  # <= .06 (Hu & Bentler 1999)
-    "srmr": 0.08,  # <= .08 (Hu & Bentler 1999)
-    "std_loading": 0.50,  # standardized loading >= .50 (Hair et al. 2010)
-}
-
-
-#: Literature behind each check.
-REFERENCES: dict[str, str] = {
-    "alpha": "Nunnally (1978), Psychometric Theory, 2nd ed.",
-    "cr": "Nunnally (1978); Fornell & Larcker (1981), J. Mark. Res. 18:39-50",
-    "ave": "Fornell & Larcker (1981), J. Mark. Res. 18:39-50",
-    "fornell_larcker": "Fornell & Larcker (1981), J. Mark. Res. 18:39-50",
-    "htmt": "Henseler, Ringle & Sarstedt (2015), J. Acad. Mark. Sci. 43:115-135",
-    "cfi": "Hu & Bentler (1999), Struct. Equ. Modeling 6:1-55",
-    "tli": "Hu & Bentler (1999), Struct. Equ. Modeling 6:1-55",
-    "rmsea": "Hu & Bentler (1999), Struct. Equ. Modeling 6:1-55",
-    "srmr": "Hu & Bentler (1999), Struct. Equ. Modeling 6:1-55",
-    "std_loading": "Hair, Black, Babin & Anderson (2010), Multivariate Data Analysis, 7th ed.",
-    "residual_variance": "Kolenikov & Bollen (2012), Sociol. Methods Res. 41:124-167",
-}
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
@@ -870,21 +839,22 @@ def _entry(
         "value": value,
         "passed": passed,
         "status": status,
-        "reference": REFERENCES[reference_key],
+        "reference": references()[reference_key],
         "note": note,
     }
 
 
 def _merged_thresholds(thresholds: Mapping[str, float] | None) -> dict[str, float]:
-    merged = dict(DEFAULT_THRESHOLDS)
+    """The schema's default cut-offs (:func:`~xhs_sharing.study.cutoffs.default_thresholds`) with ``thresholds`` over them."""
+    merged = default_thresholds()
     if thresholds is None:
         return merged
     if not isinstance(thresholds, Mapping):
         raise SpecError("thresholds must be a mapping name -> cut-off")
     for key, val in thresholds.items():
-        if key not in DEFAULT_THRESHOLDS:
+        if key not in merged:
             raise SpecError(
-                f"unknown threshold {key!r}; known: {', '.join(sorted(DEFAULT_THRESHOLDS))}"
+                f"unknown threshold {key!r}; known: {', '.join(sorted(merged))}"
             )
         if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val):
             raise SpecError(f"threshold {key!r} must be a finite number, got {val!r}")
@@ -900,6 +870,81 @@ def _require_columns(name: str, frame: Any, cols: Iterable[str]) -> None:
         raise DataError(f"{name} lacks column(s) {', '.join(absent)}")
 
 
+SINGLE_NOTE = "single-item construct: {stat} is undefined or trivially 1"
+
+
+def _construct_checks(reliability: pd.DataFrame, fornell_larcker: pd.DataFrame, th: Mapping[str, float],
+                      n_items: Mapping[str, int]) -> list[dict[str, Any]]:
+    """Alpha, CR, AVE and Fornell-Larcker of every construct."""
+    out: list[dict[str, Any]] = []
+    for row in reliability.itertuples(index=False):
+        c = str(row.construct)
+        single = n_items[c] < 2
+        for check, stat in (("cronbach_alpha", "alpha"), ("composite_reliability", "cr"), ("ave", "ave")):
+            out.append(_entry(check, construct=c, statistic=stat, threshold=th[stat], comparison="ge",
+                              value=getattr(row, stat), reference_key=stat,
+                              warning=SINGLE_NOTE.format(stat=stat) if single else None))
+        if c in fornell_larcker.index and len(fornell_larcker.index) > 1:
+            others = [o for o in fornell_larcker.columns if o != c]
+            max_r = float(np.max(np.abs(fornell_larcker.loc[c, others].to_numpy(dtype=float))))
+            out.append(_entry("fornell_larcker", construct=c, statistic="max_abs_latent_corr",
+                              threshold=float(fornell_larcker.loc[c, c]), comparison="lt", value=max_r,
+                              reference_key="fornell_larcker",
+                              warning=SINGLE_NOTE.format(stat="sqrt(AVE)") if single else None))
+    return out
+
+
+def _htmt_checks(htmt: pd.DataFrame, th: Mapping[str, float], n_items: Mapping[str, int]) -> list[dict[str, Any]]:
+    """HTMT of every pair of constructs (``construct`` is ``"A|B"``)."""
+    out: list[dict[str, Any]] = []
+    names = list(htmt.index)
+    for a_pos, a in enumerate(names):
+        for b in names[a_pos + 1 :]:
+            single = n_items.get(str(a), 2) < 2 or n_items.get(str(b), 2) < 2
+            out.append(_entry("htmt", construct=f"{a}|{b}", statistic="htmt", threshold=th["htmt"], comparison="lt",
+                              value=htmt.loc[a, b], reference_key="htmt",
+                              warning="HTMT is undefined for a single-item construct" if single else None))
+    return out
+
+
+def _fit_checks(fit: Mapping[str, Any], th: Mapping[str, float]) -> list[dict[str, Any]]:
+    """CFI, TLI (at least), RMSEA, SRMR (at most); warnings for a just-identified model."""
+    df = fit.get("df")
+    just_identified = df is not None and int(df) == 0
+    out: list[dict[str, Any]] = []
+    for key, comparison in (("cfi", "ge"), ("tli", "ge"), ("rmsea", "le"), ("srmr", "le")):
+        if key not in fit:
+            raise DataError(f"fit lacks {key!r}")
+        out.append(_entry(key, construct=None, statistic=key, threshold=th[key], comparison=comparison,
+                          value=fit[key], reference_key=key,
+                          warning="just-identified model (df = 0): global fit is not testable"
+                          if just_identified else None))
+    return out
+
+
+def _item_checks(loadings: pd.DataFrame, th: Mapping[str, float]) -> list[dict[str, Any]]:
+    """Standardized loading and residual variance of every item (the latter not for a single-item construct)."""
+    per_construct = loadings.groupby("construct", sort=False)["item"].count().to_dict()
+    has_resid = "resid_var" in loadings.columns
+    out: list[dict[str, Any]] = []
+    for row in loadings.itertuples(index=False):
+        c, item = str(row.construct), str(row.item)
+        single = per_construct.get(row.construct, 0) < 2
+        out.append(_entry("std_loading", construct=c, item=item, statistic="std_loading",
+                          threshold=th["std_loading"], comparison="ge", value=row.std_all,
+                          reference_key="std_loading",
+                          warning="single-item construct: the loading is fixed" if single else None))
+        if single:
+            continue
+        if has_resid:
+            value, stat = row.resid_var, "resid_var"
+        else:  # 1 - std_all^2 is the standardized residual variance
+            value, stat = 1.0 - float(row.std_all) ** 2, "std_resid_var"
+        out.append(_entry("residual_variance", construct=c, item=item, statistic=stat, threshold=0.0,
+                          comparison="gt", value=value, reference_key="residual_variance"))
+    return out
+
+
 def measurement_checks(
     reliability: pd.DataFrame,
     fornell_larcker: pd.DataFrame,
@@ -908,7 +953,7 @@ def measurement_checks(
     loadings: pd.DataFrame,
     thresholds: Mapping[str, float] | None = None,
 ) -> list[dict[str, Any]]:
-    """Compare the measurement statistics with their conventional cut-offs.
+    """Compare the measurement statistics with their cut-offs.
 
     Parameters
     ----------
@@ -927,7 +972,11 @@ def measurement_checks(
         present, ``resid_var``; without it a Heywood case is detected as
         ``|std_all| > 1``).
     thresholds : mapping, optional
-        Overrides of :data:`DEFAULT_THRESHOLDS`, by key.
+        Cut-offs by name (``alpha, cr, ave, htmt, cfi, tli, rmsea, srmr,
+        std_loading``), e.g. the run's ``measurement.thresholds``; a name not
+        given takes the config schema's default
+        (:func:`xhs_sharing.study.cutoffs.default_thresholds`, the only copy
+        of the defaults and of their references).
 
     Returns
     -------
@@ -936,26 +985,26 @@ def measurement_checks(
         item, statistic, threshold, comparison, value, passed, status,
         reference, note``:
 
-        * ``cronbach_alpha`` / ``composite_reliability`` (``ge`` .70),
-          ``ave`` (``ge`` .50) per construct;
+        * ``cronbach_alpha`` / ``composite_reliability`` / ``ave`` per
+          construct (``ge`` the ``alpha`` / ``cr`` / ``ave`` cut-off);
         * ``fornell_larcker`` per construct: ``value`` is the largest absolute
           correlation of the construct, ``threshold`` its sqrt(AVE),
           comparison ``lt``;
-        * ``htmt`` per pair (``construct`` is ``"A|B"``), ``lt`` .85;
-        * ``cfi``, ``tli`` (``ge`` .95), ``rmsea`` (``le`` .06), ``srmr``
-          (``le`` .08), ``construct`` null;
-        * ``std_loading`` per item (``ge`` .50; the value is ``std_all``) and
-          ``residual_variance`` per
-          item with an estimated residual variance (``gt`` 0: a negative
-          value is a Heywood case).
+        * ``htmt`` per pair (``construct`` is ``"A|B"``), ``lt`` the cut-off;
+        * ``cfi``, ``tli`` (``ge``), ``rmsea``, ``srmr`` (``le``),
+          ``construct`` null;
+        * ``std_loading`` per item (``ge``; the value is ``std_all``) and
+          ``residual_variance`` per item with an estimated residual variance
+          (``gt`` 0: a negative value is a Heywood case).
 
-        ``status`` is ``"pass"``, ``"fail"`` or ``"warning"``; ``passed`` is
-        True/False, or None for a warning. Warnings (with a ``note``) are
-        given for every statistic of a single-item construct (alpha and HTMT
-        undefined; CR, AVE, Fornell-Larcker and the fixed loading
-        trivially 1), for an undefined value, and for the global fit indices
-        of a just-identified model (``df == 0``). Values are plain Python
-        numbers (NaN becomes None).
+        ``reference`` is the source of the convention (the schema's
+        ``x-reference``). ``status`` is ``"pass"``, ``"fail"`` or
+        ``"warning"``; ``passed`` is True/False, or None for a warning.
+        Warnings (with a ``note``) are given for every statistic of a
+        single-item construct (alpha and HTMT undefined; CR, AVE,
+        Fornell-Larcker and the fixed loading trivially 1), for an undefined
+        value, and for the global fit indices of a just-identified model
+        (``df == 0``). Values are plain Python numbers (NaN becomes None).
     """
     th = _merged_thresholds(thresholds)
     _require_columns("reliability", reliability, ["construct", "n_items", "alpha", "cr", "ave"])
@@ -965,120 +1014,5 @@ def measurement_checks(
     if not isinstance(fit, Mapping):
         raise DataError("fit must be the dict of fit_measures")
     n_items = {str(c): int(k) for c, k in zip(reliability["construct"], reliability["n_items"])}
-    single_note = "single-item construct: {stat} is undefined or trivially 1"
-    out: list[dict[str, Any]] = []
-
-    # per construct
-    for row in reliability.itertuples(index=False):
-        c = str(row.construct)
-        single = n_items[c] < 2
-        for check, stat, key in (
-            ("cronbach_alpha", "alpha", "alpha"),
-            ("composite_reliability", "cr", "cr"),
-            ("ave", "ave", "ave"),
-        ):
-            out.append(
-                _entry(
-                    check,
-                    construct=c,
-                    statistic=stat,
-                    threshold=th[key],
-                    comparison="ge",
-                    value=getattr(row, stat),
-                    reference_key=key,
-                    warning=single_note.format(stat=stat) if single else None,
-                )
-            )
-        if c in fornell_larcker.index and len(fornell_larcker.index) > 1:
-            others = [o for o in fornell_larcker.columns if o != c]
-            max_r = float(np.max(np.abs(fornell_larcker.loc[c, others].to_numpy(dtype=float))))
-            out.append(
-                _entry(
-                    "fornell_larcker",
-                    construct=c,
-                    statistic="max_abs_latent_corr",
-                    threshold=float(fornell_larcker.loc[c, c]),
-                    comparison="lt",
-                    value=max_r,
-                    reference_key="fornell_larcker",
-                    warning=single_note.format(stat="sqrt(AVE)") if single else None,
-                )
-            )
-
-    # HTMT per pair
-    names = list(htmt.index)
-    for a_pos, a in enumerate(names):
-        for b in names[a_pos + 1 :]:
-            single = n_items.get(str(a), 2) < 2 or n_items.get(str(b), 2) < 2
-            out.append(
-                _entry(
-                    "htmt",
-                    construct=f"{a}|{b}",
-                    statistic="htmt",
-                    threshold=th["htmt"],
-                    comparison="lt",
-                    value=htmt.loc[a, b],
-                    reference_key="htmt",
-                    warning="HTMT is undefined for a single-item construct" if single else None,
-                )
-            )
-
-    # global fit
-    df = fit.get("df")
-    just_identified = df is not None and int(df) == 0
-    for key, comparison in (("cfi", "ge"), ("tli", "ge"), ("rmsea", "le"), ("srmr", "le")):
-        if key not in fit:
-            raise DataError(f"fit lacks {key!r}")
-        out.append(
-            _entry(
-                key,
-                construct=None,
-                statistic=key,
-                threshold=th[key],
-                comparison=comparison,
-                value=fit[key],
-                reference_key=key,
-                warning="just-identified model (df = 0): global fit is not testable"
-                if just_identified
-                else None,
-            )
-        )
-
-    # per item
-    per_construct = loadings.groupby("construct", sort=False)["item"].count().to_dict()
-    has_resid = "resid_var" in loadings.columns
-    for row in loadings.itertuples(index=False):
-        c, item = str(row.construct), str(row.item)
-        single = per_construct.get(row.construct, 0) < 2
-        out.append(
-            _entry(
-                "std_loading",
-                construct=c,
-                item=item,
-                statistic="std_loading",
-                threshold=th["std_loading"],
-                comparison="ge",
-                value=row.std_all,
-                reference_key="std_loading",
-                warning="single-item construct: the loading is fixed" if single else None,
-            )
-        )
-        if single:
-            continue
-        if has_resid:
-            value, stat = row.resid_var, "resid_var"
-        else:  # 1 - std_all^2 is the standardized residual variance
-            value, stat = 1.0 - float(row.std_all) ** 2, "std_resid_var"
-        out.append(
-            _entry(
-                "residual_variance",
-                construct=c,
-                item=item,
-                statistic=stat,
-                threshold=0.0,
-                comparison="gt",
-                value=value,
-                reference_key="residual_variance",
-            )
-        )
-    return out
+    return (_construct_checks(reliability, fornell_larcker, th, n_items) + _htmt_checks(htmt, th, n_items)
+            + _fit_checks(fit, th) + _item_checks(loadings, th))

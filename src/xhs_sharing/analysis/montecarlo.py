@@ -98,7 +98,6 @@ __all__ = [
     "min_detectable",
     "n_chunks",
     "power_summary",
-    "reading",
     "replication_seed",
     "run_chunk",
     "run_sensitivity",
@@ -768,101 +767,6 @@ def _with_claims(study: Study, claims: Sequence[Any]) -> Study:
     return dataclasses.replace(study, claims=tuple(claims))
 
 
-def _fmt_rate(x: float) -> str:
-    """A rate as the report prints it: ``.95``, ``1.00``."""
-    return "1.00" if x >= 1 else f"{x:.2f}".lstrip("0")
-
-
-def _rate(claims: pd.DataFrame, claim_id: str, n: int) -> float:
-    return float(claims.loc[(claims["claim_id"] == claim_id) & (claims["n"] == n), "reproduction_rate"].iloc[0])
-
-
-def reading(table: pd.DataFrame, claims: pd.DataFrame, joint: pd.DataFrame, power: Mapping[str, Any],
-            study: Study, sensitivity: pd.DataFrame | None = None) -> str:
-    """A few plain-language sentences on what the Monte Carlo tables say (``power.json``'s ``reading``).
-
-    Parameters
-    ----------
-    table : DataFrame
-        ``replications.csv``.
-    claims, joint : DataFrame
-        ``claim_reproduction.csv`` and ``joint_reproduction.csv``.
-    power : mapping
-        ``joint_80``, ``joint_95`` and, with a sensitivity analysis, ``min_detectable_80``.
-    study : Study
-    sensitivity : DataFrame, optional
-        ``sensitivity.csv``.
-    """
-    sizes = sorted(int(n) for n in joint["n"])
-    if not sizes:
-        return "No replications were simulated."
-    small, large = sizes[0], sizes[-1]
-    per_rep = table.drop_duplicates(["n", "replication"])
-    n_fail = int((~per_rep["converged"].astype(bool)).sum())
-    out = [f"Surveys of n = {', '.join(f'{n:,}' for n in sizes)} were each simulated "
-           f"{int(joint['replications'].max()):,} times from the population model in which the paper's "
-           "hypotheses are true" + (f"; {n_fail} of {len(per_rep):,} fits failed and count as reproducing "
-                                    "no claim." if n_fail else "; every fit converged.")]
-
-    nulls = [c.id for c in study.claims if c.expected == "not_significant"]
-    positives = [c.id for c in study.claims if c.expected != "not_significant"]
-    if nulls:
-        rates = claims.loc[claims["claim_id"].isin(nulls), "reproduction_rate"]
-        out.append(f"The {len(nulls)} claims of no effect reproduce in {_fmt_rate(rates.min())} to "
-                   f"{_fmt_rate(rates.max())} of replications at every n, about 1 - alpha = .95: a true null is "
-                   "declared significant 5% of the time whatever the sample size, so a larger survey does not make "
-                   "these claims more reproducible.")
-    if positives:
-        need = {c: smallest_reaching(claims.loc[claims["claim_id"] == c, "n"].tolist(),
-                                     claims.loc[claims["claim_id"] == c, "reproduction_rate"].tolist(), 0.80)
-                for c in positives}
-        lacking = [c for c, v in need.items() if v is None]
-        if lacking:
-            worst = min(lacking, key=lambda c: _rate(claims, c, large))
-            out.append(f"{len(lacking)} of the {len(positives)} claims of an effect reproduce in less than 80% of "
-                       f"replications even at n = {large:,} (weakest: {worst}, {_fmt_rate(_rate(claims, worst, large))}).")
-        else:
-            top = max(v for v in need.values() if v is not None)
-            weakest = min((c for c, v in need.items() if v == top), key=lambda c: _rate(claims, c, small))
-            out.append(f"The claims of an effect become more reproducible as n grows: every one reproduces in at "
-                       f"least 80% of replications from n = {int(top):,} on; the weakest, {weakest}, reproduces in "
-                       f"{_fmt_rate(_rate(claims, weakest, small))} at n = {small:,} and "
-                       f"{_fmt_rate(_rate(claims, weakest, int(top)))} at n = {int(top):,}.")
-    last = joint.sort_values("n").iloc[-1]
-    reach = []
-    for level in JOINT_LEVELS:
-        v = power.get(f"joint_{round(level * 100)}")
-        reach.append(f"{_fmt_rate(level)} from n = {int(v):,} on" if v is not None
-                     else f"{_fmt_rate(level)} at no simulated n (not reached)")
-    out.append(f"All {len(study.claims)} claims reproduce together in {_fmt_rate(float(last['joint_rate']))} of "
-               f"replications at n = {large:,}; the joint rate reaches {' and '.join(reach)}.")
-    if nulls:
-        agg = _joint(table[table["n"] == large], nulls)
-        ceiling = float(agg["sum"].iloc[0] / agg["size"].iloc[0])
-        if ceiling < max(JOINT_LEVELS):
-            out.append(f"However large the survey, the joint rate cannot exceed the chance that every claim of no "
-                       f"effect holds at once ({_fmt_rate(ceiling)} at n = {large:,}), so with 5% tests a joint "
-                       f"rate of {_fmt_rate(max(JOINT_LEVELS))} is out of reach by design.")
-    mde = power.get("min_detectable_80")
-    if sensitivity is not None and len(sensitivity) and isinstance(mde, Mapping):
-        parts = []
-        for cid, v in mde.items():
-            grp = sensitivity[sensitivity["claim_id"] == cid]
-            link = str(grp["path"].iloc[0])
-            if v is None:
-                parts.append(f"{cid}, not reached up to {link} = {float(grp['effect'].max()):.2f}")
-            elif cid == link:
-                parts.append(f"{cid}, {v:.2f}")
-            else:
-                pe = float(grp.loc[grp["effect"] == v, "population_effect"].iloc[0])
-                parts.append(f"{cid}, {link} = {v:.2f} (an indirect effect of {pe:.3f})")
-        out.append(f"At n = {int(sensitivity['n'].iloc[0]):,} the smallest true standardized effect that makes a "
-                   f"claim of no effect fail in at least 80% of replications is: {'; '.join(parts)}. Smaller true "
-                   "effects would mostly pass as 'no effect': these claims rule out effects of about that size, "
-                   "not every effect.")
-    return " ".join(out)
-
-
 @dataclass
 class GatherOutputs:
     """Everything the gather rule writes."""
@@ -878,11 +782,13 @@ def gather_outputs(frames: Iterable[pd.DataFrame], study: Study, *, sample_sizes
                    settings: Mapping[str, Any] | None = None) -> GatherOutputs:
     """Gather the chunk tables and derive every summary of ``results/montecarlo/``.
 
-    ``power`` holds ``joint_80`` and ``joint_95`` (smallest simulated n, or
-    None), ``reading`` (:func:`reading`), and when ``sensitivity`` is given
+    ``power`` holds numbers only: ``joint_80`` and ``joint_95`` (smallest
+    simulated n, or None), and when ``sensitivity`` is given
     ``min_detectable_80`` (claim id -> smallest grid effect detected with 80%
     power, or None) and ``sensitivity_n``; ``fits`` counts converged, failed
-    and refitted replications; ``settings`` echoes the run settings.
+    and refitted replications; ``settings`` echoes the run settings. What
+    they mean in words is the report's to say
+    (:func:`xhs_sharing.report.montecarlo.reading`).
     """
     table = gather(frames, study, sample_sizes, replications)
     claims = claim_reproduction(table, study)
@@ -896,5 +802,4 @@ def gather_outputs(frames: Iterable[pd.DataFrame], study: Study, *, sample_sizes
         power["sensitivity_n"] = int(sensitivity["n"].iloc[0])
     if settings:
         power["settings"] = dict(settings)
-    power["reading"] = reading(table, claims, joint, power, study, sensitivity)
     return GatherOutputs(replications=table, claim_reproduction=claims, joint_reproduction=joint, power=power)

@@ -20,6 +20,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib
 import matplotlib.cm
@@ -27,10 +28,13 @@ import matplotlib.colors
 import matplotlib.patches
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.colors import Colormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse, FancyArrowPatch
 
+from xhs_sharing.report.format import stars
 from xhs_sharing.study.spec import Study
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -88,21 +92,55 @@ _URL_EXTERNAL = re.compile(r"url\(\s*['\"]?\s*(?!#)", re.IGNORECASE)
 _URL_FRAGMENT = re.compile(r"url\(\s*(['\"]?)#([^)'\"\s]+)\1\s*\)")
 
 
-def stars(p: float | None) -> str:
-    """Significance stars: ``*`` p < .05, ``**`` p < .01, ``***`` p < .001, else empty."""
-    if p is None or not math.isfinite(p):
-        return ""
-    if p < 0.001:
-        return "***"
-    if p < 0.01:
-        return "**"
-    if p < 0.05:
-        return "*"
-    return ""
-
-
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
+
+
+def _prune(parent: ET.Element) -> None:
+    """Remove every element of :data:`_DROP_TAGS` (and comments, processing instructions) below ``parent``."""
+    for child in list(parent):
+        if not isinstance(child.tag, str) or _local(child.tag) in _DROP_TAGS:
+            parent.remove(child)
+        else:
+            _prune(child)
+
+
+def _clean_attributes(el: ET.Element, ids: Mapping[str, str]) -> None:
+    """Drop event handlers and references that leave the document; point ``#id`` references at the new ids."""
+
+    def fix_fragment(match: re.Match[str]) -> str:
+        target = match.group(2)
+        return f"url(#{ids.get(target, target)})"
+
+    for name in list(el.attrib):
+        value = el.attrib[name]
+        if _local(name).lower().startswith("on"):
+            del el.attrib[name]
+        elif name in _HREF_ATTRS:
+            if not value.startswith("#"):
+                del el.attrib[name]
+            else:
+                el.set(name, "#" + ids.get(value[1:], value[1:]))
+        elif "url(" in value.lower():
+            if _URL_EXTERNAL.search(value):
+                del el.attrib[name]
+            else:
+                el.set(name, _URL_FRAGMENT.sub(fix_fragment, value))
+    if el.get("id"):
+        el.set("id", ids[el.get("id")])
+
+
+def _label_root(root: ET.Element, title: str) -> None:
+    """Let the ``<svg>`` scale with the page and give it an accessible name (``aria-label`` and ``<title>``)."""
+    for name in ("width", "height", "version"):
+        root.attrib.pop(name, None)
+    root.set("class", "figure-svg")
+    root.set("role", "img")
+    root.set("aria-label", title)
+    root.set("preserveAspectRatio", "xMidYMid meet")
+    title_el = ET.Element(f"{{{SVG_NS}}}title")
+    title_el.text = title
+    root.insert(0, title_el)
 
 
 def sanitize_svg(svg: str | bytes, prefix: str, title: str) -> str:
@@ -126,47 +164,11 @@ def sanitize_svg(svg: str | bytes, prefix: str, title: str) -> str:
     root = ET.fromstring(data)
     if _local(root.tag) != "svg":
         raise ValueError(f"not an SVG document (root element {root.tag!r})")
-
-    def prune(parent: ET.Element) -> None:
-        for child in list(parent):
-            if not isinstance(child.tag, str) or _local(child.tag) in _DROP_TAGS:
-                parent.remove(child)
-            else:
-                prune(child)
-
-    prune(root)
+    _prune(root)
     ids = {el.get("id"): f"{prefix}-{el.get('id')}" for el in root.iter() if el.get("id")}
-
-    def fix_fragment(match: re.Match[str]) -> str:
-        target = match.group(2)
-        return f"url(#{ids.get(target, target)})"
-
     for el in root.iter():
-        for name in list(el.attrib):
-            value = el.attrib[name]
-            if _local(name).lower().startswith("on"):
-                del el.attrib[name]
-            elif name in _HREF_ATTRS:
-                if not value.startswith("#"):
-                    del el.attrib[name]
-                else:
-                    el.set(name, "#" + ids.get(value[1:], value[1:]))
-            elif "url(" in value.lower():
-                if _URL_EXTERNAL.search(value):
-                    del el.attrib[name]
-                else:
-                    el.set(name, _URL_FRAGMENT.sub(fix_fragment, value))
-        if el.get("id"):
-            el.set("id", ids[el.get("id")])
-    for name in ("width", "height", "version"):
-        root.attrib.pop(name, None)
-    root.set("class", "figure-svg")
-    root.set("role", "img")
-    root.set("aria-label", title)
-    root.set("preserveAspectRatio", "xMidYMid meet")
-    title_el = ET.Element(f"{{{SVG_NS}}}title")
-    title_el.text = title
-    root.insert(0, title_el)
+        _clean_attributes(el, ids)
+    _label_root(root, title)
     return ET.tostring(root, encoding="unicode")
 
 
@@ -180,7 +182,36 @@ def _new_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def htmt_heatmap(htmt: pd.DataFrame, threshold: float = 0.85, prefix: str = "fig-htmt") -> str:
+HTMT_LEVELS = np.linspace(0.0, 1.0, 11)
+"""Colour classes of the HTMT heat map (steps of .10)."""
+
+
+def _htmt_cell(ax: Axes, i: int, j: int, v: float, threshold: float, cmap: Colormap, norm: Normalize) -> None:
+    """One cell of the heat map as a vector rectangle with its value; outlined in red above ``threshold``."""
+    over = v > threshold
+    ax.add_patch(matplotlib.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=cmap(norm(min(max(v, 0.0), 1.0))),
+                                              edgecolor="white", linewidth=1))
+    ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
+            color="white" if v > 0.6 else "black", fontweight="bold" if over else "normal")
+    if over:
+        ax.add_patch(matplotlib.patches.Rectangle((j - 0.45, i - 0.45), 0.9, 0.9, fill=False,
+                                                  edgecolor="#b3001b", linewidth=2.2))
+
+
+def _htmt_axes(ax: Axes, labels: Sequence[str]) -> None:
+    """Square cells, construct ids on both axes, no ticks and no left/bottom spines."""
+    k = len(labels)
+    ax.set_xlim(-0.5, k - 0.5)
+    ax.set_ylim(k - 0.5, -0.5)
+    ax.set_aspect("equal")
+    ax.set_xticks(range(k), labels)
+    ax.set_yticks(range(k), labels)
+    ax.tick_params(length=0)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_visible(False)
+
+
+def htmt_heatmap(htmt: pd.DataFrame, threshold: float, prefix: str = "fig-htmt") -> str:
     """Heat map of the HTMT ratios (lower triangle), values written in each cell.
 
     Parameters
@@ -188,18 +219,14 @@ def htmt_heatmap(htmt: pd.DataFrame, threshold: float = 0.85, prefix: str = "fig
     htmt : DataFrame
         Square, index and columns = construct ids.
     threshold : float
-        Cells above it are outlined and written in bold (discriminant validity in doubt).
+        Cells above it are outlined and written in bold (discriminant validity in doubt); the
+        HTMT cut-off of ``checks.json``.
     """
     labels = [str(c) for c in htmt.columns]
     k = len(labels)
     values = htmt.reindex(index=htmt.columns, columns=htmt.columns).to_numpy(dtype=float)
-    masked = np.full_like(values, np.nan)
-    for i in range(k):
-        for j in range(i):
-            masked[i, j] = values[i, j]
-    levels = np.linspace(0.0, 1.0, 11)
     cmap = matplotlib.colormaps["Blues"]
-    norm = matplotlib.colors.BoundaryNorm(levels, cmap.N)
+    norm = matplotlib.colors.BoundaryNorm(HTMT_LEVELS, cmap.N)
     with matplotlib.rc_context(RC):
         size = 1.0 + 0.62 * k
         fig = _new_figure(size + 1.2, size)
@@ -207,27 +234,11 @@ def htmt_heatmap(htmt: pd.DataFrame, threshold: float = 0.85, prefix: str = "fig
         # one vector rectangle per cell (no raster image, so the SVG stays text and paths)
         for i in range(k):
             for j in range(i):
-                v = masked[i, j]
-                if not math.isfinite(v):
-                    continue
-                over = v > threshold
-                ax.add_patch(matplotlib.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=cmap(norm(min(max(v, 0.0), 1.0))),
-                                                          edgecolor="white", linewidth=1))
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
-                        color="white" if v > 0.6 else "black", fontweight="bold" if over else "normal")
-                if over:
-                    ax.add_patch(matplotlib.patches.Rectangle((j - 0.45, i - 0.45), 0.9, 0.9, fill=False,
-                                                              edgecolor="#b3001b", linewidth=2.2))
-        ax.set_xlim(-0.5, k - 0.5)
-        ax.set_ylim(k - 0.5, -0.5)
-        ax.set_aspect("equal")
-        ax.set_xticks(range(k), labels)
-        ax.set_yticks(range(k), labels)
-        ax.tick_params(length=0)
-        for side in ("left", "bottom"):
-            ax.spines[side].set_visible(False)
+                if math.isfinite(values[i, j]):
+                    _htmt_cell(ax, i, j, float(values[i, j]), threshold, cmap, norm)
+        _htmt_axes(ax, labels)
         mappable = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
-        bar = fig.colorbar(mappable, ax=ax, shrink=0.8, ticks=levels[::2])
+        bar = fig.colorbar(mappable, ax=ax, shrink=0.8, ticks=HTMT_LEVELS[::2])
         bar.set_label("HTMT")
         bar.ax.axhline(threshold, color="#b3001b", linewidth=1.5)
         ax.set_title(f"HTMT ratios (outlined in red: > {threshold:.2f})", fontsize=9)
@@ -271,6 +282,44 @@ def diagram_layout(study: Study) -> dict[str, tuple[float, float]]:
     return pos
 
 
+def _draw_node(ax: Axes, cid: str, xy: tuple[float, float], endogenous: bool, r2: Mapping[str, float]) -> Ellipse:
+    """A construct as an ellipse with its id; an endogenous one also shows its R-squared."""
+    x, y = xy
+    patch = Ellipse((x, y), 1.35, 0.78 if endogenous else 0.62, facecolor=ENDO_FILL if endogenous else EXO_FILL,
+                    edgecolor="#333333", linewidth=1.2, zorder=3)
+    ax.add_patch(patch)
+    if endogenous:
+        value = r2.get(cid, float("nan"))
+        r2_text = f"R² = {value:.2f}" if value is not None and math.isfinite(value) else "R² = —"
+        ax.text(x, y + 0.11, cid, ha="center", va="center", fontsize=10, fontweight="bold", zorder=4)
+        ax.text(x, y - 0.15, r2_text, ha="center", va="center", fontsize=8, zorder=4)
+    else:
+        ax.text(x, y, cid, ha="center", va="center", fontsize=10, fontweight="bold", zorder=4)
+    return patch
+
+
+def _draw_path(ax: Axes, row: Any, pos: Mapping[str, tuple[float, float]], patches: Mapping[str, Ellipse]) -> None:
+    """One structural path: solid and dark when p < .05, dashed grey otherwise; beta and stars at its middle."""
+    src, dst = str(row.rhs), str(row.lhs)
+    beta = float(row.std_all)
+    p = float(row.pvalue) if row.pvalue is not None and pd.notna(row.pvalue) else float("nan")
+    sig = math.isfinite(p) and p < 0.05
+    arrow = FancyArrowPatch(
+        pos[src], pos[dst], patchA=patches[src], patchB=patches[dst],
+        arrowstyle="-|>", mutation_scale=11, shrinkA=1, shrinkB=1,
+        linestyle="-" if sig else (0, (4, 3)), linewidth=1.5 if sig else 1.0,
+        color=SIG_COLOR if sig else NONSIG_COLOR, zorder=1,
+    )
+    ax.add_patch(arrow)
+    (ax_, ay), (bx, by) = pos[src], pos[dst]
+    t = 0.5
+    lx, ly = ax_ + t * (bx - ax_), ay + t * (by - ay)
+    label = f"{beta:.2f}{stars(p)}" if math.isfinite(beta) else "—"
+    ax.text(lx, ly, label, ha="center", va="center", fontsize=8, zorder=2,
+            color=SIG_COLOR if sig else "#555555",
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.9})
+
+
 def path_diagram(study: Study, paths: pd.DataFrame, r2: Mapping[str, float], prefix: str = "fig-paths") -> str:
     """Path diagram with standardized coefficients and significance stars.
 
@@ -298,39 +347,9 @@ def path_diagram(study: Study, paths: pd.DataFrame, r2: Mapping[str, float], pre
         ax.set_ylim(y0, y1)
         ax.set_aspect("equal")
         ax.axis("off")
-        patches: dict[str, Ellipse] = {}
-        for cid, (x, y) in pos.items():
-            endo = cid in endogenous
-            patch = Ellipse((x, y), 1.35, 0.78 if endo else 0.62, facecolor=ENDO_FILL if endo else EXO_FILL,
-                            edgecolor="#333333", linewidth=1.2, zorder=3)
-            ax.add_patch(patch)
-            patches[cid] = patch
-            if endo:
-                value = r2.get(cid, float("nan"))
-                r2_text = f"R² = {value:.2f}" if value is not None and math.isfinite(value) else "R² = —"
-                ax.text(x, y + 0.11, cid, ha="center", va="center", fontsize=10, fontweight="bold", zorder=4)
-                ax.text(x, y - 0.15, r2_text, ha="center", va="center", fontsize=8, zorder=4)
-            else:
-                ax.text(x, y, cid, ha="center", va="center", fontsize=10, fontweight="bold", zorder=4)
+        patches = {cid: _draw_node(ax, cid, xy, cid in endogenous, r2) for cid, xy in pos.items()}
         for row in rows.itertuples(index=False):
-            src, dst = str(row.rhs), str(row.lhs)
-            beta = float(row.std_all)
-            p = float(row.pvalue) if row.pvalue is not None and pd.notna(row.pvalue) else float("nan")
-            sig = math.isfinite(p) and p < 0.05
-            arrow = FancyArrowPatch(
-                pos[src], pos[dst], patchA=patches[src], patchB=patches[dst],
-                arrowstyle="-|>", mutation_scale=11, shrinkA=1, shrinkB=1,
-                linestyle="-" if sig else (0, (4, 3)), linewidth=1.5 if sig else 1.0,
-                color=SIG_COLOR if sig else NONSIG_COLOR, zorder=1,
-            )
-            ax.add_patch(arrow)
-            (ax_, ay), (bx, by) = pos[src], pos[dst]
-            t = 0.5
-            lx, ly = ax_ + t * (bx - ax_), ay + t * (by - ay)
-            label = f"{beta:.2f}{stars(p)}" if math.isfinite(beta) else "—"
-            ax.text(lx, ly, label, ha="center", va="center", fontsize=8, zorder=2,
-                    color=SIG_COLOR if sig else "#555555",
-                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.9})
+            _draw_path(ax, row, pos, patches)
         return _to_svg(fig, prefix, "Path diagram of the structural model with standardized coefficients")
 
 
@@ -375,6 +394,21 @@ def forest_plot(indirect: pd.DataFrame, prefix: str = "fig-forest") -> str:
         return _to_svg(fig, prefix, "Forest plot of the specific indirect effects with bootstrap and Monte Carlo intervals")
 
 
+def _claim_curves(ax: Axes, claim_rates: pd.DataFrame, nulls: set[str]) -> None:
+    """Left panel: one line per claim (dashed for a claim of no effect), in the order of the table."""
+    cmap = matplotlib.colormaps["tab20"]
+    claim_ids = list(dict.fromkeys(claim_rates["claim_id"].astype(str)))
+    for k, cid in enumerate(claim_ids):
+        sub = claim_rates[claim_rates["claim_id"].astype(str) == cid].sort_values("n")
+        ax.plot(sub["n"], sub["reproduction_rate"], marker="o", markersize=3, linewidth=1.1,
+                color=cmap(k % 20), linestyle=(0, (4, 2)) if cid in nulls else "-", label=cid)
+    ax.set_title("Per claim (dashed: claims of no effect)", fontsize=9)
+    ax.set_xlabel("Sample size n")
+    ax.set_ylabel("Reproduction rate")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=6.5, ncol=2, loc="lower right", frameon=False)
+
+
 def reproduction_curves(
     claim_rates: pd.DataFrame,
     joint: pd.DataFrame,
@@ -392,23 +426,10 @@ def reproduction_curves(
     null_claims : sequence of str
         Claim ids expected to be non-significant; drawn dashed.
     """
-    from matplotlib import colormaps
-
-    cmap = colormaps["tab20"]
-    claim_ids = list(dict.fromkeys(claim_rates["claim_id"].astype(str)))
-    nulls = set(null_claims)
     with matplotlib.rc_context(RC):
         fig = _new_figure(9.0, 4.4)
         left, right = fig.subplots(1, 2, sharey=True, width_ratios=[1.35, 1])
-        for k, cid in enumerate(claim_ids):
-            sub = claim_rates[claim_rates["claim_id"].astype(str) == cid].sort_values("n")
-            left.plot(sub["n"], sub["reproduction_rate"], marker="o", markersize=3, linewidth=1.1,
-                      color=cmap(k % 20), linestyle=(0, (4, 2)) if cid in nulls else "-", label=cid)
-        left.set_title("Per claim (dashed: claims of no effect)", fontsize=9)
-        left.set_xlabel("Sample size n")
-        left.set_ylabel("Reproduction rate")
-        left.set_ylim(-0.02, 1.02)
-        left.legend(fontsize=6.5, ncol=2, loc="lower right", frameon=False)
+        _claim_curves(left, claim_rates, set(null_claims))
         j = joint.sort_values("n")
         right.fill_between(j["n"], j["ci_low"], j["ci_high"], color="#bbbbbb", alpha=0.5, linewidth=0, label="95% CI")
         right.plot(j["n"], j["joint_rate"], marker="o", markersize=3.5, color="black", linewidth=1.8, label="All claims jointly")

@@ -1,4 +1,12 @@
-"""format."""
+"""Formatting of numbers and table cells the way an APA table prints them.
+
+Every number of the report goes through these helpers: ``0.23`` with a true
+minus sign, ``[0.12, 0.34]``, ``p = .023`` / ``p < .001``, ``\u2265 0.70``,
+significance stars; a missing or non-finite value prints as an em dash, never
+as ``nan``. The cell helpers (:func:`cell`, :func:`num`, :func:`col`,
+:func:`status_badge`) build the plain dicts the ``table`` macro of
+``templates/_macros.html.j2`` renders.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +14,6 @@ import math
 import re
 from collections.abc import Iterable
 from typing import Any
-
-from . import figures
 
 MINUS = "\u2212"
 
@@ -86,8 +92,17 @@ def fmt_threshold(comparison: Any, threshold: Any, digits: int = 2) -> str:
 
 
 def stars(p: Any) -> str:
-    """Significance stars (``*`` p < .05, ``**`` p < .01, ``***`` p < .001)."""
-    return figures.stars(float(p)) if _finite(p) else ""
+    """Significance stars: ``*`` p < .05, ``**`` p < .01, ``***`` p < .001, else empty (also when p is missing)."""
+    if not _finite(p):
+        return ""
+    p = float(p)
+    if p < 0.001:
+        return "***"
+    if p < 0.01:
+        return "**"
+    if p < 0.05:
+        return "*"
+    return ""
 
 
 def passes(value: Any, comparison: str, threshold: float) -> bool | None:

@@ -1,0 +1,242 @@
+"""The measurement-model section: constructs, item descriptives, reliability, discriminant validity, loadings, fit, checks.
+
+Every status and threshold shown comes from ``checks.json``: a number cell
+carries the status of its check as a text marker (the colour only repeats
+it), and the notes quote each check's threshold and reference. Only a
+statistic checks.json has no check for falls back to the config schema's
+default cut-off (:mod:`xhs_sharing.study.cutoffs`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from xhs_sharing.report.format import (
+    DASH,
+    _finite,
+    cell,
+    col,
+    fmt_ci,
+    fmt_int,
+    fmt_num,
+    fmt_p,
+    fmt_threshold,
+    num,
+    status_badge,
+)
+from xhs_sharing.report.tables import check_cell, check_index, fit_cutoffs, fit_statuses, fit_table, matrix_table
+from xhs_sharing.study.cutoffs import default_thresholds, references
+from xhs_sharing.study.spec import Study
+
+
+def constructs_table(study: Study) -> dict[str, Any]:
+    """The constructs of the study spec with their roles and definitions."""
+    return {
+        "caption": "Constructs of the study specification",
+        "columns": [col("Construct"), col("Label"), col("Role"), col("Paper section"), col("Items", "num"), col("Definition")],
+        "rows": [{"cells": [cell(c.id, header=True), cell(c.label), cell(c.role), cell(c.section, "num"),
+                            cell(len(c.items), "num"), cell(c.definition, "text")]} for c in study.constructs],
+        "note": "Item wordings and population values were written for this package after the paper's construct descriptions; "
+                "they are not the paper's questionnaire.",
+    }
+
+
+def _percentages(d: Mapping[str, Any], pcols: Sequence[str]) -> list[float]:
+    """Answer shares of one item in percent, whether the file holds proportions or counts."""
+    props = [float(d[c]) if _finite(d[c]) else float("nan") for c in pcols]
+    total = sum(v for v in props if math.isfinite(v))
+    if pcols and abs(total - 1.0) < 0.02:
+        return [v * 100 for v in props]
+    if pcols and _finite(d["n"]) and float(d["n"]) > 0 and abs(total - float(d["n"])) < 0.5:
+        return [100 * v / float(d["n"]) for v in props]
+    return props
+
+
+def descriptives_table(desc: pd.DataFrame, study: Study) -> dict[str, Any]:
+    """Item descriptives with the wording of each item and the share of answers at each scale point."""
+    pcols = sorted((c for c in desc.columns if re.fullmatch(r"p\d+", c)), key=lambda c: int(c[1:]))
+    wording = {it.id: (it.text + (" (reverse-coded)" if it.reverse else "")) for it in study.items}
+    rows = []
+    for r in desc.itertuples(index=False):
+        d = r._asdict()
+        rows.append({"cells": [cell(d["construct"]), cell(d["item"], header=True), cell(wording.get(str(d["item"]), DASH), "text"),
+                               cell(fmt_int(d["n"]), "num"), num(d["mean"]), num(d["sd"]), num(d["skewness"]), num(d["kurtosis"])]
+                     + [num(v, 0) for v in _percentages(d, pcols)] + [num(d["citc"])]})
+    return {
+        "caption": "Item descriptives",
+        "columns": [col("Construct"), col("Item"), col("Wording"), col("n", "num"), col("M", "num"), col("SD", "num"),
+                    col("Skew", "num"), col("Kurt.", "num")] + [col(f"% {c[1:]}", "num") for c in pcols] + [col("CITC", "num")],
+        "rows": rows,
+        "note": "% k: share of answers at scale point k. Kurt.: excess kurtosis. CITC: corrected item-total correlation. "
+                "Reverse-coded items are described after recoding.",
+    }
+
+
+def _first_check(checks: Sequence[Mapping[str, Any]], statistic: str, contains: bool = False) -> Mapping[str, Any] | None:
+    """The first check of ``statistic`` (or, with ``contains``, whose statistic contains it) that has a threshold."""
+    for c in checks:
+        stat = str(c.get("statistic", "")).lower()
+        if (statistic in stat if contains else stat == statistic) and _finite(c.get("threshold")):
+            return c
+    return None
+
+
+def _reliability_note(checks: Sequence[Mapping[str, Any]]) -> str:
+    """The note under the reliability table: each statistic's threshold and reference, from checks.json."""
+    thresholds = []
+    for stat, label in (("alpha", "\u03b1"), ("cr", "CR"), ("ave", "AVE")):
+        c = _first_check(checks, stat)
+        if c is not None:
+            thresholds.append(f"{label} {fmt_threshold(c.get('comparison'), c.get('threshold'))}"
+                              + (f" ({c.get('reference')})" if c.get("reference") else ""))
+    return (("Thresholds from checks.json: " + "; ".join(thresholds) + ". " if thresholds else "")
+            + "\u2713 passes its check, \u2717 fails it, ! warning. CR: composite reliability; AVE: average variance extracted.")
+
+
+def reliability_table(rel: pd.DataFrame, checks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Alpha with its interval, CR, AVE and sqrt(AVE) per construct, each cell marked by its check."""
+    cindex = check_index(checks)
+    rows = []
+    for r in rel.itertuples(index=False):
+        d = r._asdict()
+        cid = str(d["construct"])
+        rows.append({"cells": [
+            cell(cid, header=True),
+            check_cell(d["alpha"], cindex.get((cid, "alpha"))),
+            cell(fmt_ci(d["alpha_ci_low"], d["alpha_ci_high"]), "num"),
+            check_cell(d["cr"], cindex.get((cid, "cr"))),
+            check_cell(d["ave"], cindex.get((cid, "ave"))),
+            check_cell(d["sqrt_ave"], cindex.get((cid, "sqrt_ave"))),
+        ]})
+    return {
+        "caption": "Reliability and convergent validity",
+        "columns": [col("Construct"), col("Cronbach's \u03b1", "num"), col("\u03b1 95% CI", "num"), col("CR", "num"),
+                    col("AVE", "num"), col("\u221aAVE", "num")],
+        "rows": rows,
+        "note": _reliability_note(checks),
+    }
+
+
+def fornell_table(fl: pd.DataFrame) -> dict[str, Any]:
+    """Fornell-Larcker matrix; a correlation not below the sqrt(AVE) of both its constructs is marked."""
+    diag = {c: float(fl.loc[c, c]) for c in fl.columns}
+    ids = list(fl.columns)
+
+    def flag(i: int, j: int, v: float) -> str | None:
+        if i == j:
+            return None
+        return "fail" if abs(v) >= min(diag[ids[i]], diag[ids[j]]) else None
+
+    return matrix_table(fl, "Fornell\u2013Larcker criterion", flag,
+                        note="Diagonal (bold): \u221aAVE; below it: correlations between constructs. "
+                             "\u2717 marks a correlation not below the \u221aAVE of both constructs.")
+
+
+def htmt_threshold(checks: Sequence[Mapping[str, Any]]) -> float:
+    """The HTMT cut-off of checks.json (the schema default when it has no HTMT check)."""
+    check = _first_check(checks, "htmt")
+    return float(check["threshold"]) if check else default_thresholds()["htmt"]
+
+
+def htmt_table(hm: pd.DataFrame, checks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """HTMT matrix; a ratio above the cut-off is marked."""
+    check = _first_check(checks, "htmt")
+    thr = htmt_threshold(checks)
+
+    def flag(i: int, j: int, v: float) -> str | None:
+        return "fail" if i != j and v > thr else None
+
+    reference = check.get("reference") if check else references()["htmt"]
+    return matrix_table(hm, "Heterotrait\u2013monotrait ratios (HTMT)", flag, diag_bold=False,
+                        note=f"\u2717 marks a ratio above {fmt_num(thr)}" + (f" ({reference})" if reference else "")
+                             + ": discriminant validity in doubt.")
+
+
+def loadings_table(loadings: pd.DataFrame, checks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """CFA loadings; a standardized loading below the cut-off of checks.json (or the schema default) is marked."""
+    check = _first_check(checks, "loading", contains=True)
+    thr = float(check["threshold"]) if check else default_thresholds()["std_loading"]
+    rows = []
+    for r in loadings.itertuples(index=False):
+        d = r._asdict()
+        std_cell = num(d["std_all"])
+        if _finite(d["std_all"]) and float(d["std_all"]) < thr:
+            std_cell["cls"] += " st-warn"
+            std_cell["mark"] = "!"
+        rows.append({"cells": [cell(d["construct"]), cell(d["item"], header=True), num(d["est"], 3), num(d["se"], 3),
+                               num(d["z"], 2), cell(fmt_p(d["pvalue"]), "num"), std_cell]})
+    return {
+        "caption": "Factor loadings (confirmatory factor analysis)",
+        "columns": [col("Construct"), col("Item"), col("B", "num"), col("SE", "num"), col("z", "num"), col("p", "num"),
+                    col("\u03bb (std.)", "num")],
+        "rows": rows,
+        "note": f"B: unstandardized loading (the first item of each construct is fixed to 1, so it has no SE). "
+                f"\u03bb: completely standardized loading; ! marks \u03bb below {fmt_num(thr)}.",
+    }
+
+
+def checks_table(checks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Every check of checks.json: failed first, then warnings, then passed."""
+    rows = []
+    order = {"fail": 0, "failed": 0, "warning": 1}
+    for c in sorted(checks, key=lambda c: order.get(str(c.get("status")), 2)):
+        badge = status_badge(c.get("status"))
+        rows.append({"cls": f"row-{badge['cls']}", "cells": [
+            cell(c.get("check"), header=True), cell(c.get("construct") if c.get("construct") is not None else DASH),
+            cell(c.get("item") or DASH), cell(c.get("statistic")), num(c.get("value"), 3),
+            cell(fmt_threshold(c.get("comparison"), c.get("threshold"))),
+            cell(badge["text"], "badge-cell", badge=badge), cell(c.get("reference") or DASH, "text")]})
+    return {"caption": "Every measurement check", "rows": rows,
+            "columns": [col("Check"), col("Construct"), col("Item"), col("Statistic"), col("Value", "num"), col("Threshold"),
+                        col("Status"), col("Reference")],
+            "note": "Failed checks first, then warnings, then passed checks."}
+
+
+def _where(c: Mapping[str, Any]) -> str:
+    parts = [str(c["construct"])] if c.get("construct") else []
+    parts += [f"item {c['item']}"] if c.get("item") else []
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _heywood(c: Mapping[str, Any]) -> str:
+    if str(c.get("statistic")) == "resid_var" and str(c.get("status")) in ("fail", "failed"):
+        return " (a Heywood case: a negative residual variance, the CFA solution is improper)"
+    return ""
+
+
+def problems(checks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One line per check that did not pass: where, value vs threshold, reference."""
+    return [{"badge": status_badge(c.get("status")),
+             "text": f"{c.get('check')}" + _where(c)
+                     + (f": {fmt_num(c.get('value'), 3)} vs {fmt_threshold(c.get('comparison'), c.get('threshold'))}"
+                        if _finite(c.get("value")) else ": value not available")
+                     + _heywood(c)
+                     + (f". {c.get('reference')}" if c.get("reference") else "")}
+            for c in checks if str(c.get("status")) != "pass"]
+
+
+def measurement_view(res: Mapping[str, Any], study: Study) -> dict[str, Any]:
+    """Everything the measurement section shows (``res`` from :func:`xhs_sharing.report.read.read_results`)."""
+    checks = list(res["checks"].get("checks", []))
+    cfa_fit = res["cfa_fit"]
+    estimator = f" ({cfa_fit['estimator']})" if cfa_fit.get("estimator") else ""
+    return {
+        "constructs": constructs_table(study),
+        "descriptives": descriptives_table(res["item_descriptives"], study),
+        "reliability": reliability_table(res["reliability"], checks),
+        "fornell_larcker": fornell_table(res["fornell_larcker"]),
+        "htmt": htmt_table(res["htmt"], checks),
+        "htmt_threshold": fmt_num(htmt_threshold(checks)),
+        "loadings": loadings_table(res["loadings"], checks),
+        "fit": fit_table(cfa_fit, "Fit of the confirmatory factor analysis" + estimator, fit_cutoffs(checks),
+                         fit_statuses(checks)),
+        "checks": checks_table(checks),
+        "problems": problems(checks),
+        "passed": res["checks"].get("passed", sum(1 for c in checks if c.get("passed"))),
+        "total": res["checks"].get("total", len(checks)),
+    }

@@ -1,0 +1,124 @@
+"""The structural-model and mediation sections: paths, R-squared, fit, syntax; total, direct and indirect effects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from xhs_sharing.analysis.claims import improper_problems
+from xhs_sharing.report.format import _finite, arrow, cell, col, fmt_ci, fmt_int, fmt_num, fmt_p, num, stars
+from xhs_sharing.report.tables import fit_table
+from xhs_sharing.study.cutoffs import Cutoff
+
+MEDIATION_TYPES = {
+    "complementary": "complementary (partial) mediation",
+    "competitive": "competitive (partial) mediation",
+    "indirect_only": "indirect-only (full) mediation",
+    "direct_only": "direct-only (no mediation)",
+    "no_effect": "no effect (no mediation)",
+}
+"""Zhao, Lynch & Chen (2010) mediation types, as written in the report."""
+
+
+EFFECT_ORDER = {"indirect": 0, "total_indirect": 1, "direct": 2, "total": 3}
+"""Row order of the effects of one x -> y pair."""
+
+
+EFFECT_LABELS = {"total_indirect": "Total indirect", "direct": "Direct", "total": "Total"}
+
+
+def paths_table(paths: pd.DataFrame) -> dict[str, Any]:
+    """The structural regressions (``op == '~'``); a non-significant one is greyed."""
+    rows = []
+    for r in paths[paths["op"] == "~"].itertuples(index=False):
+        d = r._asdict()
+        p = d["pvalue"]
+        sig = _finite(p) and float(p) < 0.05
+        rows.append({"cls": "" if sig else "nonsig", "cells": [
+            cell(arrow(d["rhs"], d["lhs"]), header=True), num(d["est"], 3), num(d["se"], 3), num(d["z"], 2),
+            cell(fmt_p(p), "num"), cell(fmt_num(d["std_all"], 2) + stars(p), "num"), cell(fmt_ci(d["ci_low"], d["ci_high"], 3), "num")]})
+    return {"caption": "Structural paths", "rows": rows,
+            "columns": [col("Path"), col("B", "num"), col("SE", "num"), col("z", "num"), col("p", "num"),
+                        col("\u03b2", "num"), col("B 95% CI", "num")],
+            "note": "B: unstandardized coefficient with its Wald 95% interval; \u03b2: completely standardized coefficient. "
+                    "* p < .05, ** p < .01, *** p < .001."}
+
+
+def structural_view(res: Mapping[str, Any], cutoffs: Mapping[str, Cutoff]) -> dict[str, Any]:
+    """Everything the structural section shows; ``cutoffs`` (:func:`~xhs_sharing.report.tables.fit_cutoffs` of
+    checks.json) judge its fit indices."""
+    r2 = {str(r.variable): float(r.r2) for r in res["r2"].itertuples(index=False)}
+    fit = res["fit"]
+    estimator = f" ({fit['estimator']})" if fit.get("estimator") else ""
+    improper = improper_problems(fit)
+    return {
+        "paths": paths_table(res["paths"]),
+        "r2": {"caption": "Explained variance of the endogenous constructs", "columns": [col("Construct"), col("R\u00b2", "num")],
+               "rows": [{"cells": [cell(k, header=True), num(v, 2)]} for k, v in r2.items()], "note": ""},
+        "fit": fit_table(fit, "Fit of the structural model" + estimator, cutoffs),
+        "syntax": res["model_syntax"],
+        "r2_values": r2,
+        "proper": not improper,
+        "improper": improper,
+    }
+
+
+def _sig_ci(lo: Any, hi: Any) -> dict[str, Any]:
+    """An interval cell, marked with a dagger when it excludes zero."""
+    c = cell(fmt_ci(lo, hi, 3), "num")
+    if _finite(lo) and _finite(hi) and (float(lo) > 0 or float(hi) < 0):
+        c["cls"] += " excl"
+        c["mark"] = "\u2020"
+    return c
+
+
+def _effect_row(d: Mapping[str, Any], mtext: str) -> dict[str, Any]:
+    indirect = d["effect"] == "indirect"
+    label = arrow(d["x"], d["mediator"], d["y"]) if indirect else EFFECT_LABELS.get(d["effect"], d["effect"])
+    return {"cells": [cell(label, "indent" if not indirect else ""), cell(d["effect"].replace("_", " ")),
+                      num(d["est"], 3), num(d["std_est"], 3), _sig_ci(d["boot_ci_low"], d["boot_ci_high"]),
+                      _sig_ci(d["mc_ci_low"], d["mc_ci_high"]), cell(mtext if not indirect else "")]}
+
+
+def _effect_rows(ind: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """Table rows grouped by (x, y) pair, and the mediation type of each pair."""
+    rows: list[dict[str, Any]] = []
+    types = []
+    for x, y in dict.fromkeys(zip(ind["x"].astype(str), ind["y"].astype(str))):
+        sub = ind[(ind["x"].astype(str) == x) & (ind["y"].astype(str) == y)].copy()
+        sub["_o"] = sub["effect"].map(EFFECT_ORDER).fillna(9)
+        sub = sub.sort_values("_o", kind="stable")
+        mtype = next((t for t in sub["mediation_type"] if t), "")
+        mtext = MEDIATION_TYPES.get(mtype, mtype.replace("_", " ") if mtype else "not classified")
+        types.append({"x": x, "y": y, "type": mtext})
+        rows.append({"cls": "group", "cells": [cell(f"{arrow(x, y)}: {mtext}", header=True, colspan=7)]})
+        rows += [_effect_row(r._asdict(), mtext) for r in sub.itertuples(index=False)]
+    return rows, types
+
+
+def _bootstrap_text(boot: Mapping[str, Any]) -> str:
+    return (f"{fmt_int(boot.get('converged'))} of {fmt_int(boot.get('requested'))} bootstrap resamples converged "
+            f"({fmt_int(boot.get('failed'))} failed)"
+            + (f"; estimator {boot['estimator']}" if boot.get("estimator") else "")
+            + (f", refitted {boot['engine']}" if boot.get("engine") else "")
+            + (f"; bootstrap seed {boot.get('seed')}" if boot.get("seed") is not None else "") + ".")
+
+
+def mediation_view(res: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything the mediation section shows."""
+    rows, types = _effect_rows(res["indirect"])
+    boot = res["bootstrap"]
+    failed = boot.get("failed")
+    return {
+        "table": {"caption": "Total, direct and indirect effects", "rows": rows,
+                  "columns": [col("Effect"), col("Kind"), col("B", "num"), col("\u03b2", "num"),
+                              col("Bootstrap 95% CI", "num"), col("Monte Carlo 95% CI", "num"), col("Mediation type")],
+                  "note": "B: unstandardized effect; \u03b2: standardized. Intervals are for B: percentile bootstrap and Monte Carlo "
+                          "(parametric draws of the estimates). \u2020 the interval excludes zero. Mediation types after "
+                          "Zhao, Lynch & Chen (2010)."},
+        "types": types,
+        "bootstrap_text": _bootstrap_text(boot),
+        "bootstrap_incomplete": _finite(failed) and float(failed) > 0,
+    }

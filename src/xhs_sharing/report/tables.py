@@ -1,0 +1,203 @@
+"""Table builders shared by several sections: fit indices, construct matrices, cells marked by a check.
+
+A table is a plain dict ``{"caption", "columns", "rows", "note"}`` that the
+``table`` macro of ``templates/_macros.html.j2`` renders; a row is
+``{"cells": [...], "cls": ...}`` and a cell comes from
+:func:`xhs_sharing.report.format.cell`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from xhs_sharing.report.format import (
+    DASH,
+    _finite,
+    cell,
+    col,
+    fmt_ci,
+    fmt_int,
+    fmt_num,
+    fmt_p_eq,
+    fmt_threshold,
+    num,
+    passes,
+    status_badge,
+)
+from xhs_sharing.study.cutoffs import Cutoff, chi2_df_cutoff
+
+FIT_ROWS = ("chi2_df", "cfi", "tli", "rmsea", "srmr")
+"""Fit indices judged against a threshold, in table order."""
+
+
+MARKS = {"pass": "\u2713", "fail": "\u2717", "failed": "\u2717", "warning": "!"}
+"""Text marker of a check status (the colour only repeats it)."""
+
+
+def check_index(checks: Iterable[dict[str, Any]]) -> dict[tuple[str | None, str], dict[str, Any]]:
+    """(construct, statistic) -> check (the first of each pair)."""
+    index: dict[tuple[str | None, str], dict[str, Any]] = {}
+    for c in checks:
+        index.setdefault((c.get("construct"), str(c.get("statistic", "")).lower()), c)
+    return index
+
+
+def check_cell(value: Any, check: dict[str, Any] | None, digits: int = 2) -> dict[str, Any]:
+    """A number cell marked with the status of its check (text marker + colour class)."""
+    c = num(value, digits)
+    if check is not None:
+        badge = status_badge(check.get("status"))
+        c["cls"] += f" st-{badge['cls']}"
+        c["mark"] = MARKS.get(str(check.get("status")), "")
+        c["title"] = f"{check.get('check', '')}: {badge['text']} ({fmt_threshold(check.get('comparison'), check.get('threshold'))})"
+    return c
+
+
+def _chi2_df(fit: Mapping[str, Any]) -> float:
+    """chi-square / df, NaN when either is missing or df is 0."""
+    if _finite(fit.get("chi2")) and _finite(fit.get("df")) and float(fit["df"]) > 0:
+        return float(fit["chi2"]) / float(fit["df"])
+    return float("nan")
+
+
+def _shown(fit: Mapping[str, Any], chi2_df: float) -> dict[str, tuple[str, str]]:
+    """Index -> (row label, formatted value)."""
+    return {
+        "chi2_df": ("\u03c7\u00b2/df", fmt_num(chi2_df, 2)),
+        "cfi": ("CFI", fmt_num(fit.get("cfi"), 3)),
+        "tli": ("TLI", fmt_num(fit.get("tli"), 3)),
+        "rmsea": ("RMSEA [90% CI]", f"{fmt_num(fit.get('rmsea'), 3)} {fmt_ci(fit.get('rmsea_ci_low'), fit.get('rmsea_ci_high'), 3)}"),
+        "srmr": ("SRMR", fmt_num(fit.get("srmr"), 3)),
+    }
+
+
+def fit_cutoffs(checks: Iterable[Mapping[str, Any]]) -> dict[str, Cutoff]:
+    """Index -> its cut-off: CFI, TLI, RMSEA and SRMR from their checks in checks.json, chi-square/df from the schema.
+
+    The structural model's fit is judged against the same cut-offs as the CFA's (the checks of
+    ``checks.json`` are the only record of the run's thresholds). An index whose check has no finite
+    threshold gets none.
+    """
+    cutoffs = {"chi2_df": chi2_df_cutoff()}
+    for c in checks:
+        key = str(c.get("statistic", "")).lower()
+        if c.get("construct") is None and key in FIT_ROWS and key not in cutoffs and _finite(c.get("threshold")):
+            cutoffs[key] = Cutoff(str(c.get("comparison")), float(c["threshold"]), str(c.get("reference") or ""))
+    return cutoffs
+
+
+def fit_statuses(checks: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Index -> status of its check in checks.json (CFI, TLI, RMSEA, SRMR of the CFA)."""
+    out: dict[str, str] = {}
+    for c in checks:
+        key = str(c.get("statistic", "")).lower()
+        if c.get("construct") is None and key in FIT_ROWS and _finite(c.get("threshold")):
+            out.setdefault(key, str(c.get("status")))
+    return out
+
+
+def _status(value: Any, cutoff: Cutoff | None) -> str:
+    """pass / fail against the cut-off; warning when the value is missing; "" (not judged) without a cut-off."""
+    if cutoff is None:
+        return ""
+    ok = passes(value, cutoff.comparison, cutoff.threshold)
+    return "warning" if ok is None else ("pass" if ok else "fail")
+
+
+def _threshold_text(key: str, cutoff: Cutoff | None) -> str:
+    if cutoff is None:
+        return DASH
+    text = fmt_threshold(cutoff.comparison, cutoff.threshold, 3 if key != "chi2_df" else 1)
+    return f"{text} ({cutoff.reference})" if cutoff.reference else fmt_threshold(cutoff.comparison, cutoff.threshold)
+
+
+def _extra_rows(fit: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """n and, when known, the baseline model's chi-square."""
+    rows = [{"cells": [cell("n", header=True), cell(fmt_int(fit.get("n")), "num"), cell(DASH), cell(DASH)]}]
+    if _finite(fit.get("baseline_chi2")):
+        rows.append({"cells": [cell(f"Baseline \u03c7\u00b2({fmt_int(fit.get('baseline_df'))})", header=True),
+                               cell(fmt_num(fit.get("baseline_chi2"), 2), "num"), cell(DASH), cell(DASH)]})
+    return rows
+
+
+def fit_table(fit: Mapping[str, Any], caption: str, cutoffs: Mapping[str, Cutoff],
+              statuses: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Fit indices with their thresholds and a pass/fail status.
+
+    Parameters
+    ----------
+    fit : mapping
+        ``cfa_fit.json`` or ``fit.json`` (``chi2, df, pvalue, cfi, tli, rmsea, rmsea_ci_low,
+        rmsea_ci_high, srmr, n`` and optionally ``baseline_chi2, baseline_df``).
+    caption : str
+    cutoffs : mapping
+        :func:`fit_cutoffs`: index -> (comparison, threshold, reference).
+    statuses : mapping, optional
+        :func:`fit_statuses`: an index with a status takes it (the CFA's checks); the others are
+        judged here against their cut-off.
+
+    Returns
+    -------
+    dict
+        A table, plus ``problems``: "label: status" of every index that does not pass.
+    """
+    chi2_df = _chi2_df(fit)
+    values = {"cfi": fit.get("cfi"), "tli": fit.get("tli"), "rmsea": fit.get("rmsea"), "srmr": fit.get("srmr"),
+              "chi2_df": chi2_df}
+    shown = _shown(fit, chi2_df)
+    rows = [{"cells": [cell(f"\u03c7\u00b2({fmt_int(fit.get('df'))})", header=True),
+                       cell(f"{fmt_num(fit.get('chi2'), 2)}, {fmt_p_eq(fit.get('pvalue'))}", "num"),
+                       cell("not significant (exact fit; sensitive to n)"), cell(DASH)]}]
+    problems = []
+    for key in FIT_ROWS:
+        cutoff = cutoffs.get(key)
+        status = (statuses or {}).get(key) or _status(values[key], cutoff)
+        label, text = shown[key]
+        badge = status_badge(status or None)
+        if badge["cls"] != "ok" and (status or cutoff is not None):
+            problems.append(f"{label}: {badge['text']}")
+        rows.append({"cells": [cell(label, header=True), cell(text, "num"), cell(_threshold_text(key, cutoff)),
+                               cell(badge["text"], "badge-cell", badge=badge)]})
+    return {
+        "caption": caption,
+        "columns": [col("Index"), col("Value", "num"), col("Threshold"), col("Status")],
+        "rows": rows + _extra_rows(fit),
+        "problems": problems,
+        "note": "Thresholds from checks.json where it has a check for the index, else the conventional cut-offs named. "
+                "The 90% interval of RMSEA is shown in brackets.",
+    }
+
+
+Flag = Callable[[int, int, float], str | None]
+"""``flag(i, j, value)`` -> a check status for cell (i, j) of a matrix, or None."""
+
+
+def _matrix_cell(v: float, diag: bool, status: str | None, digits: int) -> dict[str, Any]:
+    c = num(v, digits)
+    if diag:
+        c["cls"] += " diag"
+    if status:
+        badge = status_badge(status)
+        c["cls"] += f" st-{badge['cls']}"
+        c["mark"] = "\u2717" if badge["cls"] == "bad" else "!"
+    return c
+
+
+def matrix_table(matrix: pd.DataFrame, caption: str, flag: Flag, digits: int = 2, diag_bold: bool = True,
+                 note: str = "") -> dict[str, Any]:
+    """Lower-triangular matrix table; ``flag(i, j, value)`` returns a status or None."""
+    ids = list(matrix.columns)
+    rows = []
+    for i, a in enumerate(ids):
+        cells = [cell(a, header=True)]
+        for j, b in enumerate(ids):
+            if j > i:
+                cells.append(cell("", "num"))
+                continue
+            v = float(matrix.loc[a, b])
+            cells.append(_matrix_cell(v, i == j and diag_bold, flag(i, j, v), digits))
+        rows.append({"cells": cells})
+    return {"caption": caption, "columns": [col("")] + [col(c, "num") for c in ids], "rows": rows, "note": note}

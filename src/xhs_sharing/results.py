@@ -1,0 +1,236 @@
+"""The result-file contract: every file the workflow writes, where it lives, and what it holds.
+
+This module is the one place that names the files of a run. The Snakemake
+rules take their output paths from :data:`PATHS` (``workflow/rules/*.smk``),
+the scripts write to the paths Snakemake hands them and check each table
+against its entry before writing (:func:`check_table`, :func:`check_document`),
+and the report reads the files under these names and requires these columns
+(:mod:`xhs_sharing.report.read`). Renaming a file or a column here is the
+whole change; the tests check that every output of every rule is named here
+and that the report reads nothing the contract does not list.
+
+Paths are POSIX paths relative to the workflow's working directory (the
+repository root), as the rules write them. For a CSV table ``columns`` are
+the columns every run writes, in order; ``extra`` says which columns follow
+from the study (one per item, construct or scale point) when there are any.
+For a JSON document ``columns`` are the top-level keys every run writes and
+``optional`` the keys a reader must do without (files written before the key
+existed, or written only in some runs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from xhs_sharing.errors import XhsError
+
+RESULTS_DIR = "results"
+"""Directory of every result of the analysis."""
+
+
+MONTECARLO_DIR = "results/montecarlo"
+"""Directory of the Monte Carlo study's results."""
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    """One file of a run: its key, path and contents.
+
+    Attributes
+    ----------
+    key : str
+        Name used in code (``"paths"``, ``"power"``).
+    path : str
+        POSIX path relative to the workflow's working directory; may hold Snakemake wildcards.
+    columns : tuple of str
+        CSV: the columns every run writes, in order; JSON: the top-level keys every run writes.
+    text_columns : tuple of str
+        Columns a reader must read as text (ids that could look like numbers).
+    optional : tuple of str
+        JSON keys a reader must do without.
+    extra : str
+        What further columns follow from the study, if any ("" when none).
+    description : str
+        One line on what the file holds.
+    """
+
+    key: str
+    path: str
+    columns: tuple[str, ...] = ()
+    text_columns: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    extra: str = ""
+    description: str = ""
+
+    @property
+    def suffix(self) -> str:
+        """``csv``, ``json``, ``txt`` or ``html``."""
+        return PurePosixPath(self.path).suffix.lstrip(".")
+
+    def relative_to(self, directory: str) -> str:
+        """The path relative to ``directory`` (e.g. :data:`RESULTS_DIR`), POSIX style."""
+        return str(PurePosixPath(self.path).relative_to(directory))
+
+
+FIT_COLUMNS = ("baseline_chi2", "baseline_df", "cfi", "chi2", "df", "estimator", "n", "pvalue", "rmsea",
+               "rmsea_ci_high", "rmsea_ci_low", "srmr", "tli")
+"""Keys of ``cfa_fit.json`` and ``fit.json``: lavaan's fit measures and the estimator (ML or FIML)."""
+
+
+REPLICATION_COLUMNS = ("n", "replication", "claim_id", "converged", "refitted", "estimate", "std_estimate",
+                       "ci_low", "ci_high", "verdict")
+"""Columns of a Monte Carlo chunk table and of ``replications.csv``."""
+
+
+CODEBOOK_KEYS = ("constructs", "id_column", "items", "scale_labels", "scale_points", "title")
+
+
+_ITEM_TABLE = dict(columns=("respondent_id",), text_columns=("respondent_id",),
+                   extra="one column per item of the study spec, in spec order")
+
+
+_MATRIX = dict(columns=("construct",), text_columns=("construct",),
+               extra="one column per construct of the study spec, in the order of the rows")
+
+
+FILES: tuple[ResultFile, ...] = (
+    # ---- data (rules validate_study, simulate_survey, codebook, prepare_data)
+    ResultFile("population", "results/calibration/population.json",
+               ("exogenous_correlation", "implied_standardized_paths", "latent_correlation", "latent_variances",
+                "loadings", "paths", "r2", "residual_variances"),
+               description="population model of the study spec: residual variances, implied R-squared"),
+    ResultFile("synthetic_survey", "data/synthetic/survey.csv", **_ITEM_TABLE,
+               description="the synthetic survey, answers as a respondent gives them (reverse items not recoded)"),
+    ResultFile("synthetic_codebook", "data/synthetic/codebook.json", CODEBOOK_KEYS,
+               description="codebook of the synthetic survey"),
+    ResultFile("codebook", "results/data/codebook.json", CODEBOOK_KEYS,
+               description="codebook a user's own survey file is checked against"),
+    ResultFile("items", "results/data/items.csv", **_ITEM_TABLE,
+               description="the analysis table: recoded items of the respondents analysed"),
+    ResultFile("source", "results/data/source.json",
+               ("dropped_ids", "dropped_rows", "kind", "missing", "n_analysed", "n_rows", "path", "sha256", "warnings"),
+               description="which survey was analysed (synthetic or observed), its SHA-256 and the rows dropped"),
+    # ---- measurement (rule measurement)
+    ResultFile("item_descriptives", "results/measurement/item_descriptives.csv",
+               ("construct", "item", "n", "mean", "sd", "skewness", "kurtosis", "citc"), ("construct", "item"),
+               extra="p1 ... pK before citc: share of answers at each point of the K-point scale",
+               description="item descriptives"),
+    ResultFile("reliability", "results/measurement/reliability.csv",
+               ("construct", "n_items", "n", "alpha", "alpha_ci_low", "alpha_ci_high", "cr", "ave", "sqrt_ave"),
+               ("construct",), description="Cronbach's alpha with its interval, CR, AVE per construct"),
+    ResultFile("fornell_larcker", "results/measurement/fornell_larcker.csv", **_MATRIX,
+               description="latent correlations below the diagonal, sqrt(AVE) on it"),
+    ResultFile("htmt", "results/measurement/htmt.csv", **_MATRIX,
+               description="heterotrait-monotrait ratios"),
+    ResultFile("loadings", "results/measurement/loadings.csv",
+               ("construct", "item", "est", "se", "z", "pvalue", "std_all", "resid_var"), ("construct", "item"),
+               description="CFA loadings and residual variances"),
+    ResultFile("cfa_fit", "results/measurement/cfa_fit.json", FIT_COLUMNS, description="fit of the CFA"),
+    ResultFile("checks", "results/measurement/checks.json", ("checks", "failed", "passed", "total", "warnings"),
+               description="every measurement check with its threshold, comparison, reference and status"),
+    ResultFile("cfa_syntax", "results/measurement/cfa_syntax.txt", description="lavaan syntax of the CFA"),
+    # ---- structural (rule structural)
+    ResultFile("model_syntax", "results/structural/model_syntax.txt", description="lavaan syntax of the SEM"),
+    ResultFile("paths", "results/structural/paths.csv",
+               ("lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all", "ci_low", "ci_high"), ("lhs", "op", "rhs"),
+               description="structural regressions with Wald intervals"),
+    ResultFile("r2", "results/structural/r2.csv", ("variable", "r2"), ("variable",),
+               description="R-squared of the endogenous constructs"),
+    ResultFile("fit", "results/structural/fit.json", (*FIT_COLUMNS, "problems", "proper"),
+               optional=("problems", "proper"),
+               description="fit of the SEM; proper = false (with the problems) for an improper solution"),
+    ResultFile("indirect", "results/structural/indirect_effects.csv",
+               ("x", "mediator", "y", "effect", "est", "std_est", "boot_ci_low", "boot_ci_high", "mc_ci_low",
+                "mc_ci_high", "mediation_type"), ("x", "mediator", "y", "effect", "mediation_type"),
+               description="specific indirect, total indirect, direct and total effects with bootstrap and MC intervals"),
+    ResultFile("bootstrap", "results/structural/bootstrap.json",
+               ("chunk_size", "converged", "engine", "estimator", "failed", "failures", "mc_draws", "mc_information",
+                "mc_seed", "requested", "seed"), optional=("engine_requested", "error"),
+               description="bootstrap and Monte Carlo interval settings and convergence counts"),
+    ResultFile("equivalence", "results/structural/equivalence.csv",
+               ("id", "kind", "estimate", "se", "ci90_low", "ci90_high", "sesoi", "pvalue", "verdict"),
+               ("id", "kind", "verdict"), description="TOST equivalence tests of the claims of no effect"),
+    # ---- claims (rule claims)
+    ResultFile("claims", "results/claims.json", ("claims", "reproduced", "total"),
+               description="every claim of the paper with its verdict and the reason"),
+    # ---- Monte Carlo study (rules montecarlo_chunk, montecarlo_sensitivity, montecarlo_gather)
+    ResultFile("montecarlo_chunk", "results/montecarlo/chunks/n{n}_c{chunk}.csv", REPLICATION_COLUMNS,
+               ("claim_id", "verdict"), description="one chunk of replications at one sample size"),
+    ResultFile("sensitivity", "results/montecarlo/sensitivity.csv",
+               ("claim_id", "path", "effect", "population_effect", "n", "replications", "converged", "detection_rate",
+                "ci_low", "ci_high"), ("claim_id", "path"),
+               description="detection rate of each claim of no effect over a grid of true effects"),
+    ResultFile("replications", "results/montecarlo/replications.csv", REPLICATION_COLUMNS, ("claim_id", "verdict"),
+               description="every replication's verdict on every claim"),
+    ResultFile("claim_reproduction", "results/montecarlo/claim_reproduction.csv",
+               ("claim_id", "n", "replications", "converged", "reproduction_rate", "ci_low", "ci_high"), ("claim_id",),
+               description="reproduction rate of each claim by sample size, with Wilson intervals"),
+    ResultFile("joint_reproduction", "results/montecarlo/joint_reproduction.csv",
+               ("n", "replications", "joint_rate", "ci_low", "ci_high"),
+               description="share of replications reproducing every claim, by sample size"),
+    ResultFile("power", "results/montecarlo/power.json", ("fits", "joint_80", "joint_95"),
+               optional=("min_detectable_80", "sensitivity_n", "settings"),
+               description="smallest n reaching a joint rate of .80 / .95, fit counts, smallest detectable effects"),
+    # ---- report (rule report)
+    ResultFile("report", "reports/replication_report.html", description="the self-contained HTML report"),
+)
+"""Every file the rules write (``logs/`` and ``logs/benchmarks/`` aside)."""
+
+
+BY_KEY: dict[str, ResultFile] = {f.key: f for f in FILES}
+"""Key -> its :class:`ResultFile`."""
+
+
+PATHS: dict[str, str] = {f.key: f.path for f in FILES}
+"""Key -> path: what the Snakemake rules write."""
+
+
+REPORT_RESULTS: tuple[str, ...] = (
+    "item_descriptives", "reliability", "fornell_larcker", "htmt", "loadings", "cfa_fit", "checks",
+    "model_syntax", "paths", "r2", "fit", "indirect", "bootstrap", "equivalence", "claims",
+)
+"""Keys of the files under :data:`RESULTS_DIR` the report reads (and the default target asks for)."""
+
+
+MONTECARLO_RESULTS: tuple[str, ...] = (
+    "replications", "claim_reproduction", "joint_reproduction", "power", "sensitivity",
+)
+"""Keys of the Monte Carlo study's outputs (the ``montecarlo`` target; the report reads them all)."""
+
+
+class ContractError(XhsError):
+    """A table or document does not hold what :data:`FILES` says its file holds."""
+
+
+def path(key: str, **wildcards: Any) -> str:
+    """The path of a result file, wildcards filled in (``path("montecarlo_chunk", n=150, chunk=0)``)."""
+    return BY_KEY[key].path.format(**wildcards) if wildcards else BY_KEY[key].path
+
+
+def missing_columns(key: str, present: Iterable[str]) -> list[str]:
+    """The columns (or keys) of the contract for ``key`` that ``present`` lacks, optional ones aside."""
+    entry = BY_KEY[key]
+    have = set(present)
+    return [c for c in entry.columns if c not in have and c not in entry.optional]
+
+
+def check_table(key: str, frame: Any) -> Any:
+    """Return ``frame`` (a DataFrame) when it has every column of ``key``'s contract; raise :class:`ContractError` if not.
+
+    A named index counts as a column (it is written as one with ``index=True``).
+    """
+    missing = missing_columns(key, [*(n for n in frame.index.names if n is not None), *frame.columns])
+    if missing:
+        raise ContractError(f"the {key} table lacks column(s) {missing} that {BY_KEY[key].path} must hold")
+    return frame
+
+
+def check_document(key: str, doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Return ``doc`` when it has every key of ``key``'s contract; raise :class:`ContractError` if not."""
+    missing = missing_columns(key, doc)
+    if missing:
+        raise ContractError(f"the {key} document lacks key(s) {missing} that {BY_KEY[key].path} must hold")
+    return doc

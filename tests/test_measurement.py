@@ -471,3 +471,16 @@ def test_unidentified_cfa_raises_estimation_error():
 def test_non_converging_cfa_raises_estimation_error():
     with pytest.raises(EstimationError, match="did not converge"):
         fit_cfa(holzinger39.get_data(), HS_SPEC, max_iter=1)
+
+
+def test_heywood_cfa_is_returned_with_its_diagnosis():
+    """A negative residual variance (unbounded, as lavaan) is an estimate, listed in ``problems``."""
+    # A: s12 s13 / s23 = .49 / .4 = 1.225 > 1 = s11, so a1's ML residual variance is negative
+    a = np.array([[1, .7, .7], [.7, 1, .4], [.7, .4, 1]])
+    b = np.array([[1, .5, .5], [.5, 1, .5], [.5, .5, 1]])
+    R = np.block([[a, np.full((3, 3), .3)], [np.full((3, 3), .3), b]])
+    spec = {"A": ["a1", "a2", "a3"], "B": ["b1", "b2", "b3"]}
+    cfa = fit_cfa(exact_moment_data(R, sum(spec.values(), []), 200, seed=11), spec)
+    assert cfa.problems == ("negative residual variance of a1",)
+    assert cfa.loadings.set_index("item").loc["a1", "resid_var"] < 0
+    assert fit_cfa(holzinger39.get_data(), HS_SPEC).problems == ()

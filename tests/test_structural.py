@@ -15,7 +15,7 @@ from semopy.examples import political_democracy as pdm
 
 from xhs_sharing.analysis.structural import StructuralResult, fit_structural
 from xhs_sharing.errors import DataError, EstimationError, SpecError
-from xhs_sharing.sem.checks import solution_problems
+from xhs_sharing.sem.checks import check_solutions, solution_problems
 from xhs_sharing.sem.estimation import solve_ml
 from xhs_sharing.sem.model import lavaan_default_lines
 from xhs_sharing.sem.objectives import ml_discrepancy, sample_covariance
@@ -308,3 +308,19 @@ def test_bad_data_raises_data_error() -> None:
         fit_structural(pdm.get_model(), data.to_numpy())  # type: ignore[arg-type]
     with pytest.raises(DataError, match="singular"):
         fit_structural(pdm.get_model(), data.iloc[:10])
+
+
+def test_improper_check_and_std_all_work_on_stacks(pd_fit: StructuralResult) -> None:
+    """One vectorised check and one std.all for a single solution and for a batch of them."""
+    st = pd_fit.structure
+    bad = pd_fit.theta.copy()
+    bad[st.param_index("dem65", "~~", "dem65")] = -0.5
+    thetas = np.stack([pd_fit.theta, bad])
+    chk = check_solutions(st, thetas)
+    assert chk.proper.tolist() == [True, False]
+    assert chk.negative_latent[1, st.inner_index("dem65")] and chk.latent_not_pd[1]
+    assert not chk.negative_observed.any() and not chk.theta_not_pd.any()
+    std = std_all_values(st, thetas)
+    np.testing.assert_allclose(std[0], std_all_values(st, pd_fit.theta), rtol=1e-13)
+    np.testing.assert_allclose(std[0], pd_fit.params.set_index(["lhs", "op", "rhs"]).loc[
+        [(r.lhs, r.op, r.rhs) for r in st.rows], "std_all"].to_numpy(), rtol=1e-13)

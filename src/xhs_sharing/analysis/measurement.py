@@ -38,6 +38,7 @@ Degenerate input never yields a silent NaN:
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -50,12 +51,15 @@ import pingouin as pg
 from scipy import stats
 
 from xhs_sharing.errors import DataError, EstimationError, SpecError
+from xhs_sharing.sem.checks import check_solutions, solution_problems
 from xhs_sharing.sem.estimation import MAX_ITER, XTOL, ModelFit, fit_model
 from xhs_sharing.sem.fit import ESTIMATOR_KEY, fiml_fit_measures, fit_measures
 from xhs_sharing.sem.frames import observed_matrix
 from xhs_sharing.sem.model import LAMBDA, PSI, THETA, load_model
 from xhs_sharing.sem.standardize import cov_to_cor, std_all_matrices, wald
 from xhs_sharing.study.cutoffs import default_thresholds, references
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "CfaResult",
@@ -613,6 +617,11 @@ class CfaResult:
     estimator : str
         ``"ML"`` or ``"FIML"``. Under FIML ``se`` comes from the observed
         information (lavaan's default for ``missing = "ml"``).
+    problems : tuple of str
+        Improper-solution diagnoses (:func:`xhs_sharing.sem.checks.solution_problems`),
+        e.g. a negative residual variance (a Heywood case); empty for a
+        proper solution. Problems that make the standardized loadings
+        impossible raise instead.
     """
 
     estimates: ModelFit
@@ -622,6 +631,7 @@ class CfaResult:
     fit: dict[str, Any] = field(default_factory=dict)
     n: int = 0
     estimator: str = "ML"
+    problems: tuple[str, ...] = ()
 
 
 def cfa_syntax(items_by_construct: Mapping[str, Sequence[str]]) -> str:
@@ -725,6 +735,7 @@ def fit_cfa(
     x = observed_matrix(frame, parsed.observed, allow_missing=True)
     estimates = fit_model(parsed, x, xtol=tol, max_iter=max_iter)
     estimates.require_identified()
+    problems = _standardizable(estimates, list(spec))
     loadings, latent_corr = _cfa_tables(estimates, spec)
     if estimates.estimator == "FIML":
         # x, Sigma, the means and the EM moments are all in structure.observed order
@@ -743,34 +754,50 @@ def fit_cfa(
         fit=fit,
         n=estimates.n_obs,
         estimator=estimates.estimator,
+        problems=tuple(problems),
     )
 
 
-def _cfa_tables(estimates: ModelFit, spec: Mapping[str, Sequence[str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The loadings table and the latent correlations of a converged CFA.
-
-    ``std_all`` of a loading is lavaan's ``lambda sd(eta) / sd(y)``
-    (:func:`~xhs_sharing.sem.standardize.std_all_matrices`); SEs, ``z`` and
-    p-values are the Wald ones (:func:`~xhs_sharing.sem.standardize.wald`).
+def _standardizable(estimates: ModelFit, constructs: list[str]) -> list[str]:
+    """The improper-solution diagnoses of a CFA (:mod:`xhs_sharing.sem.checks`), logged.
 
     Raises
     ------
     EstimationError
-        A latent variance or an implied item variance that is not positive
-        (standardization impossible).
+        A negative latent variance, or a negative implied variance of an item
+        (``Sigma`` not positive definite there): no standardized solution exists.
+    """
+    st, theta = estimates.structure, estimates.theta
+    chk = check_solutions(st, theta)
+    bad = [c for c in constructs if chk.negative_latent[0, st.inner_index(c)]]
+    if bad:
+        raise EstimationError(
+            f"improper solution: non-positive latent variance for construct(s) {', '.join(bad)}"
+        )
+    if chk.sigma_not_pd[0]:
+        sigma = np.diag(st.implied_covariance(theta))
+        items = [v for v, s2 in zip(st.observed, sigma, strict=True) if not s2 > 0]
+        if items:
+            raise EstimationError(f"improper solution: implied variance of item {items[0]!r} is not positive")
+    problems = solution_problems(st, theta)
+    for msg in problems:
+        logger.warning("CFA: improper solution: %s", msg)
+    return problems
+
+
+def _cfa_tables(estimates: ModelFit, spec: Mapping[str, Sequence[str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The loadings table and the latent correlations of a converged, standardizable CFA.
+
+    ``std_all`` of a loading is lavaan's ``lambda sd(eta) / sd(y)``
+    (:func:`~xhs_sharing.sem.standardize.std_all_matrices`); SEs, ``z`` and
+    p-values are the Wald ones (:func:`~xhs_sharing.sem.standardize.wald`).
     """
     st, theta = estimates.structure, estimates.theta
     mats = st.matrices(theta)
     lam, psi, th = mats[LAMBDA], mats[PSI], mats[THETA]
     std_lam = std_all_matrices(*mats)[LAMBDA]
-    sigma = st.implied_covariance(theta)
     constructs = list(spec)
     lat = np.array([st.inner_index(c) for c in constructs], dtype=np.intp)
-    bad = [c for c, v in zip(constructs, np.diag(psi)[lat]) if not v > 0]
-    if bad:
-        raise EstimationError(
-            f"improper solution: non-positive latent variance for construct(s) {', '.join(bad)}"
-        )
     cov_lat = psi[np.ix_(lat, lat)]
     latent_corr = pd.DataFrame(cov_to_cor(cov_lat), index=constructs, columns=constructs)
 
@@ -783,10 +810,6 @@ def _cfa_tables(estimates: ModelFit, spec: Mapping[str, Sequence[str]]) -> tuple
         j = st.inner_index(construct)
         for item in its:
             i = obs[item]
-            if not sigma[i, i] > 0:
-                raise EstimationError(
-                    f"improper solution: implied variance of item {item!r} is not positive"
-                )
             k = free.get((item, construct))
             rows.append({"construct": construct, "item": item, "est": float(lam[i, j]),
                          "se": float(all_se[k]) if k is not None else float("nan"),

@@ -14,8 +14,9 @@ Sigma^-1``
 
 ``H`` the expected Hessian of ``F_ML`` (the unit Fisher information), until
 every step component is below ``xtol (1 + |theta|)``. The iterations start
-from semopy's SLSQP solution (:meth:`~xhs_sharing.sem.model.ParsedModel.initial_estimates`),
-which stops before lavaan's precision. No bounds, as lavaan's default: a
+at the SLSQP solution of semopy
+(:meth:`~xhs_sharing.sem.model.ParsedModel.initial_estimates`), which stops
+before lavaan's precision. No bounds, as lavaan's default: a
 Heywood case shows up as a negative variance instead of a variance stuck at
 semopy's lower bound of zero. The asymptotic covariance of the estimates is
 ``(N/2 H)^-1`` (lavaan's ``vcov`` with ``information = "expected"``;

@@ -16,8 +16,8 @@ n = 150, 250, 400, 600, 1000, chunks of ``montecarlo.chunk_size``,
   time of the gather step;
 * the sensitivity analysis of the null claims (its own job in the DAG);
 * peak memory: the peak resident set of this process and of the workers;
-* the one-by-one path on ``--loop`` replications: ``fit_structural`` (semopy
-  SLSQP, polished), Monte Carlo intervals with ``mediation.monte_carlo_indirect``
+* the one-by-one path on ``--loop`` replications: ``fit_structural`` (semopy's
+  SLSQP start, Fisher scoring), Monte Carlo intervals with ``mediation.monte_carlo_indirect``
   and ``claims.evaluate_claims`` per replication, its time per replication,
   the ratio to the batched path, and whether the verdicts agree;
 * the target (study compute <= 15 s on a 2-core machine) and whether it was met.
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  compute: {t_one:.2f} s wall, {total / t_one:.0f} replications/s "
           f"({1000 * t_one / total:.2f} ms per replication incl. {mc['mc_draws']} MC draws)")
     print("  by n: " + ", ".join(f"n={n}: {dt:.2f} s" for n, dt in sorted(per_n.items())))
-    print(f"  fits: {conv} converged, {failed} failed, {refit} refitted one by one by semopy")
+    print(f"  fits: {conv} converged, {failed} failed, {refit} refitted one by one")
     t0 = time.perf_counter()
     out = gather_outputs(tables, study, sample_sizes=mc["sample_sizes"], replications=R)
     t_gather = time.perf_counter() - t0

@@ -20,7 +20,7 @@ def chunk(logger):
     table = run_chunk(study, n, range(first, stop), master_seed=sm.params.seed, mc_draws=sm.params.mc_draws,
                       **sm.params.likert)
     per_rep = table.drop_duplicates("replication")
-    logger.info("n=%d, replications %d-%d: %d converged, %d failed, %d refitted by semopy",
+    logger.info("n=%d, replications %d-%d: %d converged, %d failed, %d refitted one by one",
                 n, first, stop - 1, per_rep["converged"].sum(), (~per_rep["converged"]).sum(), per_rep["refitted"].sum())
     write_csv(check_table("montecarlo_chunk", table), sm.output.table)
 

@@ -299,7 +299,7 @@ def load_survey(
     missing : {"listwise", "fiml"}
         Listwise deletion (rows with any missing answer are dropped and
         counted) or full-information ML (rows are kept; the models use
-        semopy's FIML objective).
+        the FIML likelihood of :mod:`xhs_sharing.sem.mvnorm_missing`).
     """
     if missing not in MISSING_METHODS:
         raise DataError(f"missing-data method must be one of {MISSING_METHODS}, got {missing!r}")

@@ -191,6 +191,7 @@ def test_expected_information_is_the_hessian_at_a_perfect_fit(desc, data, bm):
 # --------------------------------------------------------------- bootstrap fits
 
 
+@pytest.mark.slow
 def test_bootstrap_batch_equals_one_by_one_fisher_scoring(default_fit, bm, boot_covs):
     """Every resample: the batched estimates are solve_ml's (the one-by-one bootstrap's solver) to 1e-8."""
     fit = bm.fit_batch(boot_covs, n=N, tol=1e-10)
@@ -224,6 +225,7 @@ def test_textbook_fisher_scoring_reaches_the_same_minimum(bm, boot_covs):
 
 
 @pytest.mark.parametrize("desc", [MIMIC, HS_EQUAL], ids=["mimic", "hs-equality-labels"])
+@pytest.mark.slow
 def test_other_models_bootstrap_equals_one_by_one_fits(desc):
     """Model-agnostic: observed covariates (their moments fixed per resample) and shared labels.
 
@@ -307,6 +309,7 @@ def test_political_democracy_shipped_lavaan_table():
     assert n_checked == bm.q == 30
 
 
+@pytest.mark.slow
 def test_monte_carlo_standard_errors_match_the_spread_of_the_estimates(bm):
     """Independent data sets of n rows from the fitted model: SEs ~ SD of the estimates."""
     reps, n = 400, N
@@ -370,6 +373,7 @@ def test_non_positive_definite_sample_covariance_is_counted_as_failed(bm, x_defa
     assert fit.converged[:3].all()
 
 
+@pytest.mark.slow
 def test_iteration_limit_and_inadmissible_start_go_to_the_one_by_one_refit(bm, boot_covs):
     good = bm.fit_batch(boot_covs[:4], n=N)
     capped = bm.fit_batch(boot_covs[:4], n=N, max_iter=1)

@@ -15,6 +15,8 @@ from xhs_sharing.sem.resample import counts_from_indices
 from xhs_sharing.study.syntax import mediation_triples, structural_syntax
 from xhs_sharing.study.synthetic import codebook, simulate_survey
 
+pytestmark = pytest.mark.slow
+
 
 def test_counts_from_indices_is_a_per_row_bincount():
     idx = np.array([[0, 0, 2, 3], [1, 1, 1, 1], [3, 2, 1, 0]])

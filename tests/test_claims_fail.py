@@ -11,6 +11,8 @@ from xhs_sharing.pipeline.structural import run_structural
 from xhs_sharing.study.spec import study_from_dict
 from xhs_sharing.study.synthetic import codebook, simulate_survey
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def contradicting_results(request):

@@ -25,8 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "tests" / "e2e" / "small.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
-pytestmark = pytest.mark.skipif(shutil.which("snakemake") is None and not (Path(sys.executable).parent / "snakemake").exists(),
-                                reason="snakemake is not installed")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("snakemake") is None and not (Path(sys.executable).parent / "snakemake").exists(),
+                                reason="snakemake is not installed"),
+]
 
 
 def scratch_copy(dest: Path) -> Path:

@@ -201,6 +201,7 @@ def test_semopy_plain_fiml_ignores_the_means(hs):
     assert abs(model.param_vals[k] - ml.theta[k]) > 0.3  # visual =~ x2: 1.21 vs 0.55
 
 
+@pytest.mark.slow
 def test_fiml_agrees_with_semopy_model_means(hs):
     """semopy's ModelMeans(obj="ML") is a proper FIML, stopped at SLSQP precision."""
     holed = blank(hs[HS_COLS[:6]], 0.15, SEED)
@@ -286,6 +287,7 @@ def population_errors(fit) -> pd.DataFrame:
     }, index=[f"{r.lhs}{r.op}{r.rhs}" for r in free.itertuples()])
 
 
+@pytest.mark.slow
 def test_fiml_recovers_the_population_under_mcar_and_beats_listwise_efficiency():
     data = one_factor_sample(20_000, SEED)
     # rows left with no answer at all carry no information (the data stage rejects them)
@@ -301,6 +303,7 @@ def test_fiml_recovers_the_population_under_mcar_and_beats_listwise_efficiency()
     np.testing.assert_allclose(fiml.means, 0.0, atol=4 * 0.012)  # sd 1.2 / sqrt(16,000)
 
 
+@pytest.mark.slow
 def test_fiml_is_unbiased_under_mar_where_listwise_is_not():
     """y1 always observed; y2-y4 missing with probability .9 when y1 > 0 (MAR on y1)."""
     data = one_factor_sample(20_000, SEED)
@@ -343,6 +346,7 @@ def mediation_data() -> pd.DataFrame:
     return blank(pd.DataFrame(cols), 0.10, SEED + 3)
 
 
+@pytest.mark.slow
 def test_fiml_bootstrap_is_deterministic_and_counts_outcomes(mediation_data):
     fit = fit_structural(MEDIATION, mediation_data, missing="fiml")
     kw = dict(n_boot=24, seed=5, chunk_size=8, full_fit=fit)
@@ -361,6 +365,7 @@ def test_fiml_bootstrap_is_deterministic_and_counts_outcomes(mediation_data):
         np.testing.assert_allclose(out.theta, one.thetas[0], atol=1e-12)
 
 
+@pytest.mark.slow
 def test_fiml_refit_flags_singular_data_and_rejects_complete_data_fitters(mediation_data):
     fit = fit_structural(MEDIATION, mediation_data, missing="fiml")
     sample = mediation_data.to_numpy().copy()
@@ -381,6 +386,7 @@ def test_fiml_refit_flags_singular_data_and_rejects_complete_data_fitters(mediat
         fit_structural(MEDIATION, mediation_data)
 
 
+@pytest.mark.slow
 def test_fiml_refit_time_is_measured(mediation_data, record_property):
     """Per-refit time of the FIML bootstrap (reported, not asserted tightly)."""
     import time
@@ -400,6 +406,7 @@ def survey(study) -> pd.DataFrame:
     return analysis_frame(simulate_survey(study, 300, seed=SEED), codebook(study, 7))
 
 
+@pytest.mark.slow
 def test_stages_with_complete_data_give_the_same_results_under_fiml(study, survey):
     a = run_measurement(survey, study, 7)
     b = run_measurement(survey, study, 7, missing="fiml")
@@ -415,6 +422,7 @@ def test_stages_with_complete_data_give_the_same_results_under_fiml(study, surve
     assert s1.fit["estimator"] == "ML" and s1.bootstrap["engine"] == "batched"
 
 
+@pytest.mark.slow
 def test_stages_run_end_to_end_on_a_survey_with_missing_answers(study, survey):
     holed = blank(survey, 0.10, SEED)
     assert holed.isna().any(axis=1).mean() > 0.9  # nearly every respondent skipped something

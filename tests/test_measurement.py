@@ -358,6 +358,7 @@ def test_thresholds_override_and_validation(hs):
 
 
 # ---------------------------------------------------------------- population check
+@pytest.mark.slow
 def test_large_n_population_recovery():
     """Simulated 3-factor congeneric model, n = 20000.
 

@@ -154,6 +154,7 @@ def _product_quantile(p: float) -> float:
     return optimize.brentq(lambda z: _product_cdf(z) - p, -1.0, 1.0, xtol=1e-12)
 
 
+@pytest.mark.slow
 def test_monte_carlo_product_of_normals_matches_exact_distribution() -> None:
     n = 20_000
     res = monte_carlo_ci(lambda t: t[:, 0] * t[:, 1], np.array([MU_A, MU_B]),
@@ -195,6 +196,7 @@ def test_monte_carlo_uses_the_covariance() -> None:
 # --------------------------------------------------------------------------
 # Bootstrap
 # --------------------------------------------------------------------------
+@pytest.mark.slow
 def test_bootstrap_identical_for_any_n_jobs(small: tuple[pd.DataFrame, StructuralResult]) -> None:
     data, fit = small
     kw = dict(n_boot=22, seed=2024, chunk_size=6, full_fit=fit)
@@ -306,6 +308,7 @@ def test_bootstrap_argument_validation(small: tuple[pd.DataFrame, StructuralResu
                            mp_context="nonsense")
 
 
+@pytest.mark.slow
 def test_bootstrap_recovers_population_and_agrees_with_monte_carlo(
     big: tuple[pd.DataFrame, StructuralResult],
 ) -> None:
@@ -342,6 +345,7 @@ def test_bootstrap_recovers_population_and_agrees_with_monte_carlo(
     assert set(table["mediation_type"]) == {"complementary"}
 
 
+@pytest.mark.slow
 def test_bootstrap_refuses_improper_full_sample() -> None:
     data = simulate(150, seed=7)
     fit = fit_structural(SYNTAX, data)

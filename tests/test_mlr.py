@@ -62,7 +62,7 @@ FIT_MEASURES = ("cfi", "tli", "cfi.scaled", "tli.scaled", "cfi.robust", "tli.rob
                 "rmsea.ci.lower.robust", "rmsea.ci.upper.robust")
 
 #: the large FIML fit takes most of a minute on a loaded machine
-SLOW = {"skewed_mlr_fiml"}
+SLOW = {"skewed_mlr_fiml", "skewed_mlr_listwise"}
 
 
 def _params(case):

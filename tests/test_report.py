@@ -306,6 +306,7 @@ def test_thresholds_are_read_from_checks_json(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- determinism, output, errors
 
 
+@pytest.mark.slow
 def test_same_inputs_same_bytes(tmp_path: Path, page: str, hostile) -> None:
     study, text = hostile
     again = _render(tmp_path / "again", study, text)

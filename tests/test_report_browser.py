@@ -50,7 +50,10 @@ FLAGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND", "--remote-debugging-pipe",
 ]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(), reason=f"{CHROMIUM} not found: install the Debian package 'chromium' to run the browser tests")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.is_file(), reason=f"{CHROMIUM} not found: install the Debian package 'chromium' to run the browser tests"),
+]
 
 
 class Browser:

@@ -47,6 +47,7 @@ def test_htmt_lands_near_the_population_value(study):
     np.testing.assert_allclose(sample.to_numpy(), pop_htmt.to_numpy(), atol=0.04)
 
 
+@pytest.mark.slow
 def test_every_default_check_passes_on_the_default_survey(study):
     """The population model is built so the measurement holds; at the default N it does."""
     items = analysis_frame(simulate_survey(study, 500, seed=20261127), codebook(study, 7))
@@ -56,6 +57,7 @@ def test_every_default_check_passes_on_the_default_survey(study):
     assert out.checks["total"] == 8 * 3 + 28 + 8 + 4 + 25 + 25  # alpha/cr/ave, htmt pairs, FL, fit, loadings, residuals
 
 
+@pytest.mark.slow
 def test_structural_estimates_land_near_the_population_and_intervals_agree(study):
     """At n = 5,000 the standardized paths sit near the spec's values (sd about .015-.02,
     so .06 is about 3-4 sd for the worst of 15 paths), and the bootstrap and Monte Carlo
@@ -80,6 +82,7 @@ def default_config() -> dict:
                                    "config/config.yaml")
 
 
+@pytest.mark.slow
 def test_run_structural_defaults_give_the_pipeline_numbers(study, default_config):
     """A Python caller using run_structural's defaults gets the numbers of the pipeline with the default config.
 

@@ -141,6 +141,7 @@ cell = st.one_of(
                       ),
     drop=st.booleans(),
 )
+@pytest.mark.slow
 def test_random_malformed_tables_raise_only_data_errors(frame, drop):
     """Whatever the table, the validator accepts it or raises DataError, never a raw pandas/numpy error."""
     book = {"id_column": "respondent_id", "scale_points": 7,

@@ -163,12 +163,20 @@ class _PairTerms:
     third: np.ndarray  # (M,) third derivative of the log-likelihood
 
 
+def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``sum_ab a[m, a, b] * b[m, a, b]`` for every ``m``."""
+    m = a.shape[0]
+    return np.einsum("mk,mk->m", a.reshape(m, -1), b.reshape(m, -1))
+
+
 def _pair_terms(tables: np.ndarray, t1: np.ndarray, t2: np.ndarray, rho: np.ndarray) -> _PairTerms:
     """Log-likelihood ``sum n_ab log pi_ab`` and its first three rho-derivatives (lavaan ``lav_bvord``).
 
     ``d^k pi_ab / d rho^k`` are rectangle differences of the rho-derivatives
-    of ``phi_2`` (``d Phi_2 / d rho = phi_2``). Thresholds must be finite
-    (:func:`_finite`).
+    of ``phi_2`` (``d Phi_2 / d rho = phi_2``). With ``v = n / pi``, ``q = pi1 /
+    pi`` and ``pi1, pi2, pi3`` the derivatives of ``pi``: ``l1 = sum v pi1``,
+    ``l2 = sum v (pi2 - q pi1)``, ``l3 = sum v (pi3 - 3 q pi2 + 2 q^2 pi1)``.
+    Thresholds must be finite (:func:`_finite`).
     """
     pi = np.maximum(_cell_probabilities(t1, t2, rho), PI_FLOOR)
     dens = _density_grid(t1, t2, rho)
@@ -176,13 +184,14 @@ def _pair_terms(tables: np.ndarray, t1: np.ndarray, t2: np.ndarray, rho: np.ndar
     padded[:, :, 1:-1, 1:-1] = dens
     dpi = padded[:, :, 1:, 1:] - padded[:, :, :-1, 1:] - padded[:, :, 1:, :-1] + padded[:, :, :-1, :-1]
     ok = pi > PI_FLOOR
-    n_ok = np.where(ok, tables, 0.0)
-    s1, s2, s3 = dpi[0] / pi, dpi[1] / pi, dpi[2] / pi
-    logl = np.einsum("mab,mab->m", tables, np.log(pi))
-    grad = np.einsum("mab,mab->m", n_ok, s1)
-    hess = np.einsum("mab,mab->m", n_ok, s2 - s1 * s1)
-    third = np.einsum("mab,mab->m", n_ok, s3 - s1 * (3.0 * s2 - 2.0 * s1 * s1))
-    return _PairTerms(pi, ok, dpi, logl, grad, hess, third)
+    inv = 1.0 / pi
+    v = np.where(ok, tables, 0.0) * inv
+    q = dpi[0] * inv
+    vq = v * q
+    grad = _rowdot(v, dpi[0])
+    hess = _rowdot(v, dpi[1]) - _rowdot(vq, dpi[0])
+    third = _rowdot(v, dpi[2]) - 3.0 * _rowdot(vq, dpi[1]) + 2.0 * _rowdot(vq * q, dpi[0])
+    return _PairTerms(pi, ok, dpi, _rowdot(tables, np.log(pi)), grad, hess, third)
 
 
 def _step(terms: _PairTerms, rho: np.ndarray) -> np.ndarray:
@@ -223,7 +232,7 @@ def _taylor(terms: _PairTerms, sel: np.ndarray, step: np.ndarray) -> tuple[np.nd
 
 
 def _newton(tables: np.ndarray, t1: np.ndarray, t2: np.ndarray, start: np.ndarray,
-            tol: float = 1e-6, max_iter: int = 50) -> _NewtonResult:
+            tol: float = 1e-5, max_iter: int = 50) -> _NewtonResult:
     """Maximise every pair's log-likelihood in rho at once (:func:`_step`, with step halving).
 
     A point whose log-likelihood fell below the previous accepted point's is

@@ -552,7 +552,7 @@ class WLSMVBootstrap:
 def _gn_inverse(jac: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``(J' W J)^-1`` for a batch: ``jac`` ``(pstar, q)`` shared or ``(B, pstar, q)``, ``w`` ``(B, pstar)``."""
     if jac.ndim == 2:
-        return np.linalg.inv(np.einsum("rq,br,rs->bqs", jac, w, jac))
+        return np.linalg.inv((jac.T[None] * w[:, None, :]) @ jac)
     return np.linalg.inv(np.swapaxes(jac * w[..., None], 1, 2) @ jac)
 
 

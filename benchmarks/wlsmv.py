@@ -115,9 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  lavaan {meta['lavaan.version']}: {lav_w:.2f} s wall, {lav_c:.2f} s CPU per resample; "
               f"{meta['bootstrap.failed']} of {meta['bootstrap.R']} resamples failed")
         print(f"  speed-up of the batched bootstrap: {lav_w / per_w:.0f}x wall, {lav_c / per_c:.0f}x CPU")
-    print(f"  against issue 13's lavaan figure ({ISSUE_LAVAAN_SECONDS} s per resample): "
-          f"{ISSUE_LAVAAN_SECONDS / per_w:.0f}x wall (target >= {TARGET:.0f}x): "
-          f"{'met' if ISSUE_LAVAAN_SECONDS / per_w >= TARGET else 'NOT met'}")
+    ratio_w, ratio_c = ISSUE_LAVAAN_SECONDS / per_w, ISSUE_LAVAAN_SECONDS / per_c
+    print(f"  against issue 13's lavaan figure ({ISSUE_LAVAAN_SECONDS} s per resample, an unloaded machine): "
+          f"{ratio_w:.0f}x wall, {ratio_c:.0f}x CPU (target >= {TARGET:.0f}x): "
+          f"{'met' if min(ratio_w, ratio_c) >= TARGET else 'met in CPU time only' if ratio_c >= TARGET else 'NOT met'}")
     return 0
 
 

@@ -23,10 +23,10 @@ NumPy/SciPy.
    probabilities ``pi_ab`` come from the bivariate normal CDF
    :func:`xhs_sharing.sem.bvn.grid_cdf` (Drezner & Wesolowsky 1990 with
    Genz's 2004 double-precision modifications, vectorised). Cell
-   probabilities are floored at
-   ``sqrt(eps)`` as in lavaan; lavaan's 2x2 zero-cell corrections
-   (``zero.add[1]``) are not reproduced (the items here have more than two
-   categories; general tables get no correction, ``zero.add[2] = 0``).
+   probabilities are floored at ``sqrt(eps)`` as in lavaan; lavaan's 2x2
+   zero-cell corrections (``zero.add[1]``) are not reproduced (the items
+   here have more than two categories; general tables get no correction,
+   ``zero.add[2] = 0``).
 4. **Gamma** (NACOV), the asymptotic covariance of ``sqrt(N)`` times the
    thresholds and polychorics, from casewise scores as lavaan's
    ``muthen1984()`` builds it: ``Gamma = N B^-1 (sum_i s_i s_i') B^-T`` with
@@ -35,8 +35,15 @@ NumPy/SciPy.
 **Resamples** (:func:`batched_ordinal_statistics`): every bootstrap resample
 is a reweighting of the same respondents, so a batch's margins and bivariate
 tables are products of the count matrix ``W (B x N)`` with one-hot codes, and
-each polychoric is a one-parameter Newton problem solved for all resamples and
-pairs at once. A category (of the full sample) that a resample does not draw
+each polychoric is a one-parameter problem solved for all resamples and pairs
+at once: started from the full-sample polychoric moved by the resample's
+first-order change (``W @ influence``, :func:`two_step_gamma`), two
+evaluations of the cell probabilities suffice for almost every pair (Halley),
+and the diagonal of each resample's Gamma (its DWLS weights) follows from its
+tables alone, because ``A11^-1`` applied to the univariate scores is the
+influence function ``([a <= k] - F_k) / phi(tau_k)`` of the thresholds
+(:func:`_correlation_gamma_diag`; equal to lavaan's construction to 1e-13).
+A category (of the full sample) that a resample does not draw
 is *merged with its neighbour*: its two thresholds coincide (``F_{k-1} =
 F_k``; at the ends the threshold is ``-inf``/``+inf``), which gives exactly the
 polychoric and Gamma of the resample recoded without that category (what

@@ -113,6 +113,7 @@ def test_fit_measures_match_lavaan(fitted):
     ref = _lavaan_fit(tag)
     for name in MEASURES:
         assert fit.measures[name] == pytest.approx(ref[name], abs=0.002), name
+    assert all(type(v) is float for v in fit.measures.values())  # JSON-ready
 
 
 # -- algebra --------------------------------------------------------------------------

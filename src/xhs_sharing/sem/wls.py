@@ -389,9 +389,9 @@ def scaled_shifted(chisq: float, df: int, w: np.ndarray, gamma: np.ndarray, jac:
         u = u - wd @ np.linalg.solve(jac.T @ wd, wd.T)
     ug = u @ gamma
     tr1, tr2 = float(np.trace(ug)), float(np.sum(ug * ug.T))
-    a = np.sqrt(df / tr2)
+    a = float(np.sqrt(df / tr2))
     shift = df - a * tr1
-    return ScaledShifted(chisq, df, a * chisq + shift, 1.0 / a, shift, tr1, tr2)
+    return ScaledShifted(float(chisq), int(df), float(a * chisq + shift), 1.0 / a, float(shift), tr1, tr2)
 
 
 def _cfi(x2: float, df: float, x2_null: float, df_null: float) -> float:

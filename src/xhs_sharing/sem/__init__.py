@@ -16,6 +16,12 @@ The modules, from the bottom up (each imports only those above it in this list):
 * :mod:`~xhs_sharing.sem.fit`: lavaan's global fit measures;
 * :mod:`~xhs_sharing.sem.bootstrap`: one-by-one bootstrap refits;
 * :mod:`~xhs_sharing.sem.batched`: the batched ML estimator over the same structure.
+* :mod:`~xhs_sharing.sem.robust`: MLR, the Huber-White sandwich and the Yuan-Bentler
+  scaled test with lavaan's robust fit measures (not yet wired into the workflow);
+* :mod:`~xhs_sharing.sem.bvn`, :mod:`~xhs_sharing.sem.ordinal`, :mod:`~xhs_sharing.sem.wls`:
+  bivariate normal probabilities, thresholds, polychoric correlations and their asymptotic
+  covariance, and DWLS/WLSMV estimation, single and batched over resamples (not yet wired
+  into the workflow).
 
 The layer knows nothing of this study: it imports nothing from the study, data,
 analysis, pipeline or report layers (import-linter contract in

@@ -47,11 +47,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-import pandas as pd
 from scipy.stats import chi2
 
 from xhs_sharing.errors import EstimationError, SpecError
-from xhs_sharing.sem import model as sem_model
 from xhs_sharing.sem.model import ModelStructure, load_model
 from xhs_sharing.sem.ordinal import (
     BatchedOrdinal,
@@ -279,20 +277,13 @@ class DeltaModel:
 def _structure(syntax: str) -> ModelStructure:
     """The :class:`ModelStructure` of lavaan ``syntax`` with its fixed values in place, nothing estimated.
 
-    semopy writes a model's fixed values (the marker loadings) into its
-    matrices only when it loads data; loading an identity correlation matrix
-    does that. Works with both engine interfaces: ``load_model`` returning a
-    ``ParsedModel`` (``structure_for``, after the issue-11 redesign) or the
-    ``(semopy model, syntax)`` pair read by ``structure_from_model`` before it.
+    The fixed values (the marker loadings) are written when a covariance is
+    loaded; an identity correlation matrix does that without estimating
+    anything (:meth:`~xhs_sharing.sem.model.ParsedModel.structure_for`).
     """
     parsed = load_model(syntax)
-    if hasattr(parsed, "structure_for"):
-        p = len(parsed.observed)
-        return parsed.structure_for(np.eye(p), p + 1)
-    model, _ = parsed
-    names = list(model.vars["observed"])
-    model.load(cov=pd.DataFrame(np.eye(len(names)), index=names, columns=names), n_samples=len(names) + 1)
-    return sem_model.structure_from_model(model)
+    p = len(parsed.observed)
+    return parsed.structure_for(np.eye(p), p + 1)
 
 
 def ordinal_model(syntax: str, items: tuple[str, ...] | list[str]) -> DeltaModel:

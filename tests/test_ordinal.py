@@ -195,6 +195,7 @@ def resamples(default_sample):
     return counts, batched_ordinal_statistics(data, counts, full, chunk_size=8)
 
 
+@pytest.mark.slow
 def test_batched_equals_one_by_one_on_20_resamples(default_sample, resamples):
     data, _ = default_sample
     counts, batch = resamples

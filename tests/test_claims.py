@@ -92,3 +92,22 @@ def test_document_tally():
     assert (doc["reproduced"], doc["total"]) == (1, 2)
     assert [c["id"] for c in doc["claims"]] == ["IS->SN", "IS->CN"]
     assert doc["claims"][1]["verdict"] == "not_reproduced"
+
+
+def test_the_claims_step_judges_by_the_bootstrap_and_lists_the_failures():
+    from types import SimpleNamespace
+
+    from xhs_sharing.pipeline.claims import run_claims
+
+    claims = (claim("IS->SN", "path", "positive_significant"),
+              claim("IS->CN->WSI", "indirect", "not_significant"))
+    study = SimpleNamespace(claims=claims)
+    equivalence = pd.DataFrame({"id": ["IS->CN->WSI"], "verdict": ["inconclusive"], "se": [float("nan")]})
+    doc, failed = run_claims(study, PATHS, INDIRECT, equivalence, {"proper": True, "problems": []})
+    # boot interval [.04, .15] excludes zero: the null claim fails (the MC one would include zero)
+    assert (doc["reproduced"], doc["total"]) == (1, 2)
+    assert [r.id for r in failed] == ["IS->CN->WSI"]
+    doc, failed = run_claims(study, PATHS, INDIRECT, equivalence,
+                             {"proper": False, "problems": ["negative residual variance of sn1"]})
+    assert doc["reproduced"] == 0 and len(failed) == 2
+    assert all("sn1" in r.reason for r in failed)

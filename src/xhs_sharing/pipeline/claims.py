@@ -1,0 +1,59 @@
+"""The claims step: every claim of the study judged on the structural results.
+
+Reads nothing itself: the script passes the structural tables and ``fit.json``
+as values, and gets back the claims document (``results/claims.json``) and the
+claims that were not reproduced (which ``strict`` mode turns into a failed run).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from xhs_sharing.analysis.claims import ClaimResult, claims_document, evaluate_claims, improper_problems
+from xhs_sharing.study.spec import Study
+
+logger = logging.getLogger(__name__)
+
+
+def equivalence_by_claim(equivalence: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """``equivalence.csv`` as ``{claim id: {column: value}}``, empty cells left out."""
+    table = equivalence.set_index("id")
+    return {str(cid): row.dropna().to_dict() for cid, row in table.iterrows()}
+
+
+def run_claims(
+    study: Study,
+    paths: pd.DataFrame,
+    indirect: pd.DataFrame,
+    equivalence: pd.DataFrame,
+    fit: Mapping[str, Any],
+) -> tuple[dict[str, Any], list[ClaimResult]]:
+    """Judge every claim with the percentile-bootstrap intervals.
+
+    An improper structural solution (``fit["proper"]`` false) makes every claim
+    not reproduced, with the problems as the reason
+    (:func:`~xhs_sharing.analysis.claims.evaluate_claims`).
+
+    Returns
+    -------
+    document : dict
+        The content of ``results/claims.json``.
+    failed : list of ClaimResult
+        The claims not reproduced, in the study's order.
+    """
+    improper = improper_problems(fit)
+    if improper:
+        logger.warning("the structural solution is improper (%s): every claim is not reproduced",
+                       "; ".join(improper))
+    results = evaluate_claims(study.claims, paths, indirect, interval="boot",
+                              equivalence=equivalence_by_claim(equivalence), improper=improper)
+    doc = claims_document(results)
+    logger.info("%d of %d claims reproduced", doc["reproduced"], doc["total"])
+    failed = [r for r in results if not r.reproduced]
+    for r in failed:
+        logger.warning("claim %s not reproduced: %s", r.id, r.reason)
+    return doc, failed

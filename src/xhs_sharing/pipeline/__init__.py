@@ -9,6 +9,8 @@ read the inputs, call it and write the outputs.
   validation (``results/measurement/``);
 * :func:`xhs_sharing.pipeline.structural.run_structural` -- the structural
   model, mediation and equivalence tests (``results/structural/``);
+* :func:`xhs_sharing.pipeline.claims.run_claims` -- the verdict on every
+  claim (``results/claims.json``);
 * :func:`xhs_sharing.pipeline.provenance.run_info` -- provenance of the run
   (the report's appendix).
 

@@ -297,7 +297,7 @@ def tli(chi2: float, df: float, baseline_chi2: float, baseline_df: float) -> flo
     return 1.0
 
 
-#: Key the stages add to their fit dicts (``cfa_fit.json``, ``fit.json``) to name the estimator.
+#: Key the measurement and structural steps add to their fit dicts (``cfa_fit.json``, ``fit.json``) to name the estimator.
 ESTIMATOR_KEY = "estimator"
 
 

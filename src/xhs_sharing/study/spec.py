@@ -1,7 +1,8 @@
 """The study specification: constructs, items, structural paths and claims.
 
-``config/study.yaml`` is checked in two layers: the JSON Schema in
-``workflow/schemas/study.schema.yaml`` (types, required fields, ranges), then
+``config/study.yaml`` is checked in two layers: the JSON Schema
+``study.schema.yaml`` shipped as package data in ``xhs_sharing/schemas``
+(``workflow/schemas`` links to it; types, required fields, ranges), then
 the cross-field rules of :func:`check_study` (unique ids, paths between
 declared constructs, an acyclic structural model, claims that refer to paths
 of the model). Snakemake runs the schema through ``snakemake.utils.validate``;

@@ -121,7 +121,7 @@ def stage_outputs(study, tmp_path_factory):
     book = codebook(study, 7)
     target = tmp_path_factory.mktemp("survey") / "survey.csv"
     write_csv(survey, target)
-    loaded = load_survey(target, book, min_rows=10)
+    loaded = load_survey(target, book, min_rows=10, missing="listwise")
     items = analysis_frame(survey, book)
     return {
         "survey": survey, "book": book, "loaded": loaded, "population": population_summary(study),

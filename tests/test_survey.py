@@ -37,7 +37,7 @@ def test_free_parameters_of_the_default_model(study):
 
 
 def test_a_good_file_loads_and_recodes_reverse_items(good, book, tmp_path):
-    s = load_survey(write(good, tmp_path), book, min_rows=75)
+    s = load_survey(write(good, tmp_path), book, min_rows=75, missing="listwise")
     assert s.n_rows == 120 and len(s.items) == 120 and s.dropped == []
     np.testing.assert_array_equal(s.items["es3"].to_numpy(), 8 - good["es3"].to_numpy())
     np.testing.assert_array_equal(s.items["es1"].to_numpy(), good["es1"].to_numpy())
@@ -49,7 +49,7 @@ def test_listwise_deletion_counts_dropped_rows_and_fiml_keeps_them(good, book, t
     df.loc[[3, 10], "is1"] = np.nan
     df.loc[[10, 20], "pc2"] = np.nan
     path = write(df, tmp_path)
-    s = load_survey(path, book, min_rows=75)
+    s = load_survey(path, book, min_rows=75, missing="listwise")
     assert s.dropped == ["R0004", "R0011", "R0021"] and len(s.items) == 117
     f = load_survey(path, book, min_rows=75, missing="fiml")
     assert len(f.items) == 120 and int(f.items.isna().sum().sum()) == 4
@@ -71,7 +71,7 @@ def test_listwise_deletion_counts_dropped_rows_and_fiml_keeps_them(good, book, t
 def test_bad_files_are_rejected_naming_column_and_rows(good, book, tmp_path, mutate, pattern):
     path = write(mutate(good.copy()), tmp_path)
     with pytest.raises(DataError, match=pattern) as err:
-        load_survey(path, book, min_rows=75)
+        load_survey(path, book, min_rows=75, missing="listwise")
     assert str(path) in str(err.value)
 
 
@@ -79,13 +79,13 @@ def test_all_missing_row_is_rejected(good, book, tmp_path):
     df = good.astype({c: float for c in good.columns[1:]})
     df.loc[5, df.columns[1:]] = np.nan
     with pytest.raises(DataError, match=r"line\(s\) 7 answer no item"):
-        load_survey(write(df, tmp_path), book, min_rows=75)
+        load_survey(write(df, tmp_path), book, min_rows=75, missing="listwise")
 
 
 def test_more_than_ten_rows_are_summarised(good, book, tmp_path):
     df = good.assign(is2=good["is2"].where(good.index >= 15, 0))
     with pytest.raises(DataError, match=r"line\(s\) 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 \(and 5 more\)"):
-        load_survey(write(df, tmp_path), book, min_rows=75)
+        load_survey(write(df, tmp_path), book, min_rows=75, missing="listwise")
 
 
 def test_wrong_delimiter_encoding_and_empty_file(good, book, tmp_path):
@@ -100,13 +100,13 @@ def test_wrong_delimiter_encoding_and_empty_file(good, book, tmp_path):
     with pytest.raises(DataError, match="empty"):
         read_table(empty)
     with pytest.raises(DataError, match="header but no rows"):
-        load_survey(write(good.head(0), tmp_path, "h.csv"), book, min_rows=75)
+        load_survey(write(good.head(0), tmp_path, "h.csv"), book, min_rows=75, missing="listwise")
     with pytest.raises(DataError, match="unsupported file type"):
         read_table(write(good, tmp_path, "s.txt"))
 
 
 def test_unknown_columns_only_warn(good, book, tmp_path):
-    s = load_survey(write(good.assign(age=30), tmp_path), book, min_rows=75)
+    s = load_survey(write(good.assign(age=30), tmp_path), book, min_rows=75, missing="listwise")
     assert any("age" in w for w in s.warnings)
 
 
@@ -114,17 +114,17 @@ def test_listwise_leaving_too_few_rows_points_to_fiml(good, book, tmp_path):
     df = good.astype({"is1": float})
     df.loc[df.index[:60], "is1"] = np.nan
     with pytest.raises(DataError, match="missing: fiml"):
-        load_survey(write(df, tmp_path), book, min_rows=75)
+        load_survey(write(df, tmp_path), book, min_rows=75, missing="listwise")
 
 
 def test_excel_and_spss_files_load(good, book, tmp_path):
     xlsx = tmp_path / "survey.xlsx"
     good.to_excel(xlsx, index=False)
-    assert load_survey(xlsx, book, min_rows=75).items.shape == (120, 25)
+    assert load_survey(xlsx, book, min_rows=75, missing="listwise").items.shape == (120, 25)
     pyreadstat = pytest.importorskip("pyreadstat")
     sav = tmp_path / "survey.sav"
     pyreadstat.write_sav(good, str(sav))
-    s = load_survey(sav, book, min_rows=75)
+    s = load_survey(sav, book, min_rows=75, missing="listwise")
     np.testing.assert_array_equal(s.items["is1"].to_numpy(), good["is1"].to_numpy())
 
 
@@ -165,6 +165,6 @@ def test_random_csv_text_raises_only_data_errors(text, tmp_path_factory):
     path.write_text(text, encoding="utf-8")
     book = {"id_column": "respondent_id", "scale_points": 5, "items": [{"id": "a"}, {"id": "b"}]}
     try:
-        load_survey(path, book, min_rows=1)
+        load_survey(path, book, min_rows=1, missing="listwise")
     except DataError:
         pass

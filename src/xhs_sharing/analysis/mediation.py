@@ -79,6 +79,9 @@ from xhs_sharing.sem.frames import observed_matrix
 from xhs_sharing.sem.model import ModelStructure
 from xhs_sharing.study.spec import config_defaults
 
+#: Default handling of missing answers: the config schema's ``missing``.
+MISSING: str = config_defaults()["missing"]
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -552,7 +555,7 @@ def bootstrap_indirect(
     full_fit: StructuralResult | None = None,
     chunk_fitter: ChunkFitter = fit_chunk,
     mp_context: str = "spawn",
-    missing: str = "listwise",
+    missing: str = MISSING,
 ) -> BootstrapResult:
     """Percentile bootstrap of indirect, direct and total effects (Efron & Tibshirani 1993; Preacher & Hayes 2008).
 

@@ -78,7 +78,7 @@ from xhs_sharing.sem.standardize import latent_covariance, std_all_matrices, wal
 from xhs_sharing.study.population import population_model, structural_matrices
 from xhs_sharing.study.spec import Study, study_from_dict
 from xhs_sharing.study.syntax import mediation_triples, structural_syntax
-from xhs_sharing.study.synthetic import LikertSurvey
+from xhs_sharing.study.synthetic import SCALE_POINTS, SKEW_SHIFT, THRESHOLDS, LikertSurvey
 
 log = logging.getLogger(__name__)
 
@@ -251,8 +251,8 @@ class ReplicationModel:
         The survey design :func:`~xhs_sharing.study.synthetic.simulate_survey` draws from.
     """
 
-    def __init__(self, study: Study, scale_points: int = 7, thresholds: str = "symmetric",
-                 skew_shift: float = 0.5) -> None:
+    def __init__(self, study: Study, scale_points: int = SCALE_POINTS, thresholds: str = THRESHOLDS,
+                 skew_shift: float = SKEW_SHIFT) -> None:
         self.study = study
         self.survey = LikertSurvey.from_study(study, scale_points, thresholds, skew_shift)
         self.scale_points = self.survey.scale_points
@@ -523,7 +523,7 @@ def _sort_rows(table: pd.DataFrame, study: Study) -> pd.DataFrame:
 
 
 def run_chunk(study: Study, n: int, replications: Iterable[int], *, master_seed: int, mc_draws: int,
-              scale_points: int = 7, thresholds: str = "symmetric", skew_shift: float = 0.5,
+              scale_points: int = SCALE_POINTS, thresholds: str = THRESHOLDS, skew_shift: float = SKEW_SHIFT,
               model: ReplicationModel | None = None, n_threads: int = 1) -> pd.DataFrame:
     """The rows of one chunk: replications ``replications`` at sample size ``n`` (the chunk rule's table)."""
     model = model or ReplicationModel(study, scale_points, thresholds, skew_shift)
@@ -699,8 +699,8 @@ def _varied_link(study: Study, claim: Any) -> tuple[str, str] | None:
 
 
 def run_sensitivity(study: Study, *, n: int, effects: Sequence[float], replications: int, master_seed: int,
-                    mc_draws: int, scale_points: int = 7, thresholds: str = "symmetric",
-                    skew_shift: float = 0.5, n_threads: int = 1) -> pd.DataFrame:
+                    mc_draws: int, scale_points: int = SCALE_POINTS, thresholds: str = THRESHOLDS,
+                    skew_shift: float = SKEW_SHIFT, n_threads: int = 1) -> pd.DataFrame:
     """Detection rate of every null claim when its null path has a true effect.
 
     For each claim the paper reports as not significant, the study spec is

@@ -284,7 +284,7 @@ def analysis_frame(data: pd.DataFrame, book: dict[str, Any]) -> pd.DataFrame:
 
 
 def load_survey(
-    path: str | Path, book: dict[str, Any], min_rows: int, missing: str = "listwise"
+    path: str | Path, book: dict[str, Any], min_rows: int, *, missing: str
 ) -> Survey:
     """Read, validate and prepare a survey file for the models.
 

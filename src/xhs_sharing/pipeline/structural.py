@@ -56,7 +56,7 @@ from xhs_sharing.sem.batched import BatchedChunkFitter, BatchedModel
 from xhs_sharing.sem.bootstrap import BootstrapProgress, ChunkFitter, FimlChunkFitter, fit_chunk
 from xhs_sharing.sem.checks import solution_problems
 from xhs_sharing.sem.fit import ESTIMATOR_KEY, fit_measures
-from xhs_sharing.study.spec import Study, config_defaults
+from xhs_sharing.study.spec import Study, config_defaults, load_schema
 from xhs_sharing.study.syntax import mediation_triples, structural_syntax
 
 logger = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ _CONFIG: Final = config_defaults()
 #: ``bootstrap``, ``chunk_size``, ``engine``, ``mc_draws``, ``sesoi``.
 DEFAULTS: Final[dict[str, Any]] = _CONFIG["structural"]
 
-ENGINES: Final = ("batched", "one-by-one")
+ENGINES: Final = tuple(load_schema("config.schema.yaml")["properties"]["structural"]["properties"]["engine"]["enum"])
 """Bootstrap engines a run may ask for (the config's ``structural.engine``)."""
 
 

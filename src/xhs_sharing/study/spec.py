@@ -12,6 +12,7 @@ the package runs both layers itself when used without Snakemake.
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.resources
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,6 +163,11 @@ def config_defaults() -> dict[str, Any]:
     as Snakemake's ``validate`` fills them (e.g.
     ``config_defaults()["structural"]["chunk_size"]``).
     """
+    return copy.deepcopy(_schema_defaults())
+
+
+@functools.lru_cache(maxsize=1)
+def _schema_defaults() -> dict[str, Any]:
     return _fill_defaults({}, load_schema("config.schema.yaml"))
 
 

@@ -17,13 +17,19 @@ import pandas as pd
 
 from xhs_sharing.errors import SpecError
 from xhs_sharing.study.population import population_model
-from xhs_sharing.study.spec import Study
+from xhs_sharing.study.spec import Study, config_defaults
 
 ID_COLUMN = "respondent_id"
 """Name of the respondent id column of every survey file."""
 
+_SYNTHETIC = config_defaults()["synthetic"]
+#: Defaults of the Likert settings: the config schema's ``synthetic`` block.
+SCALE_POINTS: int = _SYNTHETIC["scale_points"]
+THRESHOLDS: str = _SYNTHETIC["thresholds"]
+SKEW_SHIFT: float = _SYNTHETIC["skew_shift"]
 
-def likert_thresholds(scale_points: int, kind: str = "symmetric", skew_shift: float = 0.5) -> np.ndarray:
+
+def likert_thresholds(scale_points: int, kind: str = THRESHOLDS, skew_shift: float = SKEW_SHIFT) -> np.ndarray:
     """Cut points on the standard normal scale that turn a latent response into 1..K.
 
     ``symmetric``: ``K - 1`` equally spaced cut points centred on 0, spaced
@@ -89,8 +95,8 @@ class LikertSurvey:
     scale_points: int
 
     @classmethod
-    def from_study(cls, study: Study, scale_points: int = 7, thresholds: str = "symmetric",
-                   skew_shift: float = 0.5) -> LikertSurvey:
+    def from_study(cls, study: Study, scale_points: int = SCALE_POINTS, thresholds: str = THRESHOLDS,
+                   skew_shift: float = SKEW_SHIFT) -> LikertSurvey:
         return cls(tuple(study.item_ids), _answered_cholesky(study),
                    likert_thresholds(scale_points, thresholds, skew_shift),
                    np.array([it.reverse for it in study.items], dtype=bool), int(scale_points))
@@ -112,9 +118,9 @@ def simulate_survey(
     study: Study,
     n: int,
     seed: int | np.random.SeedSequence,
-    scale_points: int = 7,
-    thresholds: str = "symmetric",
-    skew_shift: float = 0.5,
+    scale_points: int = SCALE_POINTS,
+    thresholds: str = THRESHOLDS,
+    skew_shift: float = SKEW_SHIFT,
 ) -> pd.DataFrame:
     """Simulate one survey: a ``respondent_id`` column and one integer column per item.
 

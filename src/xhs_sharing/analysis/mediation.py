@@ -77,6 +77,8 @@ from xhs_sharing.sem.bootstrap import (
 )
 from xhs_sharing.sem.frames import observed_matrix
 from xhs_sharing.sem.model import ModelStructure
+from xhs_sharing.sem.resample import normal_draws, percentile_interval
+from xhs_sharing.sem.standardize import implied_sd, standardized_effect
 from xhs_sharing.study.spec import config_defaults
 
 #: Default handling of missing answers: the config schema's ``missing``.
@@ -224,8 +226,7 @@ def compute_effects(
     """
     b, _, _, _ = structure.matrices(theta)
     veta, c = structure.inner_covariance(theta)
-    with np.errstate(invalid="ignore"):
-        sd = np.sqrt(np.diagonal(veta, axis1=-2, axis2=-1))
+    sd = implied_sd(veta)
     cols_est, cols_std = [], []
     for s in specs:
         ix, iy = structure.inner_index(s.x), structure.inner_index(s.y)
@@ -241,8 +242,7 @@ def compute_effects(
         else:
             raise SpecError(f"unknown effect kind {s.effect!r}")
         cols_est.append(e)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cols_std.append(e * sd[..., ix] / sd[..., iy])
+        cols_std.append(standardized_effect(e, sd[..., ix], sd[..., iy]))
     return np.stack(cols_est, axis=-1), np.stack(cols_std, axis=-1)
 
 
@@ -261,20 +261,6 @@ def _warn_unlisted_pathways(specs: Sequence[EffectSpec], est: np.ndarray) -> Non
                 "pathways not listed in the triples",
                 s.x, s.y, est[n], listed,
             )
-
-
-def percentile_interval(draws: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval of ``draws`` along axis 0 (NaN draws ignored).
-
-    Quantiles ``(1 - level)/2`` and ``(1 + level)/2`` with linear
-    interpolation (Hyndman & Fan 1996 type 7).
-    """
-    _check_level(level)
-    draws = np.asarray(draws, dtype=float)
-    if draws.shape[0] == 0:
-        raise EstimationError("no draws to form an interval from")
-    lo, hi = np.nanquantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=0)
-    return lo, hi
 
 
 def _check_level(level: float) -> None:
@@ -366,10 +352,7 @@ class BootstrapResult(EffectDraws):
 def monte_carlo_draws(
     theta_hat: np.ndarray, acov: np.ndarray, n_draws: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """``n_draws`` parameter vectors from ``N(theta_hat, acov)``.
-
-    Uses the symmetric eigendecomposition of ``acov`` (robust to a
-    semi-definite ``acov``).
+    """``n_draws`` parameter vectors from ``N(theta_hat, acov)`` (:func:`~xhs_sharing.sem.resample.normal_draws`).
 
     Raises
     ------
@@ -378,18 +361,7 @@ def monte_carlo_draws(
     EstimationError
         ``acov`` has a clearly negative eigenvalue.
     """
-    theta_hat = np.asarray(theta_hat, dtype=float)
-    acov = np.asarray(acov, dtype=float)
-    q = theta_hat.shape[0]
-    if theta_hat.ndim != 1 or acov.shape != (q, q):
-        raise SpecError(f"acov must be {q}x{q} for {q} parameters, got {acov.shape}")
-    if not np.allclose(acov, acov.T, rtol=1e-8, atol=1e-12):
-        raise SpecError("acov is not symmetric")
-    eig = np.linalg.eigvalsh(acov)
-    if eig.min() < -1e-8 * max(eig.max(), 1e-300):
-        raise EstimationError("acov is not positive semi-definite")
-    return rng.multivariate_normal(theta_hat, acov, size=check_count("n_draws", n_draws),
-                                   method="eigh")
+    return normal_draws(theta_hat, acov, check_count("n_draws", n_draws), rng)
 
 
 @dataclass(frozen=True, eq=False)

@@ -70,11 +70,10 @@ from xhs_sharing.errors import DataError, EstimationError, SpecError
 from xhs_sharing.seeds import STREAMS
 from xhs_sharing.sem.batched import BatchedModel
 from xhs_sharing.sem.estimation import asymptotic_covariance
-from xhs_sharing.sem.linalg import cholesky_stack
 from xhs_sharing.sem.model import BETA, LAMBDA, PSI, ModelStructure, load_model
 from xhs_sharing.sem.objectives import sample_covariance
 from xhs_sharing.sem.resample import monte_carlo_interval
-from xhs_sharing.sem.standardize import latent_covariance, std_all_matrices, wald
+from xhs_sharing.sem.standardize import implied_sd, latent_covariance, standardized_effect, std_all_matrices, wald
 from xhs_sharing.study.population import population_model, structural_matrices
 from xhs_sharing.study.spec import Study, study_from_dict
 from xhs_sharing.study.syntax import mediation_triples, structural_syntax
@@ -388,8 +387,7 @@ class ReplicationModel:
         std, sd = self._standardized(params, conv)
         w = wald(est, pse)
         ind_est, ind_lo, ind_hi = self._indirect(params, acov, conv, seeds, mc_draws)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ind_std = ind_est * sd[:, self._tri_x] / sd[:, self._tri_y]
+        ind_std = standardized_effect(ind_est, sd[:, self._tri_x], sd[:, self._tri_y])
         return ReplicationBatch(
             n=int(n), replications=reps, converged=conv, refitted=refitted, params=params,
             paths=list(self.paths), path_est=est, path_se=pse, path_std=std,
@@ -440,8 +438,7 @@ class ReplicationModel:
         mats = self.bm.structure.matrices(np.where(conv[:, None], params, self.bm.start))
         std = std_all_matrices(*mats)[BETA][:, self._tgt, self._src]
         veta, _ = latent_covariance(mats[BETA], mats[PSI])
-        with np.errstate(invalid="ignore"):
-            sd = np.sqrt(np.diagonal(veta, axis1=1, axis2=2))
+        sd = implied_sd(veta)
         std[~conv] = np.nan
         sd[~conv] = np.nan
         return std, sd
@@ -463,15 +460,17 @@ class ReplicationModel:
         good = np.flatnonzero(conv)
         if not (len(good) and T):
             return ind_est, lo, hi
-        L, ok = cholesky_stack(acov[np.ix_(good, self._mc_cols, self._mc_cols)])
-
         def products(draws: np.ndarray) -> np.ndarray:
-            return draws[self._tri_a] * draws[self._tri_b]
+            return draws[:, self._tri_a] * draws[:, self._tri_b]
 
-        for j in np.flatnonzero(ok):
-            g = good[j]
+        for g in good:
             rng = np.random.default_rng(seeds[g].spawn(1)[0])
-            lo[g], hi[g] = monte_carlo_interval(ab[g], L[j], rng, mc_draws, products)
+            block = acov[g][np.ix_(self._mc_cols, self._mc_cols)]
+            try:
+                lo[g], hi[g] = monte_carlo_interval(ab[g], block, rng, mc_draws, products)
+            except EstimationError:
+                log.warning("replication at position %d of the chunk: the covariance of its (a, b) estimates is not positive "
+                            "semi-definite; its Monte Carlo intervals are left empty", g)
         return ind_est, lo, hi
 
 

@@ -12,20 +12,23 @@
   (on data centred at the full-sample mean), so a batch of resamples never
   materialises its ``B x N x p`` rows.
 * Monte Carlo intervals (Selig & Preacher 2008; MacKinnon, Lockwood &
-  Williams 2004): :func:`monte_carlo_interval` draws ``theta* = theta_hat +
-  L z`` with ``L L' = acov`` and ``z`` standard normal, evaluates a function
-  of the draws and returns its percentile interval (Hyndman & Fan 1996
-  type 7 quantiles).
+  Williams 2004): :func:`normal_draws` draws ``theta* ~ N(theta_hat, acov)``
+  through the symmetric eigendecomposition of ``acov`` (robust to a
+  semi-definite ``acov``); :func:`percentile_interval` gives the percentile
+  interval of draws (Hyndman & Fan 1996 type 7 quantiles); and
+  :func:`monte_carlo_interval` chains them for a function of the draws. The
+  main analysis (:mod:`xhs_sharing.analysis.mediation`) and the Monte Carlo
+  study (:mod:`xhs_sharing.analysis.montecarlo`) both use these three.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
-from xhs_sharing.errors import DataError
+from xhs_sharing.errors import DataError, EstimationError, SpecError
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,8 @@ __all__ = [
     "bootstrap_counts",
     "counts_from_indices",
     "monte_carlo_interval",
+    "normal_draws",
+    "percentile_interval",
     "resample_covariances",
 ]
 
@@ -96,24 +101,58 @@ def counts_from_indices(indices: np.ndarray, n_obs: int) -> np.ndarray:
     return np.bincount(flat, minlength=b * n_obs).reshape(b, n_obs).astype(float)
 
 
+def normal_draws(mean: np.ndarray, cov: np.ndarray, n_draws: int, rng: np.random.Generator) -> np.ndarray:
+    """``(n_draws, k)`` draws from ``N(mean, cov)`` by the eigendecomposition of ``cov``.
+
+    Raises
+    ------
+    SpecError
+        Shape mismatch, a non-symmetric ``cov`` or ``n_draws < 1``.
+    EstimationError
+        ``cov`` has a clearly negative eigenvalue (below ``-1e-8`` times the largest).
+    """
+    mean = np.asarray(mean, dtype=float)
+    cov = np.asarray(cov, dtype=float)
+    k = mean.shape[0]
+    if mean.ndim != 1 or cov.shape != (k, k):
+        raise SpecError(f"the covariance must be {k}x{k} for {k} parameters, got {cov.shape}")
+    if not np.allclose(cov, cov.T, rtol=1e-8, atol=1e-12):
+        raise SpecError("the covariance of the Monte Carlo draws is not symmetric")
+    if int(n_draws) < 1:
+        raise SpecError(f"n_draws must be a positive integer, got {n_draws}")
+    eig = np.linalg.eigvalsh(cov)
+    if eig.min() < -1e-8 * max(eig.max(), 1e-300):
+        raise EstimationError("the covariance of the Monte Carlo draws is not positive semi-definite")
+    return rng.multivariate_normal(mean, cov, size=int(n_draws), method="eigh")
+
+
+def percentile_interval(draws: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval of ``draws`` along axis 0 (NaN draws ignored).
+
+    Quantiles ``(1 - level)/2`` and ``(1 + level)/2`` with linear
+    interpolation (Hyndman & Fan 1996 type 7).
+    """
+    if not 0.0 < level < 1.0:
+        raise SpecError(f"level must be in (0, 1), got {level}")
+    draws = np.asarray(draws, dtype=float)
+    if draws.shape[0] == 0:
+        raise EstimationError("no draws to form an interval from")
+    lo, hi = np.nanquantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    return lo, hi
+
+
 def monte_carlo_interval(
     center: np.ndarray,
-    chol: np.ndarray,
+    cov: np.ndarray,
     rng: np.random.Generator,
     n_draws: int,
     func: Callable[[np.ndarray], np.ndarray],
-    probs: Sequence[float] = (0.025, 0.975),
+    level: float = 0.95,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval of ``func`` over normal draws around ``center``.
+    """Percentile interval of ``func`` over ``n_draws`` normal draws around ``center``.
 
-    ``z`` is ``(n_draws, k)`` standard normal from ``rng``; the draws are the
-    columns of ``theta* = L z' + center`` (``(k, n_draws)``, ``L = chol``,
-    lower triangular with ``L L'`` the covariance); ``func`` maps them to
-    ``(T, n_draws)`` values, and the result is their quantiles ``probs``
-    along the draws (type 7), each of shape ``(T,)``.
+    ``func`` maps the ``(n_draws, k)`` draws of :func:`normal_draws` to
+    ``(n_draws, T)`` values; the result is their :func:`percentile_interval`,
+    two arrays of shape ``(T,)``.
     """
-    z = rng.standard_normal((int(n_draws), center.shape[0]))
-    draws = chol @ z.T
-    draws += center[:, None]
-    lo, hi = np.quantile(func(draws), list(probs), axis=1)
-    return lo, hi
+    return percentile_interval(func(normal_draws(center, cov, n_draws, rng)), level)

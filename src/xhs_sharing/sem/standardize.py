@@ -55,7 +55,9 @@ __all__ = [
     "cov_to_cor",
     "delta_method_se",
     "inverse_i_minus_b",
+    "implied_sd",
     "latent_covariance",
+    "standardized_effect",
     "std_all_matrices",
     "std_all_values",
     "wald",
@@ -98,6 +100,23 @@ def latent_covariance(
     """``(Var(eta), C)`` with ``Var(eta) = C Psi C'`` and ``C = (I - B)^-1``."""
     c = inverse_i_minus_b(b, depth)
     return c @ psi @ np.swapaxes(c, -1, -2), c
+
+
+def implied_sd(cov: np.ndarray) -> np.ndarray:
+    """Standard deviations ``sqrt(diag(cov))`` of one covariance matrix or a stack; NaN where a variance is negative."""
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
+
+
+def standardized_effect(effect: np.ndarray, sd_x: np.ndarray, sd_y: np.ndarray) -> np.ndarray:
+    """An effect of ``x`` on ``y`` on the ``std.all`` scale: ``effect * sd(x) / sd(y)``.
+
+    For a path this is lavaan's ``std.all`` of a regression; for a product of
+    paths (an indirect effect) or a total effect the same rescaling applies
+    (Preacher & Kelley 2011, the completely standardized indirect effect).
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return effect * sd_x / sd_y
 
 
 def _diag(a: np.ndarray) -> np.ndarray:

@@ -111,3 +111,14 @@ def test_the_claims_step_judges_by_the_bootstrap_and_lists_the_failures():
                              {"proper": False, "problems": ["negative residual variance of sn1"]})
     assert doc["reproduced"] == 0 and len(failed) == 2
     assert all("sn1" in r.reason for r in failed)
+
+
+def test_strict_check_names_every_claim_not_reproduced_and_passes_otherwise():
+    from xhs_sharing.pipeline.claims import ClaimsNotReproduced, strict_check
+
+    doc = {"claims": [{"id": "IS->SN", "verdict": "reproduced"}, {"id": "IS->CN", "verdict": "not_reproduced"},
+                      {"id": "IS->CN->WSI", "verdict": "not_reproduced"}], "reproduced": 1, "total": 3}
+    with pytest.raises(ClaimsNotReproduced, match=r"2 of 3 claims not reproduced: IS->CN, IS->CN->WSI"):
+        strict_check(doc, "results/claims.json")
+    ok = {"claims": [{"id": "IS->SN", "verdict": "reproduced"}], "reproduced": 1, "total": 1}
+    assert strict_check(ok, "results/claims.json") == {"reproduced": 1, "total": 1}

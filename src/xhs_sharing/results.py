@@ -176,6 +176,9 @@ FILES: tuple[ResultFile, ...] = (
                description="smallest n reaching a joint rate of .80 / .95, fit counts, smallest detectable effects"),
     # ---- report (rule report)
     ResultFile("report", "reports/replication_report.html", description="the self-contained HTML report"),
+    # ---- strict mode (rule strict_check, only with --config strict=true)
+    ResultFile("strict_check", "results/strict_check.json", ("reproduced", "total"),
+               description="strict mode passed: every claim reproduced (written only then)"),
 )
 """Every file the rules write (``logs/`` and ``logs/benchmarks/`` aside)."""
 

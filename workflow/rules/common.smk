@@ -9,9 +9,11 @@ from snakemake.utils import validate
 
 try:
     from xhs_sharing import results as contract
+    from xhs_sharing.pipeline import provenance
 except ImportError:  # the package is not installed where snakemake runs (e.g. --use-conda): use the clone's
     sys.path.append(os.path.join(workflow.basedir, "src"))
     from xhs_sharing import results as contract
+    from xhs_sharing.pipeline import provenance
 
 # Every result path, by key (src/xhs_sharing/results.py): PATHS["paths"] is results/structural/paths.csv.
 PATHS = contract.PATHS
@@ -77,12 +79,10 @@ def report_inputs(wildcards):
 
 def reproduce_command():
     """The command that reproduces this run."""
-    cmd = "pip install -e . && snakemake --cores 2"
-    if own_data():
-        cmd += f" --config data={config['data']} missing={config['missing']}"
-    return cmd
+    return provenance.reproduce_command(config["data"] if own_data() else "", config["missing"])
 
 
 def all_outputs():
-    """Every final output of the default run."""
-    return [PATHS["population"], *RESULT_FILES, PATHS["report"]]
+    """Every final output of the run; in strict mode the strict check comes last."""
+    outputs = [PATHS["population"], *RESULT_FILES, PATHS["report"]]
+    return outputs + [PATHS["strict_check"]] if strict_mode() else outputs

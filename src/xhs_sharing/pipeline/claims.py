@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from xhs_sharing.analysis.claims import ClaimResult, claims_document, evaluate_claims, improper_problems
+from xhs_sharing.errors import XhsError
 from xhs_sharing.study.spec import Study
 
 logger = logging.getLogger(__name__)
@@ -57,3 +58,27 @@ def run_claims(
     for r in failed:
         logger.warning("claim %s not reproduced: %s", r.id, r.reason)
     return doc, failed
+
+
+class ClaimsNotReproduced(XhsError):
+    """Strict mode: a claim is not reproduced."""
+
+
+def strict_check(doc: Mapping[str, Any], claims_file: str) -> dict[str, int]:
+    """The last step of a strict run: fail, naming every claim not reproduced.
+
+    Runs after ``results/claims.json`` and the report are written, so a CI job
+    that fails on it still has both to show which claims failed.
+
+    Raises
+    ------
+    ClaimsNotReproduced
+        Some claim of ``doc`` (the claims document) is not reproduced.
+    """
+    failed = [c["id"] for c in doc["claims"] if c["verdict"] != "reproduced"]
+    if failed:
+        raise ClaimsNotReproduced(
+            f"strict mode: {len(failed)} of {doc['total']} claims not reproduced: {', '.join(failed)} "
+            f"(reasons in {claims_file} and the report)"
+        )
+    return {"reproduced": int(doc["reproduced"]), "total": int(doc["total"])}

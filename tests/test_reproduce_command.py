@@ -1,0 +1,24 @@
+"""The report's reproduce command is shell-quoted: a hostile file name never runs."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+
+from xhs_sharing.pipeline.provenance import reproduce_command
+
+
+def test_synthetic_run_needs_no_config():
+    assert reproduce_command("", "listwise") == "pip install -e . && snakemake --cores 2"
+
+
+def test_a_hostile_file_name_is_one_quoted_word(tmp_path):
+    name = "x $(touch PWNED).csv; rm -rf ~ `id`"
+    cmd = reproduce_command(name, "fiml")
+    snake = cmd.split(" && ", 1)[1]
+    assert shlex.split(snake)[-2:] == [f"data={name}", "missing=fiml"]
+    # the shell only echoes the words: nothing in them is executed
+    out = subprocess.run(["bash", "-c", "printf '%s\\n' " + snake.split(" ", 4)[4]], cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == [f"data={name}", "missing=fiml"]
+    assert not (tmp_path / "PWNED").exists()

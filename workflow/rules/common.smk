@@ -9,11 +9,11 @@ from snakemake.utils import validate
 
 try:
     from xhs_sharing import results as contract
-    from xhs_sharing.pipeline import provenance
+    from xhs_sharing.pipeline import command
 except ImportError:  # the package is not installed where snakemake runs (e.g. --use-conda): use the clone's
     sys.path.append(os.path.join(workflow.basedir, "src"))
     from xhs_sharing import results as contract
-    from xhs_sharing.pipeline import provenance
+    from xhs_sharing.pipeline import command
 
 # Every result path, by key (src/xhs_sharing/results.py): PATHS["paths"] is results/structural/paths.csv.
 PATHS = contract.PATHS
@@ -79,7 +79,7 @@ def report_inputs(wildcards):
 
 def reproduce_command():
     """The command that reproduces this run."""
-    return provenance.reproduce_command(config["data"] if own_data() else "", config["missing"])
+    return command.reproduce_command(config["data"] if own_data() else "", config["missing"])
 
 
 def all_outputs():

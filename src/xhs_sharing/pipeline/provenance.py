@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import logging
 import platform
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -74,15 +73,3 @@ def run_info(
         "outputs": {p: sha256_file(p) for p in outputs},
     }
 
-
-def reproduce_command(data: str, missing: str) -> str:
-    """The shell command that reproduces a run, every user-given value quoted (:func:`shlex.quote`).
-
-    ``data`` is the survey file (empty for the synthetic survey). A file name
-    such as ``x $(touch PWNED).csv`` is shown quoted, so pasting the command
-    never runs it as shell code.
-    """
-    cmd = "pip install -e . && snakemake --cores 2"
-    if data:
-        cmd += " --config " + shlex.quote(f"data={data}") + " " + shlex.quote(f"missing={missing}")
-    return cmd

@@ -58,10 +58,7 @@ from xhs_sharing.sem.frames import observed_matrix
 from xhs_sharing.sem.model import LAMBDA, PSI, THETA, load_model
 from xhs_sharing.sem.standardize import cov_to_cor, std_all_matrices, wald
 from xhs_sharing.study.cutoffs import default_thresholds, references
-from xhs_sharing.study.spec import config_defaults
-
-#: Default handling of missing answers: the config schema's ``missing``.
-MISSING: str = config_defaults()["missing"]
+from xhs_sharing.study.spec import MISSING_DEFAULT
 
 logger = logging.getLogger(__name__)
 
@@ -371,7 +368,7 @@ def reliability_table(
     items_by_construct: Mapping[str, Sequence[str]],
     std_loadings: Mapping[str, float] | pd.Series | pd.DataFrame,
     *,
-    missing: str = MISSING,
+    missing: str = MISSING_DEFAULT,
 ) -> pd.DataFrame:
     """Reliability and convergent validity per construct.
 
@@ -572,7 +569,7 @@ def htmt(
     items_by_construct: Mapping[str, Sequence[str]],
     *,
     absolute: bool = True,
-    missing: str = MISSING,
+    missing: str = MISSING_DEFAULT,
 ) -> pd.DataFrame:
     """HTMT matrix from raw item data (Pearson correlations).
 
@@ -678,7 +675,7 @@ def fit_cfa(
     *,
     tol: float = XTOL,
     max_iter: int = MAX_ITER,
-    missing: str = MISSING,
+    missing: str = MISSING_DEFAULT,
 ) -> CfaResult:
     """Fit the correlated-factors CFA by ML (or FIML) and collect its measurement tables.
 

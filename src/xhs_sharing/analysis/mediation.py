@@ -79,10 +79,7 @@ from xhs_sharing.sem.frames import observed_matrix
 from xhs_sharing.sem.model import ModelStructure
 from xhs_sharing.sem.resample import normal_draws, percentile_interval
 from xhs_sharing.sem.standardize import implied_sd, standardized_effect
-from xhs_sharing.study.spec import config_defaults
-
-#: Default handling of missing answers: the config schema's ``missing``.
-MISSING: str = config_defaults()["missing"]
+from xhs_sharing.study.spec import MISSING_DEFAULT, config_defaults
 
 logger = logging.getLogger(__name__)
 
@@ -527,7 +524,7 @@ def bootstrap_indirect(
     full_fit: StructuralResult | None = None,
     chunk_fitter: ChunkFitter = fit_chunk,
     mp_context: str = "spawn",
-    missing: str = MISSING,
+    missing: str = MISSING_DEFAULT,
 ) -> BootstrapResult:
     """Percentile bootstrap of indirect, direct and total effects (Efron & Tibshirani 1993; Preacher & Hayes 2008).
 

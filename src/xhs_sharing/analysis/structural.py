@@ -35,10 +35,7 @@ from xhs_sharing.sem.model import ModelStructure, check_syntax, load_model
 from xhs_sharing.sem.mvnorm_missing import em_moments
 from xhs_sharing.sem.objectives import sample_covariance
 from xhs_sharing.sem.standardize import delta_method_se, std_all_values, wald
-from xhs_sharing.study.spec import config_defaults
-
-#: Default handling of missing answers: the config schema's ``missing``.
-MISSING: str = config_defaults()["missing"]
+from xhs_sharing.study.spec import MISSING_DEFAULT
 
 logger = logging.getLogger(__name__)
 
@@ -240,7 +237,7 @@ def fit_structural(
     syntax: str,
     data: pd.DataFrame,
     *,
-    missing: str = MISSING,
+    missing: str = MISSING_DEFAULT,
     allow_improper: bool = False,
     lavaan_defaults: bool = True,
     xtol: float = XTOL,

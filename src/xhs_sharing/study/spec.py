@@ -371,3 +371,7 @@ def check_study(study: Study, source: str = "study spec") -> None:
     _check_roles(study, source)
     topological_order(study, source)
     _check_claims(study, source, pairs)
+
+
+#: Default handling of missing answers (the config schema's ``missing``), for every analysis function.
+MISSING_DEFAULT: str = config_defaults()["missing"]

@@ -15,7 +15,8 @@ read by what its population value implies (:func:`claim_groups`):
   not have;
 * a claim of no effect whose population value is exactly zero: its rate is
   1 minus the type I error rate, compared with 1 - alpha (= .95 for the 95%
-  intervals of the decision rule) through each rate's Wilson interval;
+  intervals of the decision rule) through the Wilson interval of its rate
+  pooled over the sample sizes;
 * a claim of no effect whose population value is not zero: its rate is the
   chance that a survey misses a real effect (1 - power).
 """
@@ -27,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from xhs_sharing.analysis.montecarlo import JOINT_LEVELS, joint_reproduction, smallest_reaching
+from xhs_sharing.analysis.montecarlo import JOINT_LEVELS, joint_reproduction, smallest_reaching, wilson_interval
 from xhs_sharing.study.population import claim_population_value, holds_in_population
 from xhs_sharing.study.spec import Study
 
@@ -107,12 +108,26 @@ def _design(table: pd.DataFrame, joint: pd.DataFrame, sizes: Sequence[int], grou
                           if n_fail else "; every fit converged."))
 
 
+def _pooled_interval(claims: pd.DataFrame, claim_id: str) -> tuple[float, float]:
+    """Wilson 95% interval of a claim's reproduction rate pooled over every n (its rows of ``claim_reproduction.csv``).
+
+    A true null's rate does not depend on n for a test of exact size, so the
+    pooled interval is the sharpest check against 1 - alpha, and one check
+    per claim (rather than one per n) keeps chance deviations rare.
+    """
+    rows = claims[claims["claim_id"] == claim_id]
+    trials = rows["replications"].astype(float)
+    successes = float((rows["reproduction_rate"] * trials).round().sum())
+    lo, hi = wilson_interval(successes, float(trials.sum()))
+    return float(lo), float(hi)
+
+
 def _true_nulls(claims: pd.DataFrame, ids: Sequence[str], all_nulls: bool) -> str:
-    """Claims of no effect that are zero in the population: their rate against 1 - alpha, by its Wilson interval."""
+    """Claims of no effect that are zero in the population: their rate against 1 - alpha (:func:`_pooled_interval`)."""
     level = 1 - ALPHA
-    sub = claims[claims["claim_id"].isin(list(ids))]
-    below = [c for c in ids if (sub.loc[sub["claim_id"] == c, "ci_high"] < level).any()]
-    above = [c for c in ids if c not in below and (sub.loc[sub["claim_id"] == c, "ci_low"] > level).any()]
+    bounds = {c: _pooled_interval(claims, c) for c in ids}
+    below = [c for c in ids if bounds[c][1] < level]
+    above = [c for c in ids if bounds[c][0] > level]
     label = (f"The {len(ids)} claims of no effect" if all_nulls
              else f"The {len(ids)} claims of no effect whose population value is zero")
     head = f"{label} reproduce in {_range(claims, ids)} of replications"
@@ -124,8 +139,8 @@ def _true_nulls(claims: pd.DataFrame, ids: Sequence[str], all_nulls: bool) -> st
     parts = [f"{', '.join(consistent)} within sampling error of it" if consistent else "",
              f"{', '.join(above)} above it (their test rejects a true null less often than alpha)" if above else "",
              f"{', '.join(below)} below it (their test rejects a true null more often than alpha)" if below else ""]
-    return (f"{head}; a test of exact size alpha would give 1 - alpha = {fmt_rate(level)}: "
-            + "; ".join(p for p in parts if p) + ".")
+    return (f"{head}; a test of exact size alpha would give 1 - alpha = {fmt_rate(level)}, and pooled over n the "
+            "rates put " + "; ".join(p for p in parts if p) + ".")
 
 
 def _missed(claims: pd.DataFrame, study: Study, ids: Sequence[str], small: int, large: int) -> str:

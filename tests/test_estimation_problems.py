@@ -307,7 +307,7 @@ def test_report_opens_with_the_improper_banner(improper_results, study):
         assert BANNER in text and HEYWOOD in text  # words, not colour only
         assert "every claim is marked not reproduced" in text
     # at the top: the banner comes before anything else of the section
-    assert summary.index(BANNER) < summary.index("This report re-runs")
+    assert summary.index(BANNER) < summary.index("This report runs the analysis of the study specification")
     assert structural_.index(BANNER) < structural_.index("<figure")
     # the claims carry the verdict and the reason
     claims = text_of(section(html, "claims"))

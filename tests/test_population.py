@@ -8,7 +8,10 @@ import pytest
 from conftest import tiny_spec
 from xhs_sharing.errors import SpecError
 from xhs_sharing.study.population import (
+    claim_population_value,
+    holds_in_population,
     implied_standardized_paths,
+    population_document,
     population_model,
     population_summary,
     r_squared,
@@ -95,3 +98,34 @@ def test_summary_is_complete(study):
     assert set(s["r2"]) == {"SN", "CN", "WSI"}
     assert s["latent_correlation"]["IS"]["ES"] == pytest.approx(0.30)
     assert s["latent_correlation"]["IS"]["CN"] == pytest.approx(0.30 * 0.30 * 2)  # via PR and PA
+
+
+def test_population_document_records_whether_values_are_declared(study, study_dict):
+    doc = population_document(study)
+    assert doc["declared"] is True and doc["paths"]["IS->SN"] == 0.20 and set(doc) - {"declared"} == set(
+        population_summary(study))
+    for c in study_dict["constructs"]:
+        for it in c["items"]:
+            it.pop("loading")
+    for p in study_dict["paths"]:
+        p.pop("std")
+    study_dict.pop("exogenous_correlation")
+    own = study_from_dict(study_dict, "own.yaml")
+    assert population_document(own) == {
+        "declared": False,
+        "missing": "loading of every item (25); std of every path (15); exogenous_correlation",
+        "note": "the study spec declares no population values (item loading, path std, exogenous_correlation): "
+                "no synthetic survey can be drawn and the Monte Carlo study and its sensitivity analysis are skipped",
+    }
+    with pytest.raises(SpecError, match=r"^own\.yaml: the population model needs the population values"):
+        population_model(own)
+
+
+def test_claim_population_values_are_products_of_the_links(study):
+    by_id = {c.id: c for c in study.claims}
+    assert claim_population_value(study, by_id["PR->CN"]) == 0.30
+    assert claim_population_value(study, by_id["PR->CN->WSI"]) == pytest.approx(0.30 * 0.30)
+    assert claim_population_value(study, by_id["IS->CN->WSI"]) == 0.0
+    assert [holds_in_population(e, v) for e, v in (("positive_significant", 0.1), ("positive_significant", -0.1),
+                                                   ("negative_significant", -0.1), ("not_significant", 0.0),
+                                                   ("not_significant", 1e-9))] == [True, False, True, True, False]

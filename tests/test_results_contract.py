@@ -29,7 +29,7 @@ from xhs_sharing.pipeline.structural import run_structural
 from xhs_sharing.report.context import build_context
 from xhs_sharing.report.read import MONTECARLO_READ, ReportError, read_montecarlo, read_results
 from xhs_sharing.report.render import render_report
-from xhs_sharing.study.population import population_summary
+from xhs_sharing.study.population import population_document
 from xhs_sharing.study.synthetic import codebook, simulate_survey
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,7 +124,7 @@ def stage_outputs(study, tmp_path_factory):
     loaded = load_survey(target, book, min_rows=10, missing="listwise")
     items = analysis_frame(survey, book)
     return {
-        "survey": survey, "book": book, "loaded": loaded, "population": population_summary(study),
+        "survey": survey, "book": book, "loaded": loaded, "population": population_document(study),
         "measurement": run_measurement(items, study, 7),
         "structural": run_structural(items, study, n_boot=40, boot_seed=1, mc_seed=2, chunk_size=20, mc_draws=500),
     }

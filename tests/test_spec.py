@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from xhs_sharing.errors import SpecError
-from xhs_sharing.study.spec import study_from_dict
+from xhs_sharing.study.spec import Source, population_for_run, require_population, study_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,3 +115,105 @@ def test_the_workflow_reaches_the_packaged_schemas_through_a_symlink():
             assert target.is_file(), (smk.name, ref)
             refs.append(target.name)
     assert sorted(set(refs)) == ["config.schema.yaml", "study.schema.yaml"]
+
+
+# --------------------------------------------------------------------------- population values, source, sections
+
+
+def _strip_population(data, keep_loadings=False, keep_stds=False, keep_correlation=False):
+    for c in data["constructs"]:
+        for it in c["items"]:
+            if not keep_loadings:
+                it.pop("loading")
+    for p in data["paths"]:
+        if not keep_stds:
+            p.pop("std")
+    if not keep_correlation:
+        data.pop("exogenous_correlation")
+    return data
+
+
+def test_a_spec_may_declare_no_population_values_and_no_sections(study_dict):
+    data = _strip_population(study_dict)
+    for part in (*data["constructs"], *data["claims"], *data["qualitative"]):
+        part.pop("section")
+    st = study_from_dict(data, "own.yaml")
+    assert not st.has_population and st.spec_file == "own.yaml"
+    assert st.exogenous_correlation is None
+    assert {it.loading for it in st.items} == {None} and {p.std for p in st.paths} == {None}
+    assert {c.section for c in st.constructs} == {""} and {c.section for c in st.claims} == {""}
+    assert st.population.describe() == "loading of every item (25); std of every path (15); exogenous_correlation"
+    with pytest.raises(SpecError, match=r"^own\.yaml: the synthetic survey needs the population values of the "
+                                        r"study spec \(item loading, path std, exogenous_correlation\), and it "
+                                        r"declares none: missing loading of every item \(25\)"):
+        require_population(st, "the synthetic survey")
+
+
+def test_the_shipped_spec_declares_every_population_value_and_a_paper_source(study):
+    assert study.has_population and study.population.missing == ()
+    require_population(study, "the synthetic survey")  # no error
+    assert study.source == Source(
+        kind="paper", publishes_estimates=False, reports_sample_size=False,
+        instrument="Item wordings and population values were written for this package after the paper's "
+                   "construct descriptions; they are not the paper's questionnaire.",
+        qualitative_note="The paper supports each group of hypotheses with interview evidence (paraphrased for "
+                         "this package; the interviews are not published and nothing here is tested).",
+        respondents="Xiaohongshu users")
+    assert study.source.name == "the paper" and study.section_label == "Paper section"
+
+
+def test_source_block_defaults_come_from_the_schema(study_dict):
+    study_dict["source"] = {}
+    src = study_from_dict(study_dict, "s.yaml").source
+    assert src == Source(kind="paper", publishes_estimates=True, reports_sample_size=True)
+    study_dict.pop("source")
+    assert study_from_dict(study_dict, "s.yaml").source is None
+    study_dict["source"] = {"kind": "paper", "year": 2020}
+    with pytest.raises(SpecError, match="field source: Additional properties are not allowed"):
+        study_from_dict(study_dict, "s.yaml")
+
+
+@pytest.mark.parametrize("keep, missing", [
+    (dict(keep_loadings=True, keep_correlation=True), "std of every path (15)"),
+    (dict(keep_stds=True, keep_correlation=True), "loading of every item (25)"),
+    (dict(keep_loadings=True, keep_stds=True), "exogenous_correlation"),
+])
+def test_some_population_values_but_not_all_is_an_error_naming_the_missing(study_dict, keep, missing):
+    data = _strip_population(study_dict, **keep)
+    with pytest.raises(SpecError, match=r"^p\.yaml: population values \(item loading, path std, "
+                                        r"exogenous_correlation\) must be given for all or none, but some are "
+                                        rf"given and these are missing: {re.escape(missing)}$"):
+        study_from_dict(data, "p.yaml")
+
+
+def test_one_missing_loading_is_named(study_dict):
+    del study_dict["constructs"][1]["items"][2]["loading"]
+    del study_dict["paths"][3]["std"]
+    with pytest.raises(SpecError, match=r"missing: constructs/ES/items/es3/loading; paths/PA->SN/std$"):
+        study_from_dict(study_dict, "p.yaml")
+
+
+def test_one_exogenous_construct_needs_no_exogenous_correlation():
+    from conftest import tiny_spec
+    data = tiny_spec()
+    data.pop("exogenous_correlation")
+    st = study_from_dict(data, "tiny.yaml")
+    assert st.has_population and st.exogenous_correlation is None
+
+
+def test_population_for_run_is_checked_before_any_job(tmp_path, study_dict):
+    import yaml
+
+    own = tmp_path / "own.yaml"
+    own.write_text(yaml.safe_dump(_strip_population(study_dict)), encoding="utf-8")
+    assert not population_for_run(own).declared  # a run on a survey file: fine
+    with pytest.raises(SpecError, match=rf"^{re.escape(str(own))}: the Monte Carlo study needs the population "
+                                        r"values .* missing loading of every item \(25\); std of every path "
+                                        r"\(15\); exogenous_correlation$"):
+        population_for_run(own, "the Monte Carlo study")
+    assert population_for_run(ROOT / "config" / "study.yaml", "the synthetic survey").declared
+    del study_dict["paths"][0]  # stds already gone: give one back to make the spec partial
+    study_dict["paths"][0]["std"] = 0.2
+    own.write_text(yaml.safe_dump(study_dict), encoding="utf-8")
+    with pytest.raises(SpecError, match="must be given for all or none"):
+        population_for_run(own)

@@ -99,9 +99,12 @@ _MATRIX = dict(columns=("construct",), text_columns=("construct",),
 FILES: tuple[ResultFile, ...] = (
     # ---- data (rules validate_study, simulate_survey, codebook, prepare_data)
     ResultFile("population", "results/calibration/population.json",
-               ("exogenous_correlation", "implied_standardized_paths", "latent_correlation", "latent_variances",
-                "loadings", "paths", "r2", "residual_variances"),
-               description="population model of the study spec: residual variances, implied R-squared"),
+               ("declared", "exogenous_correlation", "implied_standardized_paths", "latent_correlation",
+                "latent_variances", "loadings", "paths", "r2", "residual_variances"),
+               optional=("exogenous_correlation", "implied_standardized_paths", "latent_correlation",
+                         "latent_variances", "loadings", "paths", "r2", "residual_variances", "missing", "note"),
+               description="population model of the study spec (residual variances, implied R-squared), or "
+                           "declared = false with the missing fields when the spec declares no population values"),
     ResultFile("synthetic_survey", "data/synthetic/survey.csv", **_ITEM_TABLE,
                description="the synthetic survey, answers as a respondent gives them (reverse items not recoded)"),
     ResultFile("synthetic_codebook", "data/synthetic/codebook.json", CODEBOOK_KEYS,

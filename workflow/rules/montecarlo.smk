@@ -1,9 +1,12 @@
-# Monte Carlo study: how often a survey like the paper's reproduces each claim
-# when the paper's hypotheses are true, by sample size (scatter/gather).
+# Monte Carlo study: how often a survey reproduces each claim when the
+# population model of the study spec is true, by sample size (scatter/gather).
 #   snakemake --cores 2 montecarlo
 # Replications are split into chunks (montecarlo.chunk_size) per sample size;
 # every replication has its own random stream, so the gathered results do not
 # depend on the chunking or on --cores. Resources live in workflow/profiles/.
+# A spec without population values has no Monte Carlo study: the default
+# target schedules none of these jobs (montecarlo_dir() in common.smk), and
+# the montecarlo target stops before any job with the missing fields.
 
 MC = config["montecarlo"]
 
@@ -101,4 +104,7 @@ rule montecarlo_gather:
 
 rule montecarlo:
     input:
-        MONTECARLO_OUTPUTS,
+        # population_for_run raises, naming the missing fields, when the spec declares no population values
+        lambda wildcards: MONTECARLO_OUTPUTS
+        if study_spec.population_for_run(study_spec_path(), "the Monte Carlo study")
+        else [],

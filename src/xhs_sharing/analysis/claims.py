@@ -59,8 +59,11 @@ class ClaimResult:
         return self.verdict == "reproduced"
 
 
-def judge(expected: str, estimate: float, ci_low: float, ci_high: float) -> tuple[str, str]:
+def judge(expected: str, estimate: float, ci_low: float, ci_high: float, source: str | None = None) -> tuple[str, str]:
     """Apply the decision rule to one estimate and its 95% interval.
+
+    ``source`` names where the claim comes from in the reason (``"the paper"``,
+    from the spec's ``source`` block); None words the reason without one.
 
     Returns
     -------
@@ -85,11 +88,13 @@ def judge(expected: str, estimate: float, ci_low: float, ci_high: float) -> tupl
     sign = EXPECTED_SIGN[expected]
     if sign == 0:
         if excludes_zero:
-            return "not_reproduced", f"{span} excludes zero: the effect is significant, the paper found none"
-        return "reproduced", f"{span} includes zero, as the paper reports"
+            return "not_reproduced", (f"{span} excludes zero: the effect is significant, "
+                                      + (f"{source} found none" if source else "the claim says there is none"))
+        return "reproduced", f"{span} includes zero, " + (f"as {source} reports" if source else "as claimed")
     word = "positive" if sign > 0 else "negative"
     if not excludes_zero:
-        return "not_reproduced", f"{span} includes zero: not significant, the paper reports a {word} effect"
+        return "not_reproduced", (f"{span} includes zero: not significant, "
+                                  + (f"{source} reports a {word} effect" if source else f"the claim is of a {word} effect"))
     if math.copysign(1, estimate) != sign:
         return "not_reproduced", f"{span} excludes zero but the effect is not {word}"
     return "reproduced", f"{span} excludes zero with the expected {word} sign"
@@ -145,6 +150,7 @@ def evaluate_claim(
     interval: str = "boot",
     equivalence: Mapping[str, dict[str, Any]] | None = None,
     improper: Sequence[str] | str | None = None,
+    source: str | None = None,
 ) -> ClaimResult:
     """Evaluate one claim.
 
@@ -168,6 +174,8 @@ def evaluate_claim(
         reason starts with "the structural solution is improper: " and the
         problems (the interval rule's own reading follows, for the record);
         the estimate and interval are still reported.
+    source : str, optional
+        Where the claim comes from, for the reason (:func:`judge`).
     """
     problems = _as_problems(improper)
     if claim.kind == "path":
@@ -187,7 +195,7 @@ def evaluate_claim(
         used = {"boot": "percentile bootstrap", "mc": "Monte Carlo"}[interval]
     else:
         raise ValueError(f"unknown claim kind {claim.kind!r}")
-    verdict, reason = judge(claim.expected, est, lo, hi)
+    verdict, reason = judge(claim.expected, est, lo, hi, source)
     if problems:
         reason = (f"{IMPROPER_REASON}: {'; '.join(problems)}; a claim cannot be reproduced on an inadmissible "
                   f"solution (the interval rule alone would give {verdict.replace('_', ' ')}: {reason})")
@@ -209,13 +217,15 @@ def evaluate_claims(
     interval: str = "boot",
     equivalence: Mapping[str, dict[str, Any]] | None = None,
     improper: Sequence[str] | str | None = None,
+    source: str | None = None,
 ) -> list[ClaimResult]:
     """Evaluate every claim, in spec order.
 
     ``improper``: the problems of an improper structural solution; when given,
     every verdict is ``not_reproduced`` (see :func:`evaluate_claim`).
+    ``source``: where the claims come from, for the reasons (:func:`judge`).
     """
-    return [evaluate_claim(c, paths, indirect, interval, equivalence, improper) for c in claims]
+    return [evaluate_claim(c, paths, indirect, interval, equivalence, improper, source) for c in claims]
 
 
 def claims_document(results: list[ClaimResult]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
-"""Monte Carlo study: how often does a study like the paper's reproduce each finding?
+"""Monte Carlo study: how often does a survey reproduce each claim of the study spec?
 
-If the paper's hypotheses are true (the population model of the study spec),
-a survey of ``n`` respondents reproduces a claim with some probability. This
+If the population model of the study spec is true, a survey of ``n``
+respondents reproduces a claim with some probability. This
 module estimates that probability for every claim, and for all claims at once,
 at several sample sizes, by simulation:
 
@@ -49,6 +49,14 @@ at several sample sizes, by simulation:
 Everything downstream of the per-replication rows is a pure function of those
 rows, sorted by ``n``, replication and claim, so the results are byte-identical
 whatever the chunking or the number of cores.
+
+The study needs the spec's population values; for a spec that declares none
+the workflow schedules no Monte Carlo job, and :class:`ReplicationModel` and
+:func:`run_sensitivity` raise a :class:`~xhs_sharing.errors.SpecError` naming
+the spec file and the missing fields. The population value of a claim need
+not agree with the claim (a claim of no effect may have a non-zero
+population value): the rates are what they are, and the report reads them
+by what the population implies (:func:`xhs_sharing.report.montecarlo.reading`).
 """
 
 from __future__ import annotations
@@ -75,7 +83,7 @@ from xhs_sharing.sem.objectives import sample_covariance
 from xhs_sharing.sem.resample import monte_carlo_interval
 from xhs_sharing.sem.standardize import implied_sd, latent_covariance, standardized_effect, std_all_matrices, wald
 from xhs_sharing.study.population import population_model, structural_matrices
-from xhs_sharing.study.spec import Study, study_from_dict
+from xhs_sharing.study.spec import Study, require_population, study_from_dict
 from xhs_sharing.study.syntax import mediation_triples, structural_syntax
 from xhs_sharing.study.synthetic import SCALE_POINTS, SKEW_SHIFT, THRESHOLDS, LikertSurvey
 
@@ -252,6 +260,7 @@ class ReplicationModel:
 
     def __init__(self, study: Study, scale_points: int = SCALE_POINTS, thresholds: str = THRESHOLDS,
                  skew_shift: float = SKEW_SHIFT) -> None:
+        require_population(study, "the Monte Carlo study")
         self.study = study
         self.survey = LikertSurvey.from_study(study, scale_points, thresholds, skew_shift)
         self.scale_points = self.survey.scale_points
@@ -718,6 +727,7 @@ def run_sensitivity(study: Study, *, n: int, effects: Sequence[float], replicati
         effects ascending. ``population_effect`` is the claim's standardized
         population effect (for a chain, the product of its standardized links).
     """
+    require_population(study, "the sensitivity analysis of the Monte Carlo study")
     nulls = [c for c in study.claims if c.expected == "not_significant"]
     groups: dict[tuple[str, str], list[Any]] = {}
     for claim in nulls:

@@ -51,13 +51,20 @@ def run_claims(
         logger.warning("the structural solution is improper (%s): every claim is not reproduced",
                        "; ".join(improper))
     results = evaluate_claims(study.claims, paths, indirect, interval="boot",
-                              equivalence=equivalence_by_claim(equivalence), improper=improper)
+                              equivalence=equivalence_by_claim(equivalence), improper=improper,
+                              source=_source_name(study))
     doc = claims_document(results)
     logger.info("%d of %d claims reproduced", doc["reproduced"], doc["total"])
     failed = [r for r in results if not r.reproduced]
     for r in failed:
         logger.warning("claim %s not reproduced: %s", r.id, r.reason)
     return doc, failed
+
+
+def _source_name(study: Any) -> str | None:
+    """Where the claims come from (``"the paper"``), from the spec's ``source`` block; None without one."""
+    source = getattr(study, "source", None)
+    return source.name if source is not None else None
 
 
 class ClaimsNotReproduced(XhsError):

@@ -24,8 +24,9 @@ from xhs_sharing.report.read import ReportError, read_montecarlo, read_results
 from xhs_sharing.report.sections.claims import claims_view
 from xhs_sharing.report.sections.limitations import limitations_view
 from xhs_sharing.report.sections.measurement import measurement_view
-from xhs_sharing.report.sections.montecarlo import montecarlo_view
+from xhs_sharing.report.sections.montecarlo import montecarlo_section
 from xhs_sharing.report.sections.provenance import data_view, provenance_view
+from xhs_sharing.report.sections.source import source_view
 from xhs_sharing.report.sections.structural import mediation_view, structural_view
 from xhs_sharing.report.tables import fit_cutoffs
 from xhs_sharing.study.spec import Study
@@ -41,11 +42,12 @@ SECTIONS = (
     ("limitations", "Limitations"),
 )
 """Section ids and headings, in page order (``montecarlo`` is added before
-``provenance`` when Monte Carlo results are given)."""
+``provenance`` when Monte Carlo results are given or the study was skipped;
+``qualitative`` is left out when the spec lists no qualitative evidence)."""
 
 
-def _sections(with_montecarlo: bool) -> list[dict[str, str]]:
-    sections = list(SECTIONS)
+def _sections(with_montecarlo: bool, with_qualitative: bool = True) -> list[dict[str, str]]:
+    sections = [s for s in SECTIONS if with_qualitative or s[0] != "qualitative"]
     if with_montecarlo:
         sections.insert(sections.index(("provenance", "Provenance")), ("montecarlo", "Monte Carlo study"))
     return [{"id": s, "title": t} for s, t in sections]
@@ -116,10 +118,12 @@ def build_context(
     data = data_view(data_source)
     mc = read_montecarlo(Path(montecarlo_dir)) if montecarlo_dir is not None else None
     hashes = dict(res["hashes"], **(mc["hashes"] if mc else {}))
+    montecarlo = montecarlo_section(mc, study)
     return {
         "title": study.title,
         "citation": study.citation,
-        "sections": _sections(mc is not None),
+        "source": source_view(study),
+        "sections": _sections(montecarlo is not None, bool(study.qualitative)),
         "data": data,
         "claims": claims,
         "model": {"n_constructs": len(study.constructs), "n_items": len(study.items), "n_paths": len(study.paths),
@@ -130,7 +134,7 @@ def build_context(
         "qualitative": [{"section": q.get("section", ""), "hypotheses": q.get("hypotheses", ""),
                          "evidence": q.get("evidence", "")} for q in study.qualitative],
         "limitations": limitations_view(study, claims["rows"], data),
-        "montecarlo": montecarlo_view(mc, study) if mc is not None else None,
+        "montecarlo": montecarlo,
         "provenance": provenance_view(run_info, config_text, study_text, data, hashes),
         "generated": run_info.get("finished") or run_info.get("started") or DASH,
         "figures": _figures(res, study, measurement, structural),

@@ -1,13 +1,24 @@
 """The plain-language reading of the Monte Carlo study, written from its result tables.
 
 ``results/montecarlo/`` holds numbers only (:mod:`xhs_sharing.analysis.montecarlo`
-writes them); what they mean for the paper's claims is the report's to say.
+writes them); what they mean for the claims is the report's to say.
 :func:`reading` turns ``replications.csv``, ``claim_reproduction.csv``,
 ``joint_reproduction.csv``, ``power.json`` and ``sensitivity.csv`` into a few
-sentences: how many fits failed, how reproducible the claims of no effect and
-the claims of an effect are, from which n all claims reproduce together, the
-ceiling the claims of no effect put on that joint rate, and the smallest
-true effect each claim of no effect would miss.
+sentences. Every sentence follows from the numbers and from the population
+values of the study spec, never from what the claims assert: each claim is
+read by what its population value implies (:func:`claim_groups`):
+
+* a claim of an effect whose population value is non-zero with the claimed
+  sign: its reproduction rate is the power of its test;
+* a claim of an effect whose population value is zero or of the other sign:
+  its rate is the chance that a survey shows an effect the population does
+  not have;
+* a claim of no effect whose population value is exactly zero: its rate is
+  1 minus the type I error rate, compared with 1 - alpha (= .95 for the 95%
+  intervals of the decision rule) through the Wilson interval of its rate
+  pooled over the sample sizes;
+* a claim of no effect whose population value is not zero: its rate is the
+  chance that a survey misses a real effect (1 - power).
 """
 
 from __future__ import annotations
@@ -17,14 +28,23 @@ from typing import Any
 
 import pandas as pd
 
-from xhs_sharing.analysis.montecarlo import JOINT_LEVELS, joint_reproduction, smallest_reaching
+from xhs_sharing.analysis.montecarlo import JOINT_LEVELS, joint_reproduction, smallest_reaching, wilson_interval
+from xhs_sharing.study.population import claim_population_value, holds_in_population
 from xhs_sharing.study.spec import Study
 
-__all__ = ["fmt_rate", "reading"]
+__all__ = ["ALPHA", "GROUPS", "claim_groups", "fmt_rate", "reading"]
 
 
 POWER_LEVEL = 0.80
 """Reproduction rate a claim of an effect should reach (the conventional 80% power)."""
+
+
+ALPHA = 0.05
+"""Significance level of the decision rule, which judges every claim by its 95% interval."""
+
+
+GROUPS = ("power", "false_effect", "true_null", "missed_effect")
+"""How a claim's rate reads (:func:`claim_groups`): power; a false positive of the claimed sign; 1 - type I error; 1 - power."""
 
 
 def fmt_rate(x: float) -> str:
@@ -36,44 +56,128 @@ def fmt_rate(x: float) -> str:
     return "1.00" if x >= 1 else f"{x:.2f}".lstrip("0")
 
 
+def claim_groups(study: Study) -> dict[str, list[str]]:
+    """Claim ids by what their population value implies for their reproduction rate (:data:`GROUPS`).
+
+    ``power``: a claim of an effect with a population value of the claimed
+    sign; ``false_effect``: a claim of an effect with a population value of
+    zero or of the other sign; ``true_null``: a claim of no effect with a
+    population value of exactly zero; ``missed_effect``: a claim of no effect
+    with a non-zero population value. The population value of a chain is the
+    product of its standardized links
+    (:func:`xhs_sharing.study.population.claim_population_value`).
+    """
+    groups: dict[str, list[str]] = {g: [] for g in GROUPS}
+    for claim in study.claims:
+        holds = holds_in_population(claim.expected, claim_population_value(study, claim))
+        if claim.expected == "not_significant":
+            groups["true_null" if holds else "missed_effect"].append(claim.id)
+        else:
+            groups["power" if holds else "false_effect"].append(claim.id)
+    return groups
+
+
 def _rate(claims: pd.DataFrame, claim_id: str, n: int) -> float:
     """Reproduction rate of one claim at one n (``claim_reproduction.csv``)."""
     return float(claims.loc[(claims["claim_id"] == claim_id) & (claims["n"] == n), "reproduction_rate"].iloc[0])
 
 
-def _design(table: pd.DataFrame, joint: pd.DataFrame, sizes: Sequence[int]) -> str:
-    """What was simulated, and how many fits failed."""
+def _range(claims: pd.DataFrame, ids: Sequence[str]) -> str:
+    """``.94 to .99``: the smallest and largest rate of ``ids`` over every n."""
+    rates = claims.loc[claims["claim_id"].isin(list(ids)), "reproduction_rate"]
+    return f"{fmt_rate(rates.min())} to {fmt_rate(rates.max())}"
+
+
+def _values(study: Study, ids: Sequence[str]) -> str:
+    """``IS->CN: 0.25, ES->CN->WSI: 0.060``: the population value of each claim."""
+    by_id = {c.id: c for c in study.claims}
+    return ", ".join(f"{cid}: {claim_population_value(study, by_id[cid]):.3g}" for cid in ids)
+
+
+def _design(table: pd.DataFrame, joint: pd.DataFrame, sizes: Sequence[int], groups: Mapping[str, list[str]]) -> str:
+    """What was simulated, in how many claims the population agrees with the claim, and how many fits failed."""
     per_rep = table.drop_duplicates(["n", "replication"])
     n_fail = int((~per_rep["converged"].astype(bool)).sum())
+    n_claims = sum(len(v) for v in groups.values())
+    holding = len(groups["power"]) + len(groups["true_null"])
+    where = ("in which every claim holds" if holding == n_claims
+             else f"in which {holding} of the {n_claims} claims hold")
     return (f"Surveys of n = {', '.join(f'{n:,}' for n in sizes)} were each simulated "
-            f"{int(joint['replications'].max()):,} times from the population model in which the paper's "
-            "hypotheses are true" + (f"; {n_fail} of {len(per_rep):,} fits failed and count as reproducing "
-                                     "no claim." if n_fail else "; every fit converged."))
+            f"{int(joint['replications'].max()):,} times from the population model of the study specification, "
+            f"{where}" + (f"; {n_fail} of {len(per_rep):,} fits failed and count as reproducing no claim."
+                          if n_fail else "; every fit converged."))
 
 
-def _nulls(claims: pd.DataFrame, nulls: Sequence[str]) -> str:
-    """The claims of no effect reproduce at about 1 - alpha whatever n."""
-    rates = claims.loc[claims["claim_id"].isin(nulls), "reproduction_rate"]
-    return (f"The {len(nulls)} claims of no effect reproduce in {fmt_rate(rates.min())} to "
-            f"{fmt_rate(rates.max())} of replications at every n, about 1 - alpha = .95: a true null is "
-            "declared significant 5% of the time whatever the sample size, so a larger survey does not make "
-            "these claims more reproducible.")
+def _pooled_interval(claims: pd.DataFrame, claim_id: str) -> tuple[float, float]:
+    """Wilson 95% interval of a claim's reproduction rate pooled over every n (its rows of ``claim_reproduction.csv``).
+
+    A true null's rate does not depend on n for a test of exact size, so the
+    pooled interval is the sharpest check against 1 - alpha, and one check
+    per claim (rather than one per n) keeps chance deviations rare.
+    """
+    rows = claims[claims["claim_id"] == claim_id]
+    trials = rows["replications"].astype(float)
+    successes = float((rows["reproduction_rate"] * trials).round().sum())
+    lo, hi = wilson_interval(successes, float(trials.sum()))
+    return float(lo), float(hi)
 
 
-def _effects(claims: pd.DataFrame, positives: Sequence[str], small: int, large: int) -> str:
-    """From which n every claim of an effect reaches 80%, or which do not at the largest n."""
+def _true_nulls(claims: pd.DataFrame, ids: Sequence[str], all_nulls: bool) -> str:
+    """Claims of no effect that are zero in the population: their rate against 1 - alpha (:func:`_pooled_interval`)."""
+    level = 1 - ALPHA
+    bounds = {c: _pooled_interval(claims, c) for c in ids}
+    below = [c for c in ids if bounds[c][1] < level]
+    above = [c for c in ids if bounds[c][0] > level]
+    label = (f"The {len(ids)} claims of no effect" if all_nulls
+             else f"The {len(ids)} claims of no effect whose population value is zero")
+    head = f"{label} reproduce in {_range(claims, ids)} of replications"
+    if not below and not above:
+        return (f"{head} at every n, about 1 - alpha = {fmt_rate(level)}: a true null is declared significant "
+                f"{ALPHA:.0%} of the time whatever the sample size, so a larger survey does not make these claims "
+                "more reproducible.")
+    consistent = [c for c in ids if c not in below and c not in above]
+    parts = [f"{', '.join(consistent)} within sampling error of it" if consistent else "",
+             f"{', '.join(above)} above it (their test rejects a true null less often than alpha)" if above else "",
+             f"{', '.join(below)} below it (their test rejects a true null more often than alpha)" if below else ""]
+    return (f"{head}; a test of exact size alpha would give 1 - alpha = {fmt_rate(level)}, and pooled over n the "
+            "rates put " + "; ".join(p for p in parts if p) + ".")
+
+
+def _missed(claims: pd.DataFrame, study: Study, ids: Sequence[str], small: int, large: int) -> str:
+    """Claims of no effect with a non-zero population value: the rate is the chance of missing a real effect."""
+    rates = "; ".join(f"{c}, {fmt_rate(_rate(claims, c, small))} at n = {small:,} and "
+                      f"{fmt_rate(_rate(claims, c, large))} at n = {large:,}" for c in ids)
+    verb = "has" if len(ids) == 1 else "have"
+    return (f"{len(ids)} claim{'s' if len(ids) != 1 else ''} of no effect {verb} a non-zero population value "
+            f"({_values(study, ids)}): there the reproduction rate is the chance that a survey misses a real "
+            f"effect (1 - power): {rates}.")
+
+
+def _false_effects(claims: pd.DataFrame, study: Study, ids: Sequence[str]) -> str:
+    """Claims of an effect that the population does not have (zero, or the other sign)."""
+    verb = "has" if len(ids) == 1 else "have"
+    return (f"{len(ids)} claim{'s' if len(ids) != 1 else ''} of an effect {verb} a population value of zero or of "
+            f"the other sign ({_values(study, ids)}): there the reproduction rate is the chance that a survey shows "
+            f"an effect the population does not have, {_range(claims, ids)} of replications.")
+
+
+def _effects(claims: pd.DataFrame, positives: Sequence[str], small: int, large: int, all_effects: bool) -> str:
+    """From which n every claim of a true effect reaches 80%, or which do not at the largest n."""
     need = {c: smallest_reaching(claims.loc[claims["claim_id"] == c, "n"].tolist(),
                                  claims.loc[claims["claim_id"] == c, "reproduction_rate"].tolist(), POWER_LEVEL)
             for c in positives}
     lacking = [c for c, v in need.items() if v is None]
+    which = "" if all_effects else " with a non-zero population value"
     if lacking:
         worst = min(lacking, key=lambda c: _rate(claims, c, large))
-        return (f"{len(lacking)} of the {len(positives)} claims of an effect reproduce in less than 80% of "
+        return (f"{len(lacking)} of the {len(positives)} claims of an effect{which} reproduce in less than 80% of "
                 f"replications even at n = {large:,} (weakest: {worst}, {fmt_rate(_rate(claims, worst, large))}).")
     top = max(v for v in need.values() if v is not None)
     weakest = min((c for c, v in need.items() if v == top), key=lambda c: _rate(claims, c, small))
-    return (f"The claims of an effect become more reproducible as n grows: every one reproduces in at "
-            f"least 80% of replications from n = {int(top):,} on; the weakest, {weakest}, reproduces in "
+    grows = all(_rate(claims, c, large) >= _rate(claims, c, small) for c in positives)
+    return (f"The claims of an effect{which} " + ("become more reproducible as n grows: every one reproduces"
+                                                  if grows else "reproduce")
+            + f" in at least 80% of replications from n = {int(top):,} on; the weakest, {weakest}, reproduces in "
             f"{fmt_rate(_rate(claims, weakest, small))} at n = {small:,} and "
             f"{fmt_rate(_rate(claims, weakest, int(top)))} at n = {int(top):,}.")
 
@@ -90,15 +194,20 @@ def _joint(joint: pd.DataFrame, power: Mapping[str, Any], n_claims: int, large: 
             f"replications at n = {large:,}; the joint rate reaches {' and '.join(reach)}.")
 
 
-def _ceiling(table: pd.DataFrame, nulls: Sequence[str], large: int) -> str | None:
-    """The joint rate cannot exceed the share of replications in which every claim of no effect holds."""
-    sub = table[(table["n"] == large) & table["claim_id"].isin(list(nulls))]
-    ceiling = float(joint_reproduction(sub)["joint_rate"].iloc[0])
+def _ceiling(table: pd.DataFrame, true_nulls: Sequence[str], all_nulls: bool) -> str | None:
+    """The joint rate cannot exceed the share of replications in which every true null claim holds.
+
+    Said only when that share stays below the highest joint level (.95) at
+    every simulated n, so the sentence holds for every n of the tables.
+    """
+    sub = table[table["claim_id"].isin(list(true_nulls))]
+    ceiling = float(joint_reproduction(sub)["joint_rate"].max())
     if ceiling >= max(JOINT_LEVELS):
         return None
-    return (f"However large the survey, the joint rate cannot exceed the chance that every claim of no "
-            f"effect holds at once ({fmt_rate(ceiling)} at n = {large:,}), so with 5% tests a joint "
-            f"rate of {fmt_rate(max(JOINT_LEVELS))} is out of reach by design.")
+    which = "every claim of no effect" if all_nulls else "every claim of no effect whose population value is zero"
+    return (f"The joint rate cannot exceed the chance that {which} holds at once, at most {fmt_rate(ceiling)} at "
+            f"any simulated n: with {ALPHA:.0%} tests of true nulls a joint rate of {fmt_rate(max(JOINT_LEVELS))} "
+            "is out of reach by design.")
 
 
 def _sensitivity(sensitivity: pd.DataFrame, mde: Mapping[str, Any]) -> str:
@@ -127,6 +236,10 @@ def reading(table: pd.DataFrame, claims: pd.DataFrame, joint: pd.DataFrame, powe
             study: Study, sensitivity: pd.DataFrame | None = None) -> str:
     """A few plain-language sentences on what the Monte Carlo tables say.
 
+    Each claim is read by what its population value implies (:func:`claim_groups`),
+    not by what it asserts: a claim of no effect with a non-zero population
+    value is read as the chance of missing a real effect, never against 1 - alpha.
+
     Parameters
     ----------
     table : DataFrame
@@ -136,7 +249,7 @@ def reading(table: pd.DataFrame, claims: pd.DataFrame, joint: pd.DataFrame, powe
     power : mapping
         ``power.json``: ``joint_80``, ``joint_95`` and, with a sensitivity analysis, ``min_detectable_80``.
     study : Study
-        Says which claims are claims of no effect.
+        The claims and their population values.
     sensitivity : DataFrame, optional
         ``sensitivity.csv``.
 
@@ -148,17 +261,22 @@ def reading(table: pd.DataFrame, claims: pd.DataFrame, joint: pd.DataFrame, powe
     sizes = sorted(int(n) for n in joint["n"])
     if not sizes:
         return "No replications were simulated."
+    if not study.has_population:
+        return ("The study spec declares no population values, so these rates cannot be read against a population "
+                "model; the tables below are shown as they are.")
     small, large = sizes[0], sizes[-1]
-    nulls = [c.id for c in study.claims if c.expected == "not_significant"]
-    positives = [c.id for c in study.claims if c.expected != "not_significant"]
-    out = [_design(table, joint, sizes)]
-    if nulls:
-        out.append(_nulls(claims, nulls))
-    if positives:
-        out.append(_effects(claims, positives, small, large))
+    groups = claim_groups(study)
+    out = [_design(table, joint, sizes, groups)]
+    if groups["true_null"]:
+        out.append(_true_nulls(claims, groups["true_null"], all_nulls=not groups["missed_effect"]))
+    if groups["missed_effect"]:
+        out.append(_missed(claims, study, groups["missed_effect"], small, large))
+    if groups["power"]:
+        out.append(_effects(claims, groups["power"], small, large, all_effects=not groups["false_effect"]))
+    if groups["false_effect"]:
+        out.append(_false_effects(claims, study, groups["false_effect"]))
     out.append(_joint(joint, power, len(study.claims), large))
-    ceiling = _ceiling(table, nulls, large) if nulls else None
-    if ceiling:
+    if groups["true_null"] and (ceiling := _ceiling(table, groups["true_null"], not groups["missed_effect"])):
         out.append(ceiling)
     mde = power.get("min_detectable_80")
     if sensitivity is not None and len(sensitivity) and isinstance(mde, Mapping):

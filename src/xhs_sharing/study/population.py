@@ -10,6 +10,11 @@ covariance follows from the RAM formulation (McArdle & McDonald 1984):
 with ``A`` the directed paths (structural coefficients and loadings), ``S``
 the variances and covariances of exogenous variables and residuals, and ``F``
 the filter that keeps the observed items.
+
+A spec may declare no population values at all (a study of observed data);
+every function here that needs them raises a :class:`SpecError` naming the
+spec file and the missing fields (:func:`xhs_sharing.study.spec.require_population`),
+and :func:`population_document` records that none were declared.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xhs_sharing.errors import SpecError
-from xhs_sharing.study.spec import Study, topological_order
+from xhs_sharing.study.spec import POPULATION_FIELDS, Claim, Study, require_population, topological_order
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,11 @@ class PopulationModel:
         return {n: float(diag[i]) for i, n in enumerate(names) if n in self.items or self.A[i].any()}
 
 
+def _value(x: float | None) -> float:
+    """A population value of a spec that declares them (:func:`require_population` ran); 0 for an unused one."""
+    return 0.0 if x is None else float(x)
+
+
 def structural_matrices(study: Study) -> tuple[np.ndarray, np.ndarray]:
     """Standardized structural coefficients ``B`` and latent residual covariance ``Psi``.
 
@@ -82,17 +92,19 @@ def structural_matrices(study: Study) -> tuple[np.ndarray, np.ndarray]:
         When the exogenous correlation matrix is not positive definite, or when a
         construct's explained variance reaches 1 (naming the construct).
     """
+    require_population(study, "the population model")
     names = study.construct_ids
     idx = {c: i for i, c in enumerate(names)}
     k = len(names)
     B = np.zeros((k, k))
     for p in study.paths:
-        B[idx[p.target], idx[p.source]] = p.std
+        B[idx[p.target], idx[p.source]] = _value(p.std)
     Psi = np.zeros((k, k))
     exo = [idx[c] for c in study.exogenous]
+    r = _value(study.exogenous_correlation)  # None only with fewer than two exogenous constructs
     for i in exo:
         for j in exo:
-            Psi[i, j] = 1.0 if i == j else study.exogenous_correlation
+            Psi[i, j] = 1.0 if i == j else r
     if exo and np.linalg.eigvalsh(Psi[np.ix_(exo, exo)]).min() <= 0:
         raise SpecError(
             f"exogenous_correlation = {study.exogenous_correlation} does not give a positive definite "
@@ -137,8 +149,9 @@ def population_model(study: Study, recoded: bool = True) -> PopulationModel:
     S[:k, :k] = Psi
     for r, it in enumerate(items):
         sign = -1.0 if (it.reverse and not recoded) else 1.0
-        A[k + r, idx[it.construct]] = sign * it.loading
-        S[k + r, k + r] = 1.0 - it.loading**2
+        loading = _value(it.loading)
+        A[k + r, idx[it.construct]] = sign * loading
+        S[k + r, k + r] = 1.0 - loading**2
     F = np.zeros((p, k + p))
     F[:, k:] = np.eye(p)
     return PopulationModel(latents=latents, items=[it.id for it in items], A=A, S=S, F=F)
@@ -172,7 +185,7 @@ def r_squared(study: Study) -> dict[str, float]:
 
 
 def population_summary(study: Study) -> dict[str, object]:
-    """Everything ``results/calibration/population.json`` records."""
+    """The population model's numbers ``results/calibration/population.json`` records (a spec that declares them)."""
     model = population_model(study)
     lat = model.latent_covariance
     return {
@@ -187,3 +200,54 @@ def population_summary(study: Study) -> dict[str, object]:
         "residual_variances": model.residual_variances,
         "latent_variances": {c: float(lat[i, i]) for i, c in enumerate(model.latents)},
     }
+
+
+NO_POPULATION = (f"the study spec declares no population values ({POPULATION_FIELDS}): no synthetic survey can be "
+                 "drawn and the Monte Carlo study and its sensitivity analysis are skipped")
+"""What ``population.json`` and the log say when the spec declares no population values."""
+
+
+def population_document(study: Study) -> dict[str, object]:
+    """``results/calibration/population.json``: ``declared`` and the population model, or why there is none.
+
+    With population values: ``declared: true`` and :func:`population_summary`.
+    Without: ``declared: false``, ``missing`` (the fields, as
+    :meth:`~xhs_sharing.study.spec.PopulationStatus.describe` names them) and
+    ``note`` (:data:`NO_POPULATION`).
+    """
+    if study.has_population:
+        return {"declared": True, **population_summary(study)}
+    return {"declared": False, "missing": study.population.describe(), "note": NO_POPULATION}
+
+
+def claim_population_value(study: Study, claim: Claim) -> float:
+    """The standardized population value of a claim's effect: its path, or the product of its chain's links.
+
+    Every latent variable has unit variance in the population model, so the
+    standardized indirect effect of a chain is the product of its standardized
+    coefficients (the claims' paths are declared paths, :func:`~xhs_sharing.study.spec.check_study`).
+
+    Raises
+    ------
+    SpecError
+        When the spec declares no population values.
+    """
+    require_population(study, f"the population value of claim {claim.id}")
+    pop = {(p.source, p.target): _value(p.std) for p in study.paths}
+    return float(np.prod([pop[link] for link in zip(claim.path[:-1], claim.path[1:])]))
+
+
+def holds_in_population(expected: str, value: float) -> bool:
+    """Whether a claim is true of a population where its effect has standardized value ``value``.
+
+    ``positive_significant`` holds for a positive value, ``negative_significant``
+    for a negative one, ``not_significant`` for exactly 0.
+
+    >>> holds_in_population("not_significant", 0.0), holds_in_population("not_significant", 0.25)
+    (True, False)
+    """
+    if expected == "positive_significant":
+        return value > 0
+    if expected == "negative_significant":
+        return value < 0
+    return value == 0

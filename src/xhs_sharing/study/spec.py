@@ -1,5 +1,13 @@
 """The study specification: constructs, items, structural paths and claims.
 
+Population values (item ``loading``, path ``std``, ``exogenous_correlation``)
+are optional: a spec for observed data needs none. They are declared all
+together or not at all (:func:`population_status`); only the synthetic survey
+and the Monte Carlo study use them (:func:`require_population`). The optional
+``source`` block says what the study replicates and what that source
+publishes (:class:`Source`); the report's sentences about a source follow
+from it alone.
+
 ``config/study.yaml`` is checked in two layers: the JSON Schema
 ``study.schema.yaml`` shipped as package data in ``xhs_sharing/schemas``
 (``workflow/schemas`` links to it; types, required fields, ranges), then
@@ -29,11 +37,11 @@ SCHEMA_DIR = importlib.resources.files("xhs_sharing") / "schemas"
 
 @dataclass(frozen=True)
 class Item:
-    """One Likert item: its id, standardized population loading and wording."""
+    """One Likert item: its id, standardized population loading (None when not declared) and wording."""
 
     id: str
     construct: str
-    loading: float
+    loading: float | None
     text: str
     reverse: bool = False
 
@@ -52,11 +60,11 @@ class Construct:
 
 @dataclass(frozen=True)
 class Path_:
-    """A structural regression ``to ~ from`` with its standardized population value."""
+    """A structural regression ``to ~ from`` with its standardized population value (None when not declared)."""
 
     source: str
     target: str
-    std: float
+    std: float | None
 
 
 @dataclass(frozen=True)
@@ -72,17 +80,124 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class Source:
+    """What the study replicates (the spec's optional ``source`` block; defaults in the schema).
+
+    Attributes
+    ----------
+    kind : str
+        What the source is, as the report names it (``"paper"``: "the paper").
+    publishes_estimates, reports_sample_size : bool
+        False when the source publishes no estimates / no sample size; the
+        report's limitations say so only then.
+    instrument : str
+        Where the item wordings come from (empty: nothing is said).
+    qualitative_note : str
+        The sentence that introduces the qualitative entries (empty: a neutral one).
+    respondents : str
+        Who the source's survey is about, plural (empty: not named).
+    """
+
+    kind: str
+    publishes_estimates: bool
+    reports_sample_size: bool
+    instrument: str = ""
+    qualitative_note: str = ""
+    respondents: str = ""
+
+    @property
+    def name(self) -> str:
+        """``"the paper"``."""
+        return f"the {self.kind}"
+
+
+@dataclass(frozen=True)
+class PopulationStatus:
+    """Which population values a spec declares: all (``declared``), none, or some (an error).
+
+    Attributes
+    ----------
+    present : bool
+        At least one population value is given.
+    missing : tuple of str
+        The fields without a value, as the spec names them
+        (``constructs/IS/items/is1/loading``, ``paths/IS->SN/std``, ``exogenous_correlation``).
+    n_items, n_paths : int
+        How many items and paths the spec has (to say "every item" rather than list them).
+    """
+
+    present: bool
+    missing: tuple[str, ...]
+    n_items: int = 0
+    n_paths: int = 0
+
+    @property
+    def declared(self) -> bool:
+        """Every population value is given."""
+        return not self.missing
+
+    @property
+    def partial(self) -> bool:
+        """Some population values are given and some are not (an invalid spec)."""
+        return self.present and bool(self.missing)
+
+    def describe(self, limit: int = 10) -> str:
+        """The missing fields: ``"loading of every item (25)"`` when none has one, else the first ``limit`` by name.
+
+        Examples
+        --------
+        >>> PopulationStatus(True, ("constructs/A/items/a1/loading", "exogenous_correlation"), 2, 1).describe()
+        'constructs/A/items/a1/loading; exogenous_correlation'
+        >>> PopulationStatus(False, ("constructs/A/items/a1/loading", "constructs/A/items/a2/loading"), 2, 0).describe()
+        'loading of every item (2)'
+        """
+        parts = []
+        for suffix, total, whole in (("/loading", self.n_items, "loading of every item"),
+                                     ("/std", self.n_paths, "std of every path")):
+            fields = [m for m in self.missing if m.endswith(suffix)]
+            if fields and len(fields) == total:
+                parts.append(f"{whole} ({total})")
+            elif fields:
+                parts.append(", ".join(fields[:limit]) + (f" and {len(fields) - limit} more" if len(fields) > limit else ""))
+        parts += [m for m in self.missing if m == "exogenous_correlation"]
+        return "; ".join(parts)
+
+
+POPULATION_FIELDS = "item loading, path std, exogenous_correlation"
+"""The population values of a spec, as messages name them."""
+
+
+@dataclass(frozen=True)
 class Study:
-    """The whole study specification, validated."""
+    """The whole study specification, validated.
+
+    ``exogenous_correlation``, item loadings and path ``std`` are None when
+    the spec declares no population values (:attr:`has_population`);
+    ``source`` is None when the spec has no ``source`` block; ``spec_file``
+    names the file the spec was read from, for messages.
+    """
 
     title: str
     constructs: tuple[Construct, ...]
-    exogenous_correlation: float
+    exogenous_correlation: float | None
     paths: tuple[Path_, ...]
     claims: tuple[Claim, ...]
     qualitative: tuple[dict[str, str], ...] = ()
     citation: str = ""
+    source: Source | None = None
+    spec_file: str = "study spec"
+    population: PopulationStatus = PopulationStatus(present=True, missing=())
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def has_population(self) -> bool:
+        """The spec declares every population value (the synthetic survey and Monte Carlo study can run)."""
+        return self.population.declared
+
+    @property
+    def section_label(self) -> str:
+        """Heading of the column of source sections: ``"Paper section"``, or ``"Section"`` without a source."""
+        return f"{self.source.kind.capitalize()} section" if self.source else "Section"
 
     @property
     def construct_ids(self) -> list[str]:
@@ -212,8 +327,120 @@ def read_yaml(path: str | Path) -> Any:
         raise SpecError(f"{path}: not valid YAML: {exc}") from None
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def population_status(data: Any) -> PopulationStatus:
+    """Which population values a parsed spec declares, read leniently (no schema check).
+
+    Population values are every item's ``loading``, every path's ``std`` and,
+    with two or more exogenous constructs, ``exogenous_correlation``. Used by
+    :func:`check_study` and, before any job starts, by the workflow (which
+    needs no valid spec for it: malformed parts are skipped here and reported
+    by the schema check).
+
+    Examples
+    --------
+    >>> population_status({"constructs": [], "paths": [{"from": "A", "to": "B"}]}).missing
+    ('paths/A->B/std',)
+    """
+    data = _as_dict(data)
+    constructs = [_as_dict(c) for c in _as_list(data.get("constructs"))]
+    paths = [_as_dict(p) for p in _as_list(data.get("paths"))]
+    given: list[bool] = []
+    missing: list[str] = []
+    for c in constructs:
+        for it in (_as_dict(i) for i in _as_list(c.get("items"))):
+            given.append("loading" in it)
+            if "loading" not in it:
+                missing.append(f"constructs/{c.get('id')}/items/{it.get('id')}/loading")
+    for p in paths:
+        given.append("std" in p)
+        if "std" not in p:
+            missing.append(f"paths/{p.get('from')}->{p.get('to')}/std")
+    n_exogenous = sum(c.get("role") == "exogenous" for c in constructs)
+    if "exogenous_correlation" in data:
+        given.append(True)
+    elif n_exogenous > 1:
+        given.append(False)
+        missing.append("exogenous_correlation")
+    n_items = sum(len(_as_list(c.get("items"))) for c in constructs)
+    return PopulationStatus(present=any(given), missing=tuple(missing), n_items=n_items, n_paths=len(paths))
+
+
+def require_population(study: Study, purpose: str) -> None:
+    """Raise a :class:`SpecError` naming the spec file and the missing fields when ``study`` has no population values.
+
+    Parameters
+    ----------
+    study : Study
+        The validated spec.
+    purpose : str
+        What needs them, e.g. ``"the synthetic survey"``.
+    """
+    if not study.has_population:
+        raise SpecError(missing_population_message(study.spec_file, study.population, purpose))
+
+
+def missing_population_message(spec_file: str, status: PopulationStatus, purpose: str) -> str:
+    """The message of a run that needs population values the spec at ``spec_file`` does not declare."""
+    return (f"{spec_file}: {purpose} needs the population values of the study spec ({POPULATION_FIELDS}), "
+            f"and it declares none: missing {status.describe()}")
+
+
+def partial_population_message(spec_file: str, status: PopulationStatus) -> str:
+    """The message of a spec that gives some population values but not all."""
+    return (f"{spec_file}: population values ({POPULATION_FIELDS}) must be given for all or none, but some are "
+            f"given and these are missing: {status.describe(limit=20)}")
+
+
+def population_for_run(spec_file: str | Path, needed_by: str = "") -> PopulationStatus:
+    """The population values of the spec at ``spec_file``, checked for a run before any job starts.
+
+    The workflow calls this while it builds the DAG. Some but not all
+    population values is an error in any run; ``needed_by`` names what needs
+    them in this run (``"the synthetic survey"`` for a run without a survey
+    file, ``"the Monte Carlo study"`` for its target), and then none is an
+    error too. Reads the YAML only (the schema check is the
+    ``validate_study`` rule's).
+
+    Raises
+    ------
+    SpecError
+        Naming ``spec_file`` and the missing fields.
+    """
+    status = population_status(read_yaml(spec_file))
+    if status.partial:
+        raise SpecError(partial_population_message(str(spec_file), status))
+    if needed_by and not status.declared:
+        raise SpecError(missing_population_message(str(spec_file), status, needed_by))
+    return status
+
+
+def _source(block: dict[str, Any] | None) -> Source | None:
+    if block is None:
+        return None
+    return Source(kind=str(block["kind"]), publishes_estimates=bool(block["publishes_estimates"]),
+                  reports_sample_size=bool(block["reports_sample_size"]),
+                  instrument=" ".join(str(block["instrument"]).split()),
+                  qualitative_note=" ".join(str(block["qualitative_note"]).split()),
+                  respondents=" ".join(str(block["respondents"]).split()))
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def study_from_dict(data: dict[str, Any], source: str = "study spec") -> Study:
-    """Build a :class:`Study` from a parsed document, checking schema and cross-field rules."""
+    """Build a :class:`Study` from a parsed document, checking schema and cross-field rules.
+
+    ``source`` names the document in messages (the file name) and becomes :attr:`Study.spec_file`.
+    """
     data = validate_against_schema(data, load_schema("study.schema.yaml"), source)
     constructs = tuple(
         Construct(
@@ -226,7 +453,7 @@ def study_from_dict(data: dict[str, Any], source: str = "study spec") -> Study:
                 Item(
                     id=it["id"],
                     construct=c["id"],
-                    loading=float(it["loading"]),
+                    loading=_optional_float(it.get("loading")),
                     text=it["text"],
                     reverse=bool(it.get("reverse", False)),
                 )
@@ -238,8 +465,8 @@ def study_from_dict(data: dict[str, Any], source: str = "study spec") -> Study:
     study = Study(
         title=" ".join(data["title"].split()),
         constructs=constructs,
-        exogenous_correlation=float(data["exogenous_correlation"]),
-        paths=tuple(Path_(p["from"], p["to"], float(p["std"])) for p in data["paths"]),
+        exogenous_correlation=_optional_float(data.get("exogenous_correlation")),
+        paths=tuple(Path_(p["from"], p["to"], _optional_float(p.get("std"))) for p in data["paths"]),
         claims=tuple(
             Claim(
                 id=cl["id"],
@@ -255,6 +482,9 @@ def study_from_dict(data: dict[str, Any], source: str = "study spec") -> Study:
             {k: " ".join(str(v).split()) for k, v in q.items()} for q in data.get("qualitative", [])
         ),
         citation=" ".join(data.get("citation", "").split()),
+        source=_source(data.get("source")),
+        spec_file=source,
+        population=population_status(data),
         raw=data,
     )
     check_study(study, source)
@@ -354,12 +584,19 @@ def _check_claims(study: Study, source: str, pairs: set[tuple[str, str]]) -> Non
                 raise SpecError(f"{source}: field claims/{k} ({cl.id}): the model has no path {a}->{b}")
 
 
+def _check_population(study: Study, source: str) -> None:
+    """Population values are given for every item, path (and the exogenous correlation) or for none."""
+    if study.population.partial:
+        raise SpecError(partial_population_message(source, study.population))
+
+
 def check_study(study: Study, source: str = "study spec") -> None:
     """Cross-field rules the JSON Schema cannot express.
 
     Unique ids, paths between declared constructs, roles that match the paths,
-    an acyclic structural model (:func:`topological_order`) and claims that
-    follow declared paths.
+    an acyclic structural model (:func:`topological_order`), claims that
+    follow declared paths, and population values given for all or none
+    (:func:`population_status`).
 
     Raises
     ------
@@ -371,6 +608,7 @@ def check_study(study: Study, source: str = "study spec") -> None:
     _check_roles(study, source)
     topological_order(study, source)
     _check_claims(study, source, pairs)
+    _check_population(study, source)
 
 
 #: Default handling of missing answers (the config schema's ``missing``), for every analysis function.

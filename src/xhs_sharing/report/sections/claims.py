@@ -1,4 +1,4 @@
-"""The claims of the paper with their verdicts (summary and claims sections).
+"""The claims of the study spec with their verdicts (summary and claims sections).
 
 ``claims.json`` is checked against the study spec and against its own tally
 before anything is shown: a report never counts claims of another spec.

@@ -38,11 +38,10 @@ def constructs_table(study: Study) -> dict[str, Any]:
     """The constructs of the study spec with their roles and definitions."""
     return {
         "caption": "Constructs of the study specification",
-        "columns": [col("Construct"), col("Label"), col("Role"), col("Paper section"), col("Items", "num"), col("Definition")],
+        "columns": [col("Construct"), col("Label"), col("Role"), col(study.section_label), col("Items", "num"), col("Definition")],
         "rows": [{"cells": [cell(c.id, header=True), cell(c.label), cell(c.role), cell(c.section, "num"),
                             cell(len(c.items), "num"), cell(c.definition, "text")]} for c in study.constructs],
-        "note": "Item wordings and population values were written for this package after the paper's construct descriptions; "
-                "they are not the paper's questionnaire.",
+        "note": study.source.instrument if study.source is not None else "",
     }
 
 

@@ -2,6 +2,8 @@
 
 The sentences at the top are the report's reading of the tables
 (:func:`xhs_sharing.report.montecarlo.reading`); ``power.json`` holds numbers only.
+A study spec without population values has no Monte Carlo study: the section
+then says why (:data:`SKIPPED`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ from xhs_sharing.report import figures
 from xhs_sharing.report.format import DASH, cell, col, fmt_ci, fmt_int, num
 from xhs_sharing.report.montecarlo import reading
 from xhs_sharing.study.spec import Study
+
+SKIPPED = ("Skipped: the study spec declares no population values (item loading, path std, "
+           "exogenous_correlation), so there is no population model to draw synthetic surveys from. Post-hoc "
+           "power computed from the fitted model is a function of the p-values (Hoenig & Heisey 2001) and is "
+           "not shown.")
+"""The Monte Carlo section of a run whose study spec declares no population values."""
+
 
 JOINT_KEY = re.compile(r"joint_\d+")
 """Keys of power.json that give the smallest n reaching a joint reproduction level (``joint_80``)."""
@@ -99,3 +108,21 @@ def montecarlo_view(mc: Mapping[str, Any], study: Study) -> dict[str, Any]:
         "sensitivity": sensitivity_table(power),
         "power": settings_table(power),
     }
+
+
+def montecarlo_section(mc: Mapping[str, Any] | None, study: Study) -> dict[str, Any] | None:
+    """The Monte Carlo section: the study's results, why it was skipped, or None (no section).
+
+    Parameters
+    ----------
+    mc : mapping or None
+        The Monte Carlo results (:func:`xhs_sharing.report.read.read_montecarlo`), None when the
+        run has none (``montecarlo.in_report: false``, or a spec without population values).
+    study : Study
+        The spec: without population values the section says the study was skipped (``skipped``).
+    """
+    if mc is not None:
+        return {"skipped": "", **montecarlo_view(mc, study)}
+    if not study.has_population:
+        return {"skipped": SKIPPED}
+    return None

@@ -39,7 +39,7 @@ def data_view(source: Mapping[str, Any]) -> dict[str, Any]:
                 + (f", {fmt_int(dropped)} row{'s' if dropped != 1 else ''} dropped" if _finite(dropped) else "") + ".")
     else:
         text = (f"synthetic data: {n_rows} respondents drawn from the population model of the study specification "
-                f"(built from the paper's hypotheses), file \u201c{name}\u201d.")
+                f"file \u201c{name}\u201d.")
     return {"kind": kind, "name": name, "path": str(path) if path else DASH, "sha256": source.get("sha256") or DASH,
             "n_rows": n_rows, "dropped_rows": fmt_int(source.get("dropped_rows")), "text": text,
             "observed": kind == "observed"}

@@ -10,8 +10,9 @@ MC = config["montecarlo"]
 MONTECARLO_OUTPUTS = [PATHS[key] for key in contract.MONTECARLO_RESULTS]
 
 
-# The Likert settings of the synthetic surveys (config synthetic block).
-MC_LIKERT = {k: config["synthetic"][k] for k in ("scale_points", "thresholds", "skew_shift")}
+# The Likert settings of the synthetic surveys: the survey's scale (data block), the cut points (synthetic block).
+MC_LIKERT = {"scale_points": config["data"]["scale_points"],
+             **{k: config["synthetic"][k] for k in ("thresholds", "skew_shift")}}
 
 # Every chunk table: one per sample size and chunk of replications. (A rule
 # file with a def fails snakemake --lint; the list needs no wildcards.)

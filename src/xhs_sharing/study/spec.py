@@ -373,5 +373,5 @@ def check_study(study: Study, source: str = "study spec") -> None:
     _check_claims(study, source, pairs)
 
 
-#: Default handling of missing answers (the config schema's ``missing``), for every analysis function.
-MISSING_DEFAULT: str = config_defaults()["missing"]
+#: Default handling of missing answers (the config schema's ``data.missing``), for every analysis function.
+MISSING_DEFAULT: str = config_defaults()["data"]["missing"]

@@ -65,6 +65,7 @@ rule prepare_data:
     output:
         table=PATHS["items"],
         source=PATHS["source"],
+        coverage=PATHS["coverage"],
     params:
         kind="observed" if own_data() else "synthetic",
         missing=config["data"]["missing"],

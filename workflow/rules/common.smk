@@ -83,16 +83,18 @@ def montecarlo_dir():
 
 
 def report_inputs(wildcards):
-    """Everything the report reads: results, the data source, step timings."""
+    """Everything the report reads: results, the data source, the timings of every job (Monte Carlo included)."""
+    steps = [*STEPS, "codebook" if own_data() else "simulate_survey"]
     inputs = {
         "results": RESULT_FILES,
         "study": study_spec_path(),
         "survey": survey_input(),
         "source": PATHS["source"],
-        "benchmarks": [f"logs/benchmarks/{step}.tsv" for step in STEPS],
+        "benchmarks": [f"logs/benchmarks/{step}.tsv" for step in steps],
     }
     if montecarlo_dir():
         inputs["montecarlo"] = MONTECARLO_OUTPUTS
+        inputs["benchmarks"] += MONTECARLO_BENCHMARKS
     return inputs
 
 

@@ -22,6 +22,14 @@ MONTECARLO_CHUNKS = [
     for c in range(-(-MC["replications"] // MC["chunk_size"]))
 ]
 
+# The benchmark files of the study's jobs, which the report's run time adds up.
+MONTECARLO_BENCHMARKS = [
+    *(f"logs/benchmarks/montecarlo/n{n}_c{c}.tsv" for n in MC["sample_sizes"]
+      for c in range(-(-MC["replications"] // MC["chunk_size"]))),
+    "logs/benchmarks/montecarlo/sensitivity.tsv",
+    "logs/benchmarks/montecarlo/gather.tsv",
+]
+
 
 rule montecarlo_chunk:
     input:
@@ -94,6 +102,8 @@ rule montecarlo_gather:
         },
     conda:
         "../../environment.yml"
+    benchmark:
+        "logs/benchmarks/montecarlo/gather.tsv"
     log:
         "logs/montecarlo/gather.log",
     script:

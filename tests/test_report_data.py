@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from report_fixtures import fixed_inputs, repo_study, write_fixture_results
 
+from report_fixtures import fixed_inputs, repo_study, write_fixture_results
 from xhs_sharing.pipeline.provenance import earliest_start, run_info, step_times, utc_stamp
 from xhs_sharing.report.context import build_context
 from xhs_sharing.report.render import render_report

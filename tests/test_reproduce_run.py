@@ -8,8 +8,8 @@ import re
 import shlex
 
 import pytest
-from test_e2e import digests, run, scratch_copy
 
+from test_e2e import digests, run, scratch_copy
 from xhs_sharing.io import sha256_file
 
 pytestmark = pytest.mark.slow

@@ -27,7 +27,9 @@ def test_coverage_of_a_hand_made_table():
 def test_summary_of_a_hand_made_table():
     doc = missing_summary(_hand_made(), "fiml")
     assert doc == {"method": "fiml", "n_respondents": 4, "n_incomplete": 3, "n_patterns": 4,
-                   "n_missing": {"a": 1, "b": 1, "c": 2}, "share_missing": {"a": 0.25, "b": 0.25, "c": 0.5},
+                   "per_item": [{"item": "a", "n_missing": 1, "share_missing": 0.25},
+                                {"item": "b", "n_missing": 1, "share_missing": 0.25},
+                                {"item": "c", "n_missing": 2, "share_missing": 0.5}],
                    "min_coverage": {"items": ["a", "c"], "value": 0.25}, "listwise_rows": 0}
     assert missing_summary(_hand_made(), "listwise")["listwise_rows"] == 3
 

@@ -29,8 +29,9 @@ def _source(method: str, incomplete: int = 364, no_answer: int = 0) -> dict:
         "warnings": ["/data/bfi survey.csv: no answer in the whole file uses the top code 7 of the declared 7-point "
                      "scale (answers range 1..6)"],
         "missing_data": {"method": method, "n_respondents": n, "n_incomplete": incomplete, "n_patterns": 87,
-                         "n_missing": {"a1": 16, "a2": 27, "b1": 0},
-                         "share_missing": {"a1": 16 / n, "a2": 27 / n, "b1": 0.0},
+                         "per_item": [{"item": "a1", "n_missing": 16, "share_missing": 16 / n},
+                                      {"item": "a2", "n_missing": 27, "share_missing": 27 / n},
+                                      {"item": "b1", "n_missing": 0, "share_missing": 0.0}],
                          "min_coverage": {"items": ["a1", "a2"], "value": 0.9875}, "listwise_rows": listwise},
     }
 

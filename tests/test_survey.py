@@ -99,7 +99,9 @@ def test_listwise_counts_analysed_and_dropped_apart(good, book, tmp_path):
     df.loc[df.index[:20], "pc2"] = np.nan
     doc = load_survey(write(df, tmp_path), book, min_rows=75, missing="listwise").summary()
     assert (doc["n_rows"], doc["n_analysed"], doc["dropped_rows"], doc["listwise_rows"]) == (120, 100, 20, 20)
-    assert doc["missing_data"]["share_missing"]["pc2"] == pytest.approx(20 / 120)
+    per_item = {r["item"]: r for r in doc["missing_data"]["per_item"]}
+    assert list(per_item)[:4] == ["is1", "is2", "is3", "es1"]  # codebook order
+    assert (per_item["pc2"]["n_missing"], per_item["pc2"]["share_missing"]) == (20, pytest.approx(20 / 120))
     assert doc["missing_data"]["min_coverage"] == {"items": ["is1", "pc2"], "value": pytest.approx(100 / 120)}
     assert doc["missing_data"]["n_patterns"] == 2
 

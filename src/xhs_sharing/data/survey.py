@@ -414,7 +414,8 @@ def missing_summary(items: pd.DataFrame, method: str) -> dict[str, Any]:
         ``n_respondents``; ``n_incomplete`` (respondents with any missing
         answer); ``n_patterns`` (distinct patterns of answered items, the
         complete one included, as lavaan's ``lavInspect(fit, "patterns")``);
-        ``n_missing`` and ``share_missing`` per item; ``min_coverage`` (the
+        ``per_item`` (``item``, ``n_missing``, ``share_missing``, in item
+        order); ``min_coverage`` (the
         smallest covariance coverage of two distinct items, :func:`coverage`,
         with the first such pair in item order); ``method``; and
         ``listwise_rows`` (respondents dropped by listwise deletion, 0 under FIML).
@@ -432,8 +433,8 @@ def missing_summary(items: pd.DataFrame, method: str) -> dict[str, Any]:
         "n_respondents": n,
         "n_incomplete": n_incomplete,
         "n_patterns": int(len(observed.drop_duplicates())),
-        "n_missing": {c: int((~observed[c]).sum()) for c in names},
-        "share_missing": {c: float((~observed[c]).mean()) if n else 0.0 for c in names},
+        "per_item": [{"item": c, "n_missing": int((~observed[c]).sum()),
+                      "share_missing": float((~observed[c]).mean()) if n else 0.0} for c in names],
         "min_coverage": {"items": pair, "value": float(cov[upper][low]) if len(names) > 1 else 1.0},
         "listwise_rows": n_incomplete if method == "listwise" else 0,
     }

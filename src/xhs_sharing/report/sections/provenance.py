@@ -78,9 +78,8 @@ def missing_view(source: Mapping[str, Any]) -> dict[str, Any]:
             f"covariance coverage, the share of respondents who answered both items of a pair (lavaan's "
             f"lavInspect(fit, \u201ccoverage\u201d)), is {float(low['value']):.3f} ({', '.join(low['items'])}). "
             f"{handled}" + no_answer)
-    rows = [{"cells": [cell(item, header=True), cell(fmt_int(md["n_missing"][item]), "num"),
-                       cell(f"{float(share):.3f}", "num")]}
-            for item, share in md["share_missing"].items()]
+    rows = [{"cells": [cell(r["item"], header=True), cell(fmt_int(r["n_missing"]), "num"),
+                       cell(f"{float(r['share_missing']):.3f}", "num")]} for r in md["per_item"]]
     table = {"caption": "Missing answers per item", "columns": [col("Item"), col("Missing", "num"),
                                                                  col("Share missing", "num")],
              "rows": rows, "note": f"Shares of the {_plural(n, 'respondent')} with at least one answer."}

@@ -68,7 +68,7 @@ def _quiet() -> None:
 
 def _settings() -> tuple[dict, dict]:
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
-    return cfg["montecarlo"], cfg["synthetic"]
+    return cfg["montecarlo"], {**cfg["synthetic"], "scale_points": cfg["data"]["scale_points"]}
 
 
 def _likert(syn: dict) -> dict:

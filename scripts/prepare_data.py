@@ -12,12 +12,16 @@ def main(logger):
     book = read_codebook(snakemake.input.codebook)  # noqa: F821
     survey = load_survey(snakemake.input.survey, book, min_rows=n_free_parameters(study),  # noqa: F821
                          missing=snakemake.params.missing)  # noqa: F821
-    logger.info("%s: %d rows, %d analysed (%s), sha256 %s", survey.path, survey.n_rows,
-                len(survey.items), survey.missing, survey.sha256)
+    doc = {"kind": snakemake.params.kind, **survey.summary()}  # noqa: F821
+    md = doc["missing_data"]
+    logger.info("%s: %d rows in the file, %d respondents analysed, %d dropped (%d answered no item, %d by "
+                "listwise deletion); %d with a missing answer, %d missing-data pattern(s); sha256 %s",
+                survey.path, doc["n_rows"], doc["n_analysed"], doc["dropped_rows"], doc["no_answer_rows"],
+                doc["listwise_rows"], md["n_incomplete"], md["n_patterns"], survey.sha256)
+    write_json(check_document("source", doc), snakemake.output.source)  # noqa: F821
+    write_csv(check_table("coverage", survey.coverage.reset_index()), snakemake.output.coverage)  # noqa: F821
     table = survey.items.copy()
     table.insert(0, book["id_column"], survey.raw[book["id_column"]].to_numpy())
-    write_json(check_document("source", {"kind": snakemake.params.kind, **survey.summary()}),  # noqa: F821
-               snakemake.output.source)  # noqa: F821  # noqa: F821
     write_csv(check_table("items", table), snakemake.output.table)  # noqa: F821
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from xhs_sharing.io import run_step
-from xhs_sharing.pipeline.provenance import run_info
+from xhs_sharing.pipeline.provenance import TIME_FORMAT, run_info
 from xhs_sharing.report.context import build_context
 from xhs_sharing.report.render import write_report
 from xhs_sharing.study.spec import load_study
@@ -21,12 +21,13 @@ def main(logger):
     info = run_info(
         seed=sm.params.seed,
         command=sm.params.command,
-        inputs=[sm.input.survey, sm.input.study, "config/config.yaml"],
+        inputs=[sm.input.survey, sm.input.study, *sm.params.configfiles],
         outputs=results,
         benchmark_files=list(sm.input.benchmarks),
-        finished=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        finished=datetime.datetime.now(datetime.UTC).strftime(TIME_FORMAT),
     )
-    config_text = ("# effective configuration of this run (config/config.yaml with any --config overrides)\n"
+    config_text = ("# effective configuration of this run (" + ", then ".join(sm.params.configfiles)
+                   + ", then any --config values)\n"
                    + yaml.safe_dump(dict(sm.params.config), sort_keys=False))
     mc = Path(sm.params.montecarlo_dir) if sm.params.montecarlo_dir else None
     context = build_context(Path(sm.params.results_dir), study, config_text,

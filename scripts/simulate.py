@@ -9,19 +9,20 @@ from xhs_sharing.study.synthetic import codebook, simulate_survey
 
 def main(logger):
     cfg = snakemake.params.synthetic  # noqa: F821 (provided by Snakemake)
+    k = snakemake.params.scale_points  # noqa: F821 (the survey's scale, config data.scale_points)
     study = load_study(snakemake.input.study)  # noqa: F821
     survey = simulate_survey(
         study,
         n=cfg["n"],
         seed=stream(cfg["seed"], "synthetic"),
-        scale_points=cfg["scale_points"],
+        scale_points=k,
         thresholds=cfg["thresholds"],
         skew_shift=cfg["skew_shift"],
     )
     logger.info("drew %d respondents x %d items (seed %d, %d-point scale, %s thresholds)",
-                len(survey), survey.shape[1] - 1, cfg["seed"], cfg["scale_points"], cfg["thresholds"])
+                len(survey), survey.shape[1] - 1, cfg["seed"], k, cfg["thresholds"])
     write_csv(check_table("synthetic_survey", survey), snakemake.output.survey)  # noqa: F821
-    write_json(check_document("synthetic_codebook", codebook(study, cfg["scale_points"])), snakemake.output.codebook)  # noqa: F821
+    write_json(check_document("synthetic_codebook", codebook(study, k)), snakemake.output.codebook)  # noqa: F821
 
 
 run_step(snakemake.log[0], main)  # noqa: F821

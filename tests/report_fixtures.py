@@ -81,7 +81,8 @@ def fixed_inputs(kind: str = "synthetic") -> dict[str, Any]:
                   "n_rows": N, "dropped_rows": 0}
     else:
         source = {"kind": "observed", "path": "/home/user/my survey & co.csv", "sha256": "cd" * 32,
-                  "n_rows": 412, "dropped_rows": 7}
+                  "n_rows": 412, "n_analysed": 405, "dropped_rows": 7, "listwise_rows": 7, "no_answer_rows": 0,
+                  "missing": "listwise"}
     run_info = {
         "seed": SEED,
         "python": "3.11.7 (fixture)",

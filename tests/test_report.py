@@ -263,7 +263,7 @@ def test_observed_data_names_the_file(tmp_path: Path) -> None:
     study, text = repo_study()
     html = _render(tmp_path, study, text, kind="observed", montecarlo=False)
     summary = text_of(section(html, "summary"))
-    assert "observed data: the user&#39;s file \u201cmy survey &amp; co.csv\u201d, 412 respondents analysed, 7 rows dropped" in summary
+    assert "observed data: the user&#39;s file \u201cmy survey &amp; co.csv\u201d, 405 respondents analysed of 412 rows, 7 rows dropped" in summary
     assert "cd" * 32 in summary
     lim = section(html, "limitations")
     assert "Synthetic data cannot confirm" not in lim and "observed data" in lim

@@ -92,11 +92,11 @@ def test_run_structural_defaults_give_the_pipeline_numbers(study, default_config
     so a disagreeing default would fail here.
     """
     cfg, syn = default_config["structural"], default_config["synthetic"]
-    items = analysis_frame(simulate_survey(study, syn["n"], seed=syn["seed"]), codebook(study, syn["scale_points"]))
+    items = analysis_frame(simulate_survey(study, syn["n"], seed=syn["seed"]), codebook(study, default_config["data"]["scale_points"]))
     seeds = dict(boot_seed=stream_seed(syn["seed"], "bootstrap"), mc_seed=stream_seed(syn["seed"], "mc_intervals"))
     n_boot = cfg["chunk_size"] + 30  # two chunks: 250 + 30 under the default config
     pipeline = run_structural(items, study, n_boot=n_boot, chunk_size=cfg["chunk_size"], mc_draws=cfg["mc_draws"],
-                              sesoi=cfg["sesoi"], engine=cfg["engine"], missing=default_config["missing"], **seeds)
+                              sesoi=cfg["sesoi"], engine=cfg["engine"], missing=default_config["data"]["missing"], **seeds)
     python = run_structural(items, study, n_boot=n_boot, **seeds)
     assert python.bootstrap == pipeline.bootstrap
     assert python.bootstrap["chunk_size"] == 250 and python.bootstrap["converged"] == n_boot
@@ -107,7 +107,7 @@ def test_run_structural_defaults_give_the_pipeline_numbers(study, default_config
     defaults = {k: v.default for k, v in inspect.signature(run_structural).parameters.items()}
     assert {k: defaults[k] for k in ("chunk_size", "mc_draws", "sesoi", "engine")} == \
         {k: cfg[k] for k in ("chunk_size", "mc_draws", "sesoi", "engine")}
-    assert (defaults["n_boot"], defaults["missing"]) == (cfg["bootstrap"], default_config["missing"])
+    assert (defaults["n_boot"], defaults["missing"]) == (cfg["bootstrap"], default_config["data"]["missing"])
     # the chunk size fixes the random streams: another one gives other bootstrap intervals
     other = run_structural(items, study, n_boot=n_boot, chunk_size=100, **seeds)
     boot_cols = ["boot_ci_low", "boot_ci_high"]

@@ -75,11 +75,68 @@ def test_bad_files_are_rejected_naming_column_and_rows(good, book, tmp_path, mut
     assert str(path) in str(err.value)
 
 
-def test_all_missing_row_is_rejected(good, book, tmp_path):
+def test_a_respondent_with_no_answer_is_dropped_and_counted_under_both_methods(good, book, tmp_path):
+    """As lavaan: a case with no observed item is dropped with a warning; the counts say so."""
     df = good.astype({c: float for c in good.columns[1:]})
-    df.loc[5, df.columns[1:]] = np.nan
-    with pytest.raises(DataError, match=r"line\(s\) 7 answer no item"):
-        load_survey(write(df, tmp_path), book, min_rows=75, missing="listwise")
+    df.loc[5, df.columns[1:]] = np.nan  # line 7: no answer at all
+    df.loc[[8, 9], "is1"] = np.nan  # two respondents with one missing answer
+    path = write(df, tmp_path)
+    s = load_survey(path, book, min_rows=75, missing="listwise")
+    doc = s.summary()
+    assert (doc["n_rows"], doc["n_analysed"], doc["dropped_rows"]) == (120, 117, 3)
+    assert (doc["no_answer_rows"], doc["listwise_rows"]) == (1, 2)
+    assert doc["dropped_ids"] == ["R0006", "R0009", "R0010"]
+    assert any("1 respondent(s) answered no item at all and were dropped (line(s) 7)" in w for w in doc["warnings"])
+    f = load_survey(path, book, min_rows=75, missing="fiml").summary()
+    assert (f["n_rows"], f["n_analysed"], f["dropped_rows"], f["no_answer_rows"], f["listwise_rows"]) == (
+        120, 119, 1, 1, 0)
+    assert f["missing_data"]["n_respondents"] == 119 and f["missing_data"]["n_incomplete"] == 2
+
+
+def test_listwise_counts_analysed_and_dropped_apart(good, book, tmp_path):
+    """Issue 12 point 1: n_analysed is what the models use, dropped_rows what was left out."""
+    df = good.astype({"pc2": float})
+    df.loc[df.index[:20], "pc2"] = np.nan
+    doc = load_survey(write(df, tmp_path), book, min_rows=75, missing="listwise").summary()
+    assert (doc["n_rows"], doc["n_analysed"], doc["dropped_rows"], doc["listwise_rows"]) == (120, 100, 20, 20)
+    per_item = {r["item"]: r for r in doc["missing_data"]["per_item"]}
+    assert list(per_item)[:4] == ["is1", "is2", "is3", "es1"]  # codebook order
+    assert (per_item["pc2"]["n_missing"], per_item["pc2"]["share_missing"]) == (20, pytest.approx(20 / 120))
+    assert doc["missing_data"]["min_coverage"] == {"items": ["is1", "pc2"], "value": pytest.approx(100 / 120)}
+    assert doc["missing_data"]["n_patterns"] == 2
+
+
+def test_columns_differing_only_in_case_are_matched_and_recorded(good, book, tmp_path, caplog):
+    upper = good.rename(columns={c: c.upper() for c in good.columns if c.startswith(("is", "es"))})
+    with caplog.at_level("INFO"):
+        s = load_survey(write(upper, tmp_path), book, min_rows=75, missing="listwise")
+    assert s.summary()["renamed_columns"] == {"IS1": "is1", "IS2": "is2", "IS3": "is3", "ES1": "es1", "ES2": "es2",
+                                              "ES3": "es3"}
+    assert "matched 6 column(s) by case: IS1 -> is1" in caplog.text
+    np.testing.assert_array_equal(s.items["es3"].to_numpy(), 8 - good["es3"].to_numpy())
+    both = good.assign(IS1=good["is1"])
+    with pytest.raises(DataError, match=r"columns \['is1', 'IS1'\] differ only in case") as err:
+        load_survey(write(both, tmp_path, "both.csv"), book, min_rows=75, missing="listwise")
+    assert "both.csv" in str(err.value)
+
+
+def test_a_scale_whose_top_or_bottom_code_is_never_used_warns(good, book, tmp_path):
+    six = good.copy()
+    items = six.columns[1:]
+    six[items] = six[items].clip(upper=6)
+    doc = load_survey(write(six, tmp_path), book, min_rows=75, missing="listwise").summary()
+    assert doc["answer_range"] == [1, 6]
+    top = [w for w in doc["warnings"] if "top code" in w]
+    assert len(top) == 1 and "no answer in the whole file uses the top code 7 of the declared 7-point scale" in top[0]
+    assert "recoded as 8 - x" in top[0] and not any("bottom code" in w for w in doc["warnings"])
+    shifted = good.copy()
+    shifted[items] = shifted[items].clip(lower=2)
+    doc = load_survey(write(shifted, tmp_path, "s2.csv"), book, min_rows=75, missing="listwise").summary()
+    assert [w for w in doc["warnings"] if "code" in w][0].endswith(
+        "bottom code 1 of the declared 7-point scale (answers range 2..7); if the survey's scale has other points, "
+        "set data.scale_points: reverse-worded items are recoded as 8 - x")
+    assert not any("code" in w for w in load_survey(write(good, tmp_path, "g.csv"), book, min_rows=75,
+                                                      missing="listwise").warnings)
 
 
 def test_more_than_ten_rows_are_summarised(good, book, tmp_path):

@@ -114,8 +114,16 @@ FILES: tuple[ResultFile, ...] = (
     ResultFile("items", "results/data/items.csv", **_ITEM_TABLE,
                description="the analysis table: recoded items of the respondents analysed"),
     ResultFile("source", "results/data/source.json",
-               ("dropped_ids", "dropped_rows", "kind", "missing", "n_analysed", "n_rows", "path", "sha256", "warnings"),
-               description="which survey was analysed (synthetic or observed), its SHA-256 and the rows dropped"),
+               ("answer_range", "dropped_ids", "dropped_rows", "kind", "listwise_rows", "missing", "missing_data",
+                "n_analysed", "n_rows", "no_answer_rows", "path", "renamed_columns", "sha256", "warnings"),
+               optional=("answer_range", "listwise_rows", "missing_data", "no_answer_rows", "renamed_columns"),
+               description="which survey was analysed (synthetic or observed), its SHA-256, the respondents analysed "
+                           "and dropped, the missing-data summary (xhs_sharing.data.survey.missing_summary) and the "
+                           "warnings of the data checks"),
+    ResultFile("coverage", "results/data/coverage.csv", ("item",), ("item",),
+               extra="one column per item of the study spec, in the order of the rows",
+               description="covariance coverage: share of the respondents with an answer who answered both items "
+                           "(lavaan's lavInspect(fit, 'coverage'))"),
     # ---- measurement (rule measurement)
     ResultFile("item_descriptives", "results/measurement/item_descriptives.csv",
                ("construct", "item", "n", "mean", "sd", "skewness", "kurtosis", "citc"), ("construct", "item"),

@@ -4,17 +4,20 @@
 
 import os
 import sys
+from pathlib import Path
 
+import yaml
+from snakemake.common.configfile import load_configfile
 from snakemake.utils import validate
 
 try:
     from xhs_sharing import results as contract
-    from xhs_sharing.pipeline import command
+    from xhs_sharing.pipeline import command, configuration
     from xhs_sharing.study import spec as study_spec
 except ImportError:  # the package is not installed where snakemake runs (e.g. --use-conda): use the clone's
     sys.path.append(os.path.join(workflow.basedir, "src"))
     from xhs_sharing import results as contract
-    from xhs_sharing.pipeline import command
+    from xhs_sharing.pipeline import command, configuration
     from xhs_sharing.study import spec as study_spec
 
 # Every result path, by key (src/xhs_sharing/results.py): PATHS["paths"] is results/structural/paths.csv.
@@ -26,12 +29,28 @@ PATHS = contract.PATHS
 os.environ.update(PYTHONHASHSEED="0")
 
 
+CONFIG_SCHEMA = yaml.safe_load(Path(workflow.basedir, "workflow", "schemas", "config.schema.yaml").read_text())
+
+# The --configfile files of the run (absolute, in order) and its --config values as Snakemake parsed them.
+CLI_CONFIGFILES = [Path(f) for f in workflow.config_settings.configfiles]
+CLI_CONFIG = dict(workflow.config_settings.config)
+
+
+def config_files():
+    """Every config file of the run, in merge order: the Snakefile's, then each --configfile (relative when inside)."""
+    cli = {f.absolute() for f in CLI_CONFIGFILES}
+    own = [Path(f) for f in workflow.configfiles if Path(f).absolute() not in cli]
+    return [os.path.relpath(f) if Path(os.path.relpath(f)).parts[:1] != ("..",) else str(f.absolute())
+            for f in [*own, *CLI_CONFIGFILES]]
+
+
+# data=path.csv (from --config or a config file) replaces the whole data block when Snakemake merges: rebuild
+# it from every source in order, a string standing for {path: ...}; then coerce the text --config gives.
+config["data"] = configuration.data_block(
+    [load_configfile(f).get("data") for f in config_files()] + [CLI_CONFIG.get("data")]
+)
+config.update(configuration.coerce_config(config, CONFIG_SCHEMA))
 validate(config, schema="../schemas/config.schema.yaml")
-
-
-def strict_mode():
-    """config strict as a boolean (--config strict=true arrives as text)."""
-    return str(config["strict"]).lower() == "true"
 
 
 def study_spec_path():
@@ -41,12 +60,12 @@ def study_spec_path():
 
 def own_data():
     """True when the user named a survey file (--config data=...)."""
-    return bool(config["data"])
+    return bool(config["data"]["path"])
 
 
 def survey_input():
     """The survey the analyses run on: the user's file, or the synthetic one."""
-    return config["data"] if own_data() else PATHS["synthetic_survey"]
+    return config["data"]["path"] if own_data() else PATHS["synthetic_survey"]
 
 
 def codebook_input():
@@ -73,25 +92,28 @@ def montecarlo_dir():
 
 
 def report_inputs(wildcards):
-    """Everything the report reads: results, the data source, step timings."""
+    """Everything the report reads: results, the data source, the timings of every job (Monte Carlo included)."""
+    steps = [*STEPS, "codebook" if own_data() else "simulate_survey"]
     inputs = {
         "results": RESULT_FILES,
         "study": study_spec_path(),
         "survey": survey_input(),
         "source": PATHS["source"],
-        "benchmarks": [f"logs/benchmarks/{step}.tsv" for step in STEPS],
+        "benchmarks": [f"logs/benchmarks/{step}.tsv" for step in steps],
     }
     if montecarlo_dir():
         inputs["montecarlo"] = MONTECARLO_OUTPUTS
+        inputs["benchmarks"] += MONTECARLO_BENCHMARKS
     return inputs
 
 
 def reproduce_command():
-    """The command that reproduces this run."""
-    return command.reproduce_command(config["data"] if own_data() else "", config["missing"])
+    """The command that reproduces this run: its --configfile files and --config values, each shell-quoted."""
+    cli = config_files()[len(config_files()) - len(CLI_CONFIGFILES):]
+    return command.reproduce_command(cli, configuration.coerce_config(CLI_CONFIG, CONFIG_SCHEMA))
 
 
 def all_outputs():
     """Every final output of the run; in strict mode the strict check comes last."""
     outputs = [PATHS["population"], *RESULT_FILES, PATHS["report"]]
-    return outputs + [PATHS["strict_check"]] if strict_mode() else outputs
+    return outputs + [PATHS["strict_check"]] if config["strict"] else outputs

@@ -28,6 +28,7 @@ rule simulate_survey:
         codebook=PATHS["synthetic_codebook"],
     params:
         synthetic=config["synthetic"],
+        scale_points=config["data"]["scale_points"],
     conda:
         "../../environment.yml"
     benchmark:
@@ -45,7 +46,7 @@ rule codebook:
     output:
         codebook=PATHS["codebook"],
     params:
-        scale_points=config["synthetic"]["scale_points"],
+        scale_points=config["data"]["scale_points"],
     conda:
         "../../environment.yml"
     benchmark:
@@ -64,9 +65,10 @@ rule prepare_data:
     output:
         table=PATHS["items"],
         source=PATHS["source"],
+        coverage=PATHS["coverage"],
     params:
         kind="observed" if own_data() else "synthetic",
-        missing=config["missing"],
+        missing=config["data"]["missing"],
     conda:
         "../../environment.yml"
     benchmark:

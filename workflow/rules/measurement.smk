@@ -20,9 +20,9 @@ rule measurement:
         checks=PATHS["checks"],
         syntax=PATHS["cfa_syntax"],
     params:
-        scale_points=config["synthetic"]["scale_points"],
+        scale_points=config["data"]["scale_points"],
         thresholds=config["measurement"]["thresholds"],
-        missing=config["missing"],
+        missing=config["data"]["missing"],
     conda:
         "../../environment.yml"
     benchmark:

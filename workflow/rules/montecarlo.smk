@@ -13,8 +13,9 @@ MC = config["montecarlo"]
 MONTECARLO_OUTPUTS = [PATHS[key] for key in contract.MONTECARLO_RESULTS]
 
 
-# The Likert settings of the synthetic surveys (config synthetic block).
-MC_LIKERT = {k: config["synthetic"][k] for k in ("scale_points", "thresholds", "skew_shift")}
+# The Likert settings of the synthetic surveys: the survey's scale (data block), the cut points (synthetic block).
+MC_LIKERT = {"scale_points": config["data"]["scale_points"],
+             **{k: config["synthetic"][k] for k in ("thresholds", "skew_shift")}}
 
 # Every chunk table: one per sample size and chunk of replications. (A rule
 # file with a def fails snakemake --lint; the list needs no wildcards.)
@@ -22,6 +23,14 @@ MONTECARLO_CHUNKS = [
     contract.path("montecarlo_chunk", n=n, chunk=c)
     for n in MC["sample_sizes"]
     for c in range(-(-MC["replications"] // MC["chunk_size"]))
+]
+
+# The benchmark files of the study's jobs, which the report's run time adds up.
+MONTECARLO_BENCHMARKS = [
+    *(f"logs/benchmarks/montecarlo/n{n}_c{c}.tsv" for n in MC["sample_sizes"]
+      for c in range(-(-MC["replications"] // MC["chunk_size"]))),
+    "logs/benchmarks/montecarlo/sensitivity.tsv",
+    "logs/benchmarks/montecarlo/gather.tsv",
 ]
 
 
@@ -96,6 +105,8 @@ rule montecarlo_gather:
         },
     conda:
         "../../environment.yml"
+    benchmark:
+        "logs/benchmarks/montecarlo/gather.tsv"
     log:
         "logs/montecarlo/gather.log",
     script:

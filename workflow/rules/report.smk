@@ -14,6 +14,7 @@ rule report:
         seed=config["synthetic"]["seed"],
         config=config,
         command=reproduce_command(),
+        configfiles=config_files(),
         results_dir=contract.RESULTS_DIR,
         montecarlo_dir=montecarlo_dir(),
     conda:

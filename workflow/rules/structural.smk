@@ -25,7 +25,7 @@ rule structural:
     params:
         seed=config["synthetic"]["seed"],
         settings=config["structural"],
-        missing=config["missing"],
+        missing=config["data"]["missing"],
     threads: 2
     conda:
         "../../environment.yml"

@@ -51,10 +51,24 @@ class Survey:
         missing answer removed under listwise deletion, kept (with NaN) under FIML.
     n_rows : int
         Rows in the file.
+    missing : str
+        The missing-data method (``listwise`` or ``fiml``).
     dropped : list of str
         Respondent ids removed by listwise deletion.
+    no_answer : list of str
+        Respondent ids removed because they answered no item at all (under
+        either method, as lavaan drops such cases).
+    renamed : dict
+        File column -> codebook id, for columns matched only up to case.
+    missing_data : dict
+        The missing-data summary of :func:`missing_summary`.
+    coverage : DataFrame
+        Covariance coverage of :func:`coverage`.
+    answer_range : list of int
+        Smallest and largest answer in the file's item columns.
     warnings : list of str
-        Problems that do not stop the analysis (e.g. unknown extra columns).
+        Problems that do not stop the analysis (extra columns, unused scale
+        ends, respondents with no answer).
     """
 
     path: str
@@ -64,18 +78,34 @@ class Survey:
     n_rows: int
     missing: str
     dropped: list[str] = field(default_factory=list)
+    no_answer: list[str] = field(default_factory=list)
+    renamed: dict[str, str] = field(default_factory=dict)
+    missing_data: dict[str, Any] = field(default_factory=dict)
+    coverage: pd.DataFrame = field(default_factory=pd.DataFrame)
+    answer_range: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        """What the report says about the data source."""
+        """What the report says about the data source (``results/data/source.json``).
+
+        ``n_rows`` counts the rows of the file, ``n_analysed`` the respondents
+        the models use, ``dropped_rows = n_rows - n_analysed`` every row left
+        out: ``no_answer_rows`` answered no item (dropped under either method),
+        ``listwise_rows`` had a missing answer (dropped under listwise deletion).
+        """
         return {
             "path": self.path,
             "sha256": self.sha256,
             "n_rows": self.n_rows,
             "n_analysed": int(len(self.items)),
             "missing": self.missing,
-            "dropped_rows": len(self.dropped),
-            "dropped_ids": self.dropped[:MAX_ROWS_SHOWN],
+            "dropped_rows": self.n_rows - int(len(self.items)),
+            "listwise_rows": len(self.dropped),
+            "no_answer_rows": len(self.no_answer),
+            "dropped_ids": (self.no_answer + self.dropped)[:MAX_ROWS_SHOWN],
+            "renamed_columns": dict(self.renamed),
+            "answer_range": list(self.answer_range),
+            "missing_data": self.missing_data,
             "warnings": self.warnings,
         }
 
@@ -159,11 +189,49 @@ def read_table(path: str | Path) -> pd.DataFrame:
     raise DataError(f"{path}: unsupported file type {suffix!r}; use .csv, .sav or .xlsx")
 
 
-def _select_columns(frame: pd.DataFrame, id_col: str, items: list[str], source: str) -> tuple[pd.DataFrame, list[str]]:
-    """The id and item columns, rows labelled by file line (header = line 1); warnings for extra columns."""
+def match_columns(columns: list[str], expected: list[str], source: str) -> dict[str, str]:
+    """File column -> codebook id for every expected id, matched exactly or else up to case.
+
+    ``A1`` in the file matches the id ``a1`` when no column is named ``a1``
+    exactly. Returns only the columns that need renaming.
+
+    Raises
+    ------
+    DataError
+        Two file columns equal up to case that could both be one id (``A1`` and
+        ``a1`` against ``a1``), naming both; or codebook ids equal up to case.
+    """
+    folded: dict[str, list[str]] = {}
+    for c in columns:
+        folded.setdefault(c.casefold(), []).append(c)
+    ids: dict[str, str] = {}
+    for e in expected:
+        if e.casefold() in ids:
+            raise DataError(f"{source}: the codebook ids {ids[e.casefold()]!r} and {e!r} differ only in case; "
+                            "give the items ids that differ in more than case")
+        ids[e.casefold()] = e
+    renamed: dict[str, str] = {}
+    for e in expected:
+        candidates = folded.get(e.casefold(), [])
+        if len(candidates) > 1:
+            raise DataError(f"{source}: columns {candidates} differ only in case, so it is unclear which is "
+                            f"the item {e!r}; rename or remove one of them")
+        if candidates and candidates[0] != e:
+            renamed[candidates[0]] = e
+    return renamed
+
+
+def _select_columns(frame: pd.DataFrame, id_col: str, items: list[str], source: str
+                    ) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
+    """The id and item columns, rows labelled by file line (header = line 1); warnings; columns matched by case."""
     if frame.shape[0] == 0:
         raise DataError(f"{source}: the file has a header but no rows")
     frame = frame.rename(columns=lambda c: str(c).strip())
+    renamed = match_columns(list(frame.columns), [id_col, *items], source)
+    if renamed:
+        log.info("matched %d column(s) by case: %s", len(renamed),
+                 ", ".join(f"{k} -> {v}" for k, v in renamed.items()))
+        frame = frame.rename(columns=renamed)
     missing_cols = [c for c in [id_col, *items] if c not in frame.columns]
     if missing_cols:
         raise DataError(
@@ -172,9 +240,11 @@ def _select_columns(frame: pd.DataFrame, id_col: str, items: list[str], source: 
         )
     extra = [c for c in frame.columns if c not in (id_col, *items)]
     warnings = [f"{source}: ignoring column(s) not in the codebook: {extra}"] if extra else []
+    for w in warnings:
+        log.warning("%s", w)
     frame = frame[[id_col, *items]].copy()
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
-    return frame, warnings
+    return frame, warnings, renamed
 
 
 def _respondent_ids(frame: pd.DataFrame, id_col: str, source: str) -> pd.Series:
@@ -215,13 +285,43 @@ def _item_codes(raw: pd.Series, col: str, k: int, source: str) -> pd.Series:
     return values
 
 
+def _drop_no_answer(out: pd.DataFrame, items: list[str], id_col: str, source: str
+                    ) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Rows answering no item at all removed (as lavaan drops such cases), with their ids and a warning."""
+    empty = out[items].isna().all(axis=1)
+    if not empty.any():
+        return out, [], []
+    ids = out.loc[empty, id_col].tolist()
+    warning = (f"{source}: {len(ids)} respondent(s) answered no item at all and were dropped "
+               f"(line(s) {_rows(out.index[empty])})")
+    log.warning("%s", warning)
+    return out.loc[~empty], ids, [warning]
+
+
+def scale_end_warnings(values: pd.DataFrame, k: int, source: str) -> list[str]:
+    """Warnings when no answer in the whole file uses the top code ``k``, or the bottom code 1, of the scale.
+
+    A 6-point survey read as 7-point leaves 7 unused, and its reverse-worded
+    items would be recoded ``8 - x`` instead of ``7 - x``.
+    """
+    answers = values.to_numpy(dtype=float)
+    answers = answers[~np.isnan(answers)]
+    if answers.size == 0:
+        return []
+    low, high = int(answers.min()), int(answers.max())
+    out = []
+    for code, name, seen in ((k, "top", high), (1, "bottom", low)):
+        if seen != code:
+            out.append(f"{source}: no answer in the whole file uses the {name} code {code} of the declared "
+                       f"{k}-point scale (answers range {low}..{high}); if the survey's scale has other points, "
+                       f"set data.scale_points: reverse-worded items are recoded as {k + 1} - x")
+    for w in out:
+        log.warning("%s", w)
+    return out
+
+
 def _check_answers(out: pd.DataFrame, items: list[str], source: str, min_rows: int) -> None:
-    """Every row answers an item, every item varies, and there are at least ``min_rows`` rows."""
-    empty_rows = out[items].isna().all(axis=1)
-    if empty_rows.any():
-        raise DataError(
-            f"{source}: line(s) {_rows(out.index[empty_rows])} answer no item at all; remove these respondents"
-        )
+    """Every item varies, and there are at least ``min_rows`` rows."""
     flat = [c for c in items if out[c].nunique(dropna=True) < 2]
     if flat:
         raise DataError(
@@ -235,30 +335,109 @@ def _check_answers(out: pd.DataFrame, items: list[str], source: str, min_rows: i
         )
 
 
-def validate_survey(frame: pd.DataFrame, book: dict[str, Any], source: str, min_rows: int) -> tuple[pd.DataFrame, list[str]]:
-    """Check a raw survey table against the codebook.
+@dataclass
+class Checked:
+    """A survey table checked against its codebook (:func:`check_survey`)."""
+
+    table: pd.DataFrame
+    warnings: list[str]
+    no_answer: list[str]
+    renamed: dict[str, str]
+    answer_range: list[int]
+
+
+def check_survey(frame: pd.DataFrame, book: dict[str, Any], source: str, min_rows: int) -> Checked:
+    """Check a raw survey table against the codebook; respondents with no answer at all are dropped.
 
     Returns the table with the id column as text and item columns as float
-    (NaN for a missing answer), and a list of warnings. Row labels in messages
-    are file line numbers (header = line 1).
+    (NaN for a missing answer), the warnings, the ids dropped for answering
+    no item, the columns matched up to case, and the range of the answers.
+    Row labels in messages are file line numbers (header = line 1).
 
     Raises
     ------
     DataError
         Naming ``source``, the column and up to ten rows, for: no rows, a missing
-        id or item column, duplicated or missing ids, non-numeric answers, codes
-        outside ``1..K`` or not whole numbers, rows or items with no answer at all,
-        items with zero variance, and fewer rows than ``min_rows``.
+        id or item column, columns equal up to case, duplicated or missing ids,
+        non-numeric answers, codes outside ``1..K`` or not whole numbers, items
+        with no answer at all, items with zero variance, and fewer rows than
+        ``min_rows`` (after the rows with no answer are dropped).
     """
     id_col = book["id_column"]
     k = int(book["scale_points"])
     items = [it["id"] for it in book["items"]]
-    frame, warnings = _select_columns(frame, id_col, items, source)
+    frame, warnings, renamed = _select_columns(frame, id_col, items, source)
     out = pd.DataFrame({id_col: _respondent_ids(frame, id_col, source)}, index=frame.index)
     for col in items:
         out[col] = _item_codes(frame[col], col, k, source)
+    warnings += scale_end_warnings(out[items], k, source)
+    answers = out[items].to_numpy(dtype=float)
+    answer_range = [int(np.nanmin(answers)), int(np.nanmax(answers))]
+    out, no_answer, dropped_warning = _drop_no_answer(out, items, id_col, source)
     _check_answers(out, items, source, min_rows)
-    return out, warnings
+    return Checked(out, warnings + dropped_warning, no_answer, renamed, answer_range)
+
+
+def validate_survey(frame: pd.DataFrame, book: dict[str, Any], source: str, min_rows: int) -> tuple[pd.DataFrame, list[str]]:
+    """The table and warnings of :func:`check_survey` (respondents with no answer dropped)."""
+    checked = check_survey(frame, book, source, min_rows)
+    return checked.table, checked.warnings
+
+
+def coverage(items: pd.DataFrame) -> pd.DataFrame:
+    """Covariance coverage: the share of respondents who answered both items of each pair.
+
+    ``C = O'O / n`` with ``O`` the ``n x p`` indicator of observed answers;
+    the diagonal is each item's share answered. lavaan's
+    ``lavInspect(fit, "coverage")`` under ``missing = "ml"`` (Enders 2010,
+    Applied Missing Data Analysis, ch. 2).
+    """
+    observed = items.notna().to_numpy(dtype=float)
+    n = max(len(items), 1)
+    return pd.DataFrame(observed.T @ observed / n, index=pd.Index(items.columns, name="item"),
+                        columns=list(items.columns))
+
+
+def missing_summary(items: pd.DataFrame, method: str) -> dict[str, Any]:
+    """How many answers are missing and where: the missing-data summary of a run.
+
+    Parameters
+    ----------
+    items : DataFrame
+        Item columns of the respondents with at least one answer (NaN missing).
+    method : {"listwise", "fiml"}
+        How the missing answers are handled.
+
+    Returns
+    -------
+    dict
+        ``n_respondents``; ``n_incomplete`` (respondents with any missing
+        answer); ``n_patterns`` (distinct patterns of answered items, the
+        complete one included, as lavaan's ``lavInspect(fit, "patterns")``);
+        ``per_item`` (``item``, ``n_missing``, ``share_missing``, in item
+        order); ``min_coverage`` (the
+        smallest covariance coverage of two distinct items, :func:`coverage`,
+        with the first such pair in item order); ``method``; and
+        ``listwise_rows`` (respondents dropped by listwise deletion, 0 under FIML).
+    """
+    n = len(items)
+    observed = items.notna()
+    cov = coverage(items).to_numpy()
+    names = list(items.columns)
+    upper = np.triu_indices(len(names), k=1)
+    low = int(np.argmin(cov[upper])) if len(names) > 1 else 0
+    pair = [names[upper[0][low]], names[upper[1][low]]] if len(names) > 1 else names
+    n_incomplete = int((~observed).any(axis=1).sum())
+    return {
+        "method": method,
+        "n_respondents": n,
+        "n_incomplete": n_incomplete,
+        "n_patterns": int(len(observed.drop_duplicates())),
+        "per_item": [{"item": c, "n_missing": int((~observed[c]).sum()),
+                      "share_missing": float((~observed[c]).mean()) if n else 0.0} for c in names],
+        "min_coverage": {"items": pair, "value": float(cov[upper][low]) if len(names) > 1 else 1.0},
+        "listwise_rows": n_incomplete if method == "listwise" else 0,
+    }
 
 
 def recode_reverse_items(data: pd.DataFrame, book: dict[str, Any]) -> pd.DataFrame:
@@ -304,10 +483,11 @@ def load_survey(
     if missing not in MISSING_METHODS:
         raise DataError(f"missing-data method must be one of {MISSING_METHODS}, got {missing!r}")
     path = Path(path)
-    table, warnings = validate_survey(read_table(path), book, str(path), min_rows)
-    for w in warnings:
-        log.warning("%s", w)
+    frame = read_table(path)
+    checked = check_survey(frame, book, str(path), min_rows)
+    table = checked.table
     items = [it["id"] for it in book["items"]]
+    summary = missing_summary(table[items], missing)
     incomplete = table[items].isna().any(axis=1)
     dropped: list[str] = []
     kept = table
@@ -319,12 +499,13 @@ def load_survey(
             raise DataError(
                 f"{path}: only {len(kept)} complete rows remain after listwise deletion "
                 f"({len(dropped)} dropped), fewer than the {min_rows} the model needs; "
-                "set missing: fiml in config.yaml to use every answer"
+                "set data.missing: fiml in config.yaml to use every answer"
             )
     return Survey(
         path=str(path), sha256=sha256_file(path), raw=kept.reset_index(drop=True),
-        items=analysis_frame(kept, book), n_rows=len(table), missing=missing,
-        dropped=dropped, warnings=warnings,
+        items=analysis_frame(kept, book), n_rows=len(frame), missing=missing,
+        dropped=dropped, no_answer=checked.no_answer, renamed=checked.renamed, missing_data=summary,
+        coverage=coverage(table[items]), answer_range=checked.answer_range, warnings=checked.warnings,
     )
 
 

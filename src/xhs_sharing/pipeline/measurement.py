@@ -69,10 +69,10 @@ def check_summary(checks: list[dict[str, Any]]) -> dict[str, Any]:
 def run_measurement(
     items: pd.DataFrame,
     study: Study,
-    scale_points: int = _CONFIG["synthetic"]["scale_points"],
+    scale_points: int = _CONFIG["data"]["scale_points"],
     thresholds: Mapping[str, float] | None = None,
     *,
-    missing: str = _CONFIG["missing"],
+    missing: str = _CONFIG["data"]["missing"],
 ) -> MeasurementOutputs:
     """Validate the measurement model on a survey (items recoded, one column per item).
 
@@ -81,7 +81,7 @@ def run_measurement(
     the checks against ``thresholds``.
 
     ``scale_points`` is the number of answer options (the config's
-    ``synthetic.scale_points``); ``thresholds`` the config's
+    ``data.scale_points``); ``thresholds`` the config's
     ``measurement.thresholds`` (None: the schema's defaults).
 
     ``missing`` is the run's missing-data setting. Under ``"listwise"`` the

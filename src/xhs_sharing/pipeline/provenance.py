@@ -10,7 +10,9 @@ step took (:func:`step_times`, from the TSV files of Snakemake's
 from __future__ import annotations
 
 import csv
+import datetime
 import logging
+import os
 import platform
 from pathlib import Path
 from typing import Any
@@ -21,19 +23,58 @@ from xhs_sharing.report.render import package_versions
 logger = logging.getLogger(__name__)
 
 
-def step_times(benchmark_files: list[str]) -> dict[str, float]:
-    """Wall time (s) of every workflow step, from the TSV files of Snakemake's ``benchmark:`` directive.
+TIME_FORMAT = "%Y-%m-%d %H:%M UTC"
+"""How the report writes the start and end of a run."""
 
-    The step is the file's stem; a file with several rows (repeated
+
+def _step_name(path: str) -> str:
+    """``measurement`` for ``logs/benchmarks/measurement.tsv``, ``montecarlo/n150_c0`` one directory down."""
+    p = Path(path)
+    return p.stem if p.parent.name == "benchmarks" else f"{p.parent.name}/{p.stem}"
+
+
+def _benchmark_rows(path: str) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+def step_times(benchmark_files: list[str]) -> dict[str, float]:
+    """Wall time (s) of every workflow job, from the TSV files of Snakemake's ``benchmark:`` directive.
+
+    The job is the file's stem (``montecarlo/n150_c0`` for a file one
+    directory below ``logs/benchmarks/``); a file with several rows (repeated
     benchmarks) gives the sum of their ``s`` column.
     """
     out: dict[str, float] = {}
     for path in benchmark_files:
-        with open(path, encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh, delimiter="\t"))
+        rows = _benchmark_rows(path)
         if rows:
-            out[Path(path).stem] = sum(float(r["s"]) for r in rows)
+            out[_step_name(path)] = sum(float(r["s"]) for r in rows)
     return out
+
+
+def earliest_start(benchmark_files: list[str]) -> float | None:
+    """When the first job of the run started (seconds since the epoch), or None without benchmarks.
+
+    Snakemake writes a job's benchmark file when the job ends, so a job
+    started at the file's modification time minus its wall time (the ``s``
+    column); the run started at the earliest of these.
+    """
+    starts = [os.path.getmtime(path) - sum(float(r["s"]) for r in rows)
+              for path in benchmark_files if (rows := _benchmark_rows(path))]
+    return min(starts) if starts else None
+
+
+def utc_stamp(epoch: float) -> str:
+    """``2026-11-27 10:00 UTC`` for a time in seconds since the epoch."""
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime(TIME_FORMAT)
+
+
+TIMING_NOTE = ("Run time is the sum of the wall times of the run's jobs (Snakemake benchmark files, the Monte Carlo "
+               "jobs included; jobs that ran in parallel count in full). Started is the earliest start of those jobs: "
+               "each job's benchmark file is written when it ends, so it started at the file's time minus its wall "
+               "time.")
+"""How the report's Started and Run time are defined."""
 
 
 def run_info(
@@ -45,31 +86,41 @@ def run_info(
     benchmark_files: list[str],
     finished: str,
 ) -> dict[str, Any]:
-    """Provenance of a run: seed, Python and package versions, step times, file hashes, the command.
+    """Provenance of a run: seed, Python and package versions, job times, file hashes, the command.
 
     Parameters
     ----------
     seed : int
         The master seed of the run (config ``synthetic.seed``).
     command : str
-        The command line that ran the workflow.
+        The command line that reproduces the run.
     inputs, outputs : list of str
-        Files whose SHA-256 is recorded.
+        Files whose SHA-256 is recorded (the inputs: the survey, the study
+        spec and every config file of the run).
     benchmark_files : list of str
-        Snakemake benchmark TSV files, one per step.
+        Snakemake benchmark TSV files, one per job (Monte Carlo jobs included).
     finished : str
         Time stamp of the end of the run.
+
+    Returns
+    -------
+    dict
+        ``started`` (:func:`earliest_start`, or empty), ``finished``,
+        ``run_time_s`` (sum of :func:`step_times`), ``timing_note``
+        (:data:`TIMING_NOTE`) and the rest as named.
     """
     times = step_times(benchmark_files)
+    start = earliest_start(benchmark_files)
     return {
         "seed": seed,
         "python": f"{platform.python_version()} ({platform.python_implementation()}, {platform.system()} {platform.machine()})",
         "packages": package_versions(),
+        "started": utc_stamp(start) if start is not None else "",
         "finished": finished,
         "run_time_s": round(sum(times.values()), 1),
         "step_times_s": {k: round(v, 2) for k, v in sorted(times.items())},
+        "timing_note": TIMING_NOTE,
         "command": command,
-        "inputs": {p: sha256_file(p) for p in inputs},
+        "inputs": {p: sha256_file(p) for p in dict.fromkeys(inputs)},
         "outputs": {p: sha256_file(p) for p in outputs},
     }
-

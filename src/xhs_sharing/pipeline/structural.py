@@ -309,7 +309,7 @@ def run_structural(
     engine: str = DEFAULTS["engine"],
     n_jobs: int = 1,
     progress: Callable[[BootstrapProgress], None] | None = None,
-    missing: str = _CONFIG["missing"],
+    missing: str = _CONFIG["data"]["missing"],
 ) -> StructuralOutputs:
     """Fit the latent structural model and its mediation analysis (the workflow's structural step).
 

@@ -611,5 +611,5 @@ def check_study(study: Study, source: str = "study spec") -> None:
     _check_population(study, source)
 
 
-#: Default handling of missing answers (the config schema's ``missing``), for every analysis function.
-MISSING_DEFAULT: str = config_defaults()["missing"]
+#: Default handling of missing answers (the config schema's ``data.missing``), for every analysis function.
+MISSING_DEFAULT: str = config_defaults()["data"]["missing"]

@@ -22,9 +22,11 @@ from xhs_sharing.study.spec import Study, config_defaults
 ID_COLUMN = "respondent_id"
 """Name of the respondent id column of every survey file."""
 
-_SYNTHETIC = config_defaults()["synthetic"]
-#: Defaults of the Likert settings: the config schema's ``synthetic`` block.
-SCALE_POINTS: int = _SYNTHETIC["scale_points"]
+_DEFAULTS = config_defaults()
+_SYNTHETIC = _DEFAULTS["synthetic"]
+#: Defaults of the Likert settings: the survey's scale (the config schema's ``data.scale_points``) and the cut
+#: points of the ``synthetic`` block.
+SCALE_POINTS: int = _DEFAULTS["data"]["scale_points"]
 THRESHOLDS: str = _SYNTHETIC["thresholds"]
 SKEW_SHIFT: float = _SYNTHETIC["skew_shift"]
 
@@ -43,7 +45,7 @@ def likert_thresholds(scale_points: int, kind: str = THRESHOLDS, skew_shift: flo
     [-1.8, -0.6, 0.6, 1.8]
     """
     if scale_points < 2:
-        raise SpecError(f"synthetic.scale_points must be at least 2, got {scale_points}")
+        raise SpecError(f"data.scale_points must be at least 2, got {scale_points}")
     k = np.arange(1, scale_points)
     cuts = (k - scale_points / 2) * (6.0 / scale_points)
     if kind == "symmetric":

@@ -1,8 +1,10 @@
 # lavaan / semTools fixtures for issue 12, points 11, 14 and 15.
 #
 # Fits with lavaan 0.6.14 and semTools 0.5.6 and writes CSV fixtures under
-# tests/reference/fixtures/, which tests/test_issue12_reference.py compares
-# with the package (so CI needs no R). Run from the repository root, after
+# tests/reference/fixtures/, which tests compare with the package
+# (tests/test_chains.py the chain, tests/test_issue12_reference.py the
+# reliability and SRMR fixtures), so CI needs no R. Run from the repository
+# root, after
 # `PYTHONPATH=src python tests/reference/make_issue12_data.py`:
 #
 #     Rscript tests/reference/lavaan_issue12.R
@@ -18,13 +20,15 @@
 #   their defaults (obs.var = TRUE: the sample covariance matrix, the EM
 #   estimate under missing = "ml") on the correlated-factors CFA of
 #   data/default_items.csv ("default"), data/weak_items.csv ("weak") and
-#   data/skewed_items.csv with missing = "ml" ("skewed_fiml").
+#   data/skewed_items.csv with missing = "ml" ("skewed_fiml"; "skewed_fiml_small":
+#   the CFA of IS, ES and PR only, quick enough for the fast tests).
 #   Columns: case, construct, omega, ave.
 # issue12_srmr.csv (point 15): fitMeasures() srmr, srmr_bentler and
 #   srmr_bentler_nomean of the CFA ("cfa") and of the structural model
 #   (data/structural_model.lav, "sem") fitted to data/skewed_items.csv with
-#   missing = "ml" (FIML), and of the complete-data CFA of
-#   data/default_items.csv ("cfa_complete", where the three coincide).
+#   missing = "ml" (FIML), of the CFA of IS, ES and PR only ("cfa_small"),
+#   and of the complete-data CFA of data/default_items.csv ("cfa_complete",
+#   where the three coincide).
 #   Columns: case, measure, value.
 # issue12_meta.csv: the lavaan, semTools and R versions.
 
@@ -107,9 +111,13 @@ default_cfa <- cfa(cfa_syntax(names(default_items), DEFAULT_CONSTRUCTS), data = 
 weak_cfa <- cfa(cfa_syntax(names(weak), c("A", "B", "C")), data = weak)
 skewed_cfa <- cfa(cfa_syntax(names(skewed_items), DEFAULT_CONSTRUCTS), data = skewed_items,
                   missing = "ml")
+small_items <- skewed_items[, grep("^(is|es|pr)[0-9]", names(skewed_items))]
+small_cfa <- cfa(cfa_syntax(names(small_items), c("IS", "ES", "PR")), data = small_items,
+                 missing = "ml")
 write_fixture(rbind(reliability_rows(default_cfa, "default"),
                     reliability_rows(weak_cfa, "weak"),
-                    reliability_rows(skewed_cfa, "skewed_fiml")),
+                    reliability_rows(skewed_cfa, "skewed_fiml"),
+                    reliability_rows(small_cfa, "skewed_fiml_small")),
               "issue12_reliability.csv")
 
 # ---- point 15: SRMR variants under FIML ------------------------------------
@@ -122,7 +130,7 @@ skewed_sem <- sem(paste(readLines(file.path(data_dir, "structural_model.lav")), 
                   data = skewed_items,
                   missing = "ml")
 write_fixture(rbind(srmr_rows(skewed_cfa, "cfa"), srmr_rows(skewed_sem, "sem"),
-                    srmr_rows(default_cfa, "cfa_complete")),
+                    srmr_rows(small_cfa, "cfa_small"), srmr_rows(default_cfa, "cfa_complete")),
               "issue12_srmr.csv")
 
 write.csv(data.frame(key = c("lavaan", "semTools", "R", "script"),

@@ -33,8 +33,8 @@ from xhs_sharing.errors import SpecError
 from xhs_sharing.pipeline.claims import run_claims
 from xhs_sharing.pipeline.structural import run_structural
 from xhs_sharing.study.spec import Claim, Study, study_from_dict
-from xhs_sharing.study.synthetic import codebook, simulate_survey
 from xhs_sharing.study.syntax import directed_chains, mediation_chains, mediation_triples
+from xhs_sharing.study.synthetic import codebook, simulate_survey
 
 REF = Path(__file__).resolve().parent / "reference"
 

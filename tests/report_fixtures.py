@@ -135,7 +135,8 @@ def _reliability(study: Study) -> list[dict[str, Any]]:
         ave = 0.60 + 0.01 * ci
         alpha = 0.80 + 0.005 * ci
         rel.append({"construct": c.id, "n_items": len(c.items), "n": N, "alpha": alpha, "alpha_ci_low": alpha - 0.03,
-                    "alpha_ci_high": alpha + 0.02, "cr": 0.82 + 0.005 * ci, "ave": ave, "sqrt_ave": math.sqrt(ave)})
+                    "alpha_ci_high": alpha + 0.02, "cr": 0.82 + 0.005 * ci, "ave": ave, "sqrt_ave": math.sqrt(ave),
+                    "cr_semtools": 0.81 + 0.005 * ci, "ave_semtools": ave - 0.01})
     return rel
 
 
@@ -244,7 +245,7 @@ def _effect_rows(x: str, y: str, study: Study, std: dict[tuple[str, str], float]
             specific.append((m, a * b, std[(x, m)] * std[(m, y)], math.sqrt(b * b * SE * SE + a * a * SE * SE)))
     if not specific and (x, y) not in std:
         return []
-    rows = [{"x": x, "mediator": m, "y": y, "effect": "indirect", "est": est, "std_est": sest,
+    rows = [{"x": x, "mediator": m, "y": y, "effect": "indirect", "est": est, "se": se, "std_est": sest, "std_se": se,
              "boot_ci_low": est - 1.90 * se, "boot_ci_high": est + 2.05 * se,
              "mc_ci_low": est - 1.96 * se, "mc_ci_high": est + 1.96 * se, "mediation_type": ""}
             for m, est, sest, se in specific]
@@ -257,7 +258,7 @@ def _effect_rows(x: str, y: str, study: Study, std: dict[tuple[str, str], float]
     mtype = _zhao(abs(d / SE) > 1.96, ind_sig, d, ti)
     for effect, est, sest, se in (("total_indirect", ti, tis, tse), ("direct", d, ds, SE),
                                   ("total", ti + d, tis + ds, math.sqrt(tse ** 2 + SE ** 2))):
-        rows.append({"x": x, "mediator": "", "y": y, "effect": effect, "est": est, "std_est": sest,
+        rows.append({"x": x, "mediator": "", "y": y, "effect": effect, "est": est, "se": se, "std_est": sest, "std_se": se,
                      "boot_ci_low": est - 1.90 * se, "boot_ci_high": est + 2.05 * se,
                      "mc_ci_low": est - 1.96 * se, "mc_ci_high": est + 1.96 * se, "mediation_type": mtype})
     return rows

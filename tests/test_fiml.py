@@ -165,9 +165,16 @@ def test_fiml_fit_measures_on_complete_data_equal_the_ml_ones(hs):
     ml = fit_syntax(holzinger39.get_model(), hs)
     expected = fit_measures(ml, hs)
     got = fiml_fit_measures(hs.to_numpy(), sigma_of(ml), ml.structure.n_params)
-    assert list(got) == list(expected)
+    assert list(got) == [*expected, "srmr_bentler_nomean", "srmr_variant"]
     for key, value in expected.items():
-        assert got[key] == pytest.approx(value, rel=1e-8, abs=1e-10), key
+        if key != "srmr":
+            assert got[key] == pytest.approx(value, rel=1e-8, abs=1e-10), key
+    # srmr is lavaan's with means: at the sample means only the divisor changes,
+    # p(p+1)/2 + p elements instead of p(p+1)/2 (lavaan with missing = "ml")
+    p = hs.shape[1]
+    assert got["srmr_bentler_nomean"] == pytest.approx(expected["srmr"], rel=1e-8)
+    assert got["srmr"] == pytest.approx(expected["srmr"] * math.sqrt((p + 1) / (p + 3)), rel=1e-8)
+    assert got["srmr_variant"] == "bentler_with_means"
     # and "fiml" on complete data is the ML path, labelled so
     assert fit_measures(ml, hs, missing="fiml") == expected
     assert estimator_label(hs, HS_COLS, "fiml") == "ML"

@@ -111,7 +111,7 @@ def test_unlisted_pathway_is_reported(caplog: pytest.LogCaptureFixture) -> None:
     fit = fit_structural(syntax, data)
     with caplog.at_level(logging.WARNING, logger="xhs_sharing.analysis.mediation"):
         res = monte_carlo_indirect(fit, [("X", "M1", "Y")], seed=1, n_draws=200)
-    assert "pathways not listed" in caplog.text
+    assert "chains of the model from X to Y are not listed" in caplog.text
     both = monte_carlo_indirect(fit, [("X", "M1", "Y"), ("X", "M2", "Y")], seed=1, n_draws=200)
     # total indirect covers both pathways either way; direct is 0 (no Y ~ X)
     k_tot = res.index("X", "Y", "total_indirect")
@@ -336,7 +336,7 @@ def test_bootstrap_recovers_population_and_agrees_with_monte_carlo(
     assert np.all(np.abs(s_lo - ms_lo) < 0.25 * (ms_hi - ms_lo))
     table = indirect_effects_table(fit, TRIPLES, boot=boot, mc=mc)
     assert list(table.columns) == [
-        "x", "mediator", "y", "effect", "est", "std_est", "boot_ci_low", "boot_ci_high",
+        "x", "mediator", "y", "effect", "est", "se", "std_est", "std_se", "boot_ci_low", "boot_ci_high",
         "mc_ci_low", "mc_ci_high", "mediation_type"]
     assert list(table["effect"]) == ["indirect", "total_indirect", "direct", "total"]
     np.testing.assert_allclose(table["boot_ci_low"], b_lo)
@@ -373,7 +373,7 @@ def test_table_without_bootstrap_uses_monte_carlo(
     expected = str(classify_mediation((lo[1], hi[1]), (lo[2], hi[2])))
     assert set(table["mediation_type"].iloc[1:]) == {expected}
     other = dataclasses.replace(mc, specs=effect_specs([("A", "B", "C")]))
-    with pytest.raises(SpecError, match="other triples"):
+    with pytest.raises(SpecError, match="other chains"):
         indirect_effects_table(fit, TRIPLES, mc=other)
 
 

@@ -80,6 +80,10 @@ FIT_COLUMNS = ("baseline_chi2", "baseline_df", "cfi", "chi2", "df", "estimator",
 """Keys of ``cfa_fit.json`` and ``fit.json``: lavaan's fit measures and the estimator (ML or FIML)."""
 
 
+FIML_FIT_KEYS = ("srmr_bentler_nomean", "srmr_variant")
+"""Keys a fit document has only under FIML: ``srmr`` is then lavaan's with means (``srmr_variant``)."""
+
+
 REPLICATION_COLUMNS = ("n", "replication", "claim_id", "converged", "refitted", "estimate", "std_estimate",
                        "ci_low", "ci_high", "verdict")
 """Columns of a Monte Carlo chunk table and of ``replications.csv``."""
@@ -130,8 +134,10 @@ FILES: tuple[ResultFile, ...] = (
                extra="p1 ... pK before citc: share of answers at each point of the K-point scale",
                description="item descriptives"),
     ResultFile("reliability", "results/measurement/reliability.csv",
-               ("construct", "n_items", "n", "alpha", "alpha_ci_low", "alpha_ci_high", "cr", "ave", "sqrt_ave"),
-               ("construct",), description="Cronbach's alpha with its interval, CR, AVE per construct"),
+               ("construct", "n_items", "n", "alpha", "alpha_ci_low", "alpha_ci_high", "cr", "ave", "sqrt_ave",
+                "cr_semtools", "ave_semtools"),
+               ("construct",), description="Cronbach's alpha with its interval, CR, AVE per construct (standardized "
+                                           "loadings), and semTools' compRelSEM and AVE"),
     ResultFile("fornell_larcker", "results/measurement/fornell_larcker.csv", **_MATRIX,
                description="latent correlations below the diagonal, sqrt(AVE) on it"),
     ResultFile("htmt", "results/measurement/htmt.csv", **_MATRIX,
@@ -139,7 +145,8 @@ FILES: tuple[ResultFile, ...] = (
     ResultFile("loadings", "results/measurement/loadings.csv",
                ("construct", "item", "est", "se", "z", "pvalue", "std_all", "resid_var"), ("construct", "item"),
                description="CFA loadings and residual variances"),
-    ResultFile("cfa_fit", "results/measurement/cfa_fit.json", FIT_COLUMNS, description="fit of the CFA"),
+    ResultFile("cfa_fit", "results/measurement/cfa_fit.json", FIT_COLUMNS, optional=FIML_FIT_KEYS,
+               description="fit of the CFA"),
     ResultFile("checks", "results/measurement/checks.json", ("checks", "failed", "passed", "total", "warnings"),
                description="every measurement check with its threshold, comparison, reference and status"),
     ResultFile("cfa_syntax", "results/measurement/cfa_syntax.txt", description="lavaan syntax of the CFA"),
@@ -151,12 +158,13 @@ FILES: tuple[ResultFile, ...] = (
     ResultFile("r2", "results/structural/r2.csv", ("variable", "r2"), ("variable",),
                description="R-squared of the endogenous constructs"),
     ResultFile("fit", "results/structural/fit.json", (*FIT_COLUMNS, "problems", "proper"),
-               optional=("problems", "proper"),
+               optional=("problems", "proper", *FIML_FIT_KEYS),
                description="fit of the SEM; proper = false (with the problems) for an improper solution"),
     ResultFile("indirect", "results/structural/indirect_effects.csv",
-               ("x", "mediator", "y", "effect", "est", "std_est", "boot_ci_low", "boot_ci_high", "mc_ci_low",
-                "mc_ci_high", "mediation_type"), ("x", "mediator", "y", "effect", "mediation_type"),
-               description="specific indirect, total indirect, direct and total effects with bootstrap and MC intervals"),
+               ("x", "mediator", "y", "effect", "est", "se", "std_est", "std_se", "boot_ci_low", "boot_ci_high",
+                "mc_ci_low", "mc_ci_high", "mediation_type"), ("x", "mediator", "y", "effect", "mediation_type"),
+               description="specific indirect (one row per chain; mediator 'M1->M2' for a serial chain), total "
+                           "indirect, direct and total effects with delta-method SEs, bootstrap and MC intervals"),
     ResultFile("bootstrap", "results/structural/bootstrap.json",
                ("chunk_size", "converged", "engine", "estimator", "failed", "failures", "mc_draws", "mc_information",
                 "mc_seed", "requested", "seed"), optional=("engine_requested", "error"),

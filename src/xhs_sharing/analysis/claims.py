@@ -1,7 +1,8 @@
 """Checking the paper's claims against the estimates.
 
 A claim is one finding of the paper (section 5): a structural path or a
-specific indirect effect, expected to be significant with a given sign or not
+specific indirect effect along a chain of paths (``X -> M -> Y``, or a
+serial chain ``X -> M1 -> M2 -> Y`` of any length), expected to be significant with a given sign or not
 significant. The decision rule is the interval one:
 
 * ``positive_significant`` / ``negative_significant``: reproduced when the
@@ -30,6 +31,7 @@ import pandas as pd
 
 from xhs_sharing.errors import EstimationError
 from xhs_sharing.study.spec import Claim
+from xhs_sharing.study.syntax import mediator_label
 
 EXPECTED_SIGN = {"positive_significant": 1, "negative_significant": -1, "not_significant": 0}
 
@@ -135,11 +137,15 @@ def _path_row(paths: pd.DataFrame, source: str, target: str) -> pd.Series:
     return rows.iloc[0]
 
 
-def _indirect_row(indirect: pd.DataFrame, x: str, m: str, y: str) -> pd.Series:
+def _indirect_row(indirect: pd.DataFrame, claim: Claim) -> pd.Series:
+    """The ``indirect`` row of the claim's chain ``(x, m1, ..., mk, y)`` (``mediator`` ``"m1->...->mk"``)."""
+    x, *mediators, y = claim.path
     effect = indirect["effect"] if "effect" in indirect.columns else pd.Series("indirect", index=indirect.index)
-    rows = indirect[(indirect["x"] == x) & (indirect["mediator"] == m) & (indirect["y"] == y) & (effect == "indirect")]
+    rows = indirect[(indirect["x"] == x) & (indirect["mediator"] == mediator_label(mediators))
+                    & (indirect["y"] == y) & (effect == "indirect")]
     if len(rows) != 1:
-        raise EstimationError(f"the indirect-effects table has {len(rows)} rows for {x}->{m}->{y} (expected 1)")
+        raise EstimationError(f"claim {claim.id}: the indirect-effects table has {len(rows)} rows for "
+                              f"{'->'.join(claim.path)} (expected 1)")
     return rows.iloc[0]
 
 
@@ -188,7 +194,7 @@ def evaluate_claim(
             raise EstimationError(f"claim {claim.id} needs the indirect-effects table")
         if interval not in ("boot", "mc"):
             raise ValueError(f"interval must be 'boot' or 'mc', got {interval!r}")
-        row = _indirect_row(indirect, *claim.path)
+        row = _indirect_row(indirect, claim)
         est, std = float(row["est"]), float(row["std_est"])
         lo, hi = float(row[f"{interval}_ci_low"]), float(row[f"{interval}_ci_high"])
         pvalue = None

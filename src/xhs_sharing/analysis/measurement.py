@@ -71,10 +71,13 @@ __all__ = [
     "fit_cfa",
     "fornell_larcker",
     "htmt",
+    "model_based_reliability",
     "htmt_from_corr",
     "item_descriptives",
     "measurement_checks",
     "reliability_table",
+    "semtools_ave",
+    "semtools_composite_reliability",
 ]
 
 
@@ -225,6 +228,79 @@ def average_variance_extracted(loadings: Sequence[float] | np.ndarray) -> float:
     return float(np.mean(lam**2))
 
 
+def semtools_composite_reliability(loadings: Sequence[float] | np.ndarray, factor_variance: float,
+                                   sample_cov: np.ndarray) -> float:
+    """Composite reliability as semTools' ``compRelSEM()`` computes it (its defaults).
+
+    .. math:: \\omega = \\frac{(\\sum_i \\lambda_i)^2 \\phi}{\\mathbf{1}' S \\mathbf{1}}
+
+    with the *unstandardized* loadings ``lambda``, the factor variance
+    ``phi`` and the observed covariance matrix ``S`` of the construct's items
+    (``obs.var = TRUE``: the variance of the unit-weighted sum score;
+    Bentler 2009, Psychometrika 74:137-143; semTools 0.5-6). It differs
+    from :func:`composite_reliability` (standardized loadings, model-implied
+    variances; Fornell & Larcker 1981) in the item weights and in using the
+    observed, not the implied, variance of the composite.
+    """
+    lam = _as_loading_vector(loadings)
+    cov = np.asarray(sample_cov, dtype=float)
+    if cov.shape != (lam.size, lam.size):
+        raise DataError(f"sample_cov has shape {cov.shape}, expected ({lam.size}, {lam.size})")
+    return float(lam.sum() ** 2 * factor_variance / cov.sum())
+
+
+def semtools_ave(loadings: Sequence[float] | np.ndarray, factor_variance: float,
+                 item_variances: Sequence[float] | np.ndarray) -> float:
+    """Average variance extracted as semTools' ``AVE()`` computes it (its defaults).
+
+    .. math:: AVE = \\frac{\\phi \\sum_i \\lambda_i^2}{\\sum_i s_{ii}}
+
+    unstandardized loadings, factor variance ``phi`` and the observed item
+    variances ``s_ii`` (``obs.var = TRUE``; semTools 0.5-6): the share of
+    the items' total observed variance that the factor explains. Equals
+    :func:`average_variance_extracted` only when every item has the same
+    variance and the implied variances equal the observed ones.
+    """
+    lam = _as_loading_vector(loadings)
+    var = np.asarray(item_variances, dtype=float).ravel()
+    if var.shape != lam.shape:
+        raise DataError(f"{var.size} item variances for {lam.size} loadings")
+    return float(factor_variance * np.sum(lam**2) / var.sum())
+
+
+def model_based_reliability(cfa: CfaResult, items_by_construct: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """semTools' ``compRelSEM()`` and ``AVE()`` of every construct of a fitted CFA.
+
+    Unstandardized loadings and factor variances of ``cfa`` with its
+    ``sample_cov`` (:func:`semtools_composite_reliability`,
+    :func:`semtools_ave`). A single-item construct gets NaN (semTools drops
+    it: ``dropSingle = TRUE``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``construct, cr_semtools, ave_semtools``.
+    """
+    if cfa.sample_cov is None:
+        raise SpecError("the CFA result carries no sample covariance matrix")
+    st, theta = cfa.estimates.structure, cfa.estimates.theta
+    mats = st.matrices(theta)
+    lam, psi = mats[LAMBDA], mats[PSI]
+    obs = {v: i for i, v in enumerate(st.observed)}
+    rows = []
+    for construct, items in _validate_spec(items_by_construct).items():
+        j = st.inner_index(construct)
+        loadings = [float(lam[obs[i], j]) for i in items]
+        block = cfa.sample_cov.loc[list(items), list(items)].to_numpy()
+        single = len(items) < 2
+        rows.append({
+            "construct": construct,
+            "cr_semtools": float("nan") if single else semtools_composite_reliability(loadings, psi[j, j], block),
+            "ave_semtools": float("nan") if single else semtools_ave(loadings, psi[j, j], np.diag(block)),
+        })
+    return pd.DataFrame(rows, columns=["construct", "cr_semtools", "ave_semtools"])
+
+
 def cronbach_alpha_ci(items: pd.DataFrame, level: float = 0.95) -> tuple[float, float, float]:
     """Cronbach's alpha with Feldt's confidence interval.
 
@@ -369,6 +445,7 @@ def reliability_table(
     std_loadings: Mapping[str, float] | pd.Series | pd.DataFrame,
     *,
     missing: str = MISSING_DEFAULT,
+    cfa: CfaResult | None = None,
 ) -> pd.DataFrame:
     """Reliability and convergent validity per construct.
 
@@ -389,15 +466,22 @@ def reliability_table(
         complete on *that construct's* items (pingouin's
         ``nan_policy="listwise"`` per construct); CR and AVE come from
         ``std_loadings`` either way (the FIML loadings under FIML).
+    cfa : CfaResult, optional
+        The fitted CFA, for semTools' definitions
+        (:func:`model_based_reliability`); without it those columns are NaN.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``construct, n_items, n, alpha, alpha_ci_low, alpha_ci_high,
-        cr, ave, sqrt_ave``: Cronbach's alpha with Feldt's 95 % CI
-        (:func:`cronbach_alpha_ci`), :func:`composite_reliability`,
-        :func:`average_variance_extracted` and its square root (the diagonal
-        of the Fornell-Larcker table). For a single-item construct alpha and
+        cr, ave, sqrt_ave, cr_semtools, ave_semtools``: Cronbach's alpha with
+        Feldt's 95 % CI (:func:`cronbach_alpha_ci`), CR and AVE from the
+        standardized loadings (Fornell & Larcker 1981;
+        :func:`composite_reliability`, :func:`average_variance_extracted`),
+        the square root of AVE (the diagonal of the Fornell-Larcker table),
+        and semTools' ``compRelSEM()`` and ``AVE()`` (unstandardized loadings
+        over observed variances, :func:`model_based_reliability`); the two
+        definitions differ most on weak scales with unequal item variances. For a single-item construct alpha and
         its CI are NaN (undefined); :func:`measurement_checks` flags it.
         ``n`` is the number of rows alpha was computed on.
     """
@@ -438,7 +522,10 @@ def reliability_table(
                 "sqrt_ave": math.sqrt(ave),
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if cfa is None:
+        return table.assign(cr_semtools=float("nan"), ave_semtools=float("nan"))
+    return table.merge(model_based_reliability(cfa, spec), on="construct", how="left", validate="1:1")
 
 
 def fornell_larcker(
@@ -623,6 +710,10 @@ class CfaResult:
         e.g. a negative residual variance (a Heywood case); empty for a
         proper solution. Problems that make the standardized loadings
         impossible raise instead.
+    sample_cov : pandas.DataFrame or None
+        The covariance matrix the model was fitted to, items as labels:
+        the sample covariance of the rows used (divisor N) under ML, the EM
+        estimate of the saturated model under FIML (lavaan's ``sampstat``).
     """
 
     estimates: ModelFit
@@ -633,6 +724,7 @@ class CfaResult:
     n: int = 0
     estimator: str = "ML"
     problems: tuple[str, ...] = ()
+    sample_cov: pd.DataFrame | None = None
 
 
 def cfa_syntax(items_by_construct: Mapping[str, Sequence[str]]) -> str:
@@ -747,7 +839,10 @@ def fit_cfa(
     else:
         fit = dict(fit_measures(estimates, frame))
     fit[ESTIMATOR_KEY] = estimates.estimator
+    observed = list(estimates.structure.observed)
+    cov = estimates.em.cov if estimates.em is not None else np.cov(x, rowvar=False, bias=True)
     return CfaResult(
+        sample_cov=pd.DataFrame(cov, index=observed, columns=observed),
         estimates=estimates,
         syntax=syntax,
         loadings=loadings,

@@ -4,15 +4,29 @@ Effects are functions of the free-parameter vector ``theta`` of a
 :class:`~xhs_sharing.sem.model.ModelStructure` (regressions ``B`` among the
 latent variables, ``C = (I - B)^{-1}``):
 
-* specific indirect effect of ``x`` on ``y`` through ``m``: ``a b`` with
-  ``a = B[m, x]`` and ``b = B[y, m]`` (Baron & Kenny 1986; Sobel 1982);
+* specific indirect effect of ``x`` on ``y`` along a chain ``x -> m1 ->
+  ... -> mk -> y`` (``k >= 1`` mediators): the product of the path
+  coefficients along it, ``B[m1, x] B[m2, m1] ... B[y, mk]`` (Baron & Kenny
+  1986; Sobel 1982; for serial chains Hayes 2018, ch. 5, and Taylor,
+  MacKinnon & Tein 2008, Organ. Res. Methods 11:241-269);
 * direct effect: ``B[y, x]`` (0 when the model has no ``y ~ x`` path);
 * total effect: ``C[y, x]`` (Bollen 1987, Sociol. Methodol. 17:37-69), and
-  total indirect effect ``C[y, x] - B[y, x]``, which equals the sum of the
-  listed specific effects when the triples list every pathway (a warning is
-  logged when they do not);
+  total indirect effect ``(C - I - B)[y, x]``. In an acyclic model
+  ``C = I + B + B^2 + ...``, and ``(B^k)[y, x]`` is the sum of the products
+  along every chain of ``k`` links, so the total indirect effect equals the
+  sum of the specific effects of *every* chain of two or more links from
+  ``x`` to ``y`` (:func:`model_chains` lists them; a warning is logged when
+  the chains given leave some out);
 * standardised versions multiply by ``sd(x) / sd(y)`` with model-implied
-  latent SDs from ``diag(C Psi C')`` (lavaan ``std.all``).
+  latent SDs from ``diag(C Psi C')`` (lavaan ``std.all``);
+* delta-method standard errors of every effect and of its standardised
+  version (:func:`delta_method_effects`), ``sqrt(diag(J acov J'))`` with the
+  complex-step Jacobian: lavaan's ``se`` of a ``:=`` parameter and of its
+  ``standardizedSolution()`` row.
+
+A chain is a tuple of latent-variable names ``(x, m1, ..., mk, y)``, ``k >=
+1``; the table's ``mediator`` column names its mediators joined by
+:data:`MEDIATOR_SEP` (``"M1->M2"``), a single mediator as itself.
 
 Intervals
 ---------
@@ -78,8 +92,9 @@ from xhs_sharing.sem.bootstrap import (
 from xhs_sharing.sem.frames import observed_matrix
 from xhs_sharing.sem.model import ModelStructure
 from xhs_sharing.sem.resample import normal_draws, percentile_interval
-from xhs_sharing.sem.standardize import implied_sd, standardized_effect
+from xhs_sharing.sem.standardize import delta_method_se, implied_sd, standardized_effect
 from xhs_sharing.study.spec import MISSING_DEFAULT, config_defaults
+from xhs_sharing.study.syntax import MEDIATOR_SEP, directed_chains, mediator_label
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +102,9 @@ __all__ = [
     "CHUNK_SIZE",
     "N_DRAWS",
     "SESOI",
+    "MEDIATOR_SEP",
     "BootstrapResult",
+    "Chain",
     "EffectDraws",
     "EffectSpec",
     "MediationType",
@@ -96,9 +113,14 @@ __all__ = [
     "TostResult",
     "bootstrap_indirect",
     "classify_mediation",
+    "chain_links",
+    "check_chains",
     "compute_effects",
+    "delta_method_effects",
     "effect_specs",
     "indirect_effects_table",
+    "mediator_label",
+    "model_chains",
     "monte_carlo_ci",
     "monte_carlo_draws",
     "monte_carlo_indirect",
@@ -111,7 +133,11 @@ __all__ = [
 ]
 
 
-Triple = tuple[str, str, str]
+Chain = tuple[str, ...]
+"""A chain ``(x, m1, ..., mk, y)`` of latent variables, ``k >= 1`` mediators."""
+
+Triple = Chain
+"""The one-mediator chain ``(x, m, y)``; every function takes chains of any length."""
 
 
 EffectKind = Literal["indirect", "total_indirect", "direct", "total"]
@@ -135,53 +161,72 @@ CHUNK_SIZE: Final[int] = _STRUCTURAL["chunk_size"]
 SESOI: Final[float] = _STRUCTURAL["sesoi"]
 
 
+def chain_links(chain: Sequence[str]) -> list[tuple[str, str]]:
+    """The ``(source, target)`` links of a chain, in order.
+
+    >>> chain_links(("X", "M1", "M2", "Y"))
+    [('X', 'M1'), ('M1', 'M2'), ('M2', 'Y')]
+    """
+    return list(zip(chain[:-1], chain[1:]))
+
+
 @dataclass(frozen=True)
 class EffectSpec:
-    """One effect row: ``x`` on ``y`` (through ``mediator`` for ``indirect``)."""
+    """One effect row: ``x`` on ``y`` (through the chain's mediators for ``indirect``).
+
+    ``mediator`` is :func:`mediator_label` of the mediators (``"M"``,
+    ``"M1->M2"``) on an ``indirect`` row, None on the others.
+    """
 
     x: str
     mediator: str | None
     y: str
     effect: EffectKind
 
+    @property
+    def chain(self) -> Chain:
+        """``(x, m1, ..., mk, y)`` of an ``indirect`` row; ``(x, y)`` otherwise."""
+        inner = tuple(self.mediator.split(MEDIATOR_SEP)) if self.mediator else ()
+        return (self.x, *inner, self.y)
 
-def _validate_triples(triples: Sequence[Triple]) -> list[Triple]:
-    if isinstance(triples, (str, bytes)) or not isinstance(triples, Sequence):
-        raise SpecError("triples must be a sequence of (x, m, y) tuples")
-    out: list[Triple] = []
-    for t in triples:
+
+def _validate_chains(chains: Sequence[Chain]) -> list[Chain]:
+    if isinstance(chains, (str, bytes)) or not isinstance(chains, Sequence):
+        raise SpecError("chains must be a sequence of (x, m1, ..., y) tuples")
+    out: list[Chain] = []
+    for t in chains:
         if (
             not isinstance(t, (tuple, list))
-            or len(t) != 3
-            or not all(isinstance(v, str) and v for v in t)
+            or len(t) < 3
+            or not all(isinstance(v, str) and v and MEDIATOR_SEP not in v for v in t)
         ):
-            raise SpecError(f"mediation triple {t!r} is not (x, m, y) of names")
-        x, m, y = t
-        if len({x, m, y}) != 3:
-            raise SpecError(f"mediation triple {t!r} repeats a variable")
-        if (x, m, y) in out:
-            raise SpecError(f"mediation triple {t!r} is listed twice")
-        out.append((x, m, y))
+            raise SpecError(f"mediation chain {t!r} is not (x, m1, ..., y): at least three names")
+        chain = tuple(t)
+        if len(set(chain)) != len(chain):
+            raise SpecError(f"mediation chain {t!r} repeats a variable")
+        if chain in out:
+            raise SpecError(f"mediation chain {t!r} is listed twice")
+        out.append(chain)
     if not out:
-        raise SpecError("at least one (x, m, y) mediation triple is required")
+        raise SpecError("at least one (x, m, ..., y) mediation chain is required")
     return out
 
 
-def effect_specs(triples: Sequence[Triple]) -> tuple[EffectSpec, ...]:
-    """Effect rows for ``triples``.
+def effect_specs(chains: Sequence[Chain]) -> tuple[EffectSpec, ...]:
+    """Effect rows for ``chains``.
 
     For every ``(x, y)`` pair (in order of first appearance): one
-    ``indirect`` row per listed mediator, then ``total_indirect``,
-    ``direct`` and ``total``.
+    ``indirect`` row per listed chain, in the order given, then
+    ``total_indirect``, ``direct`` and ``total``.
     """
-    ts = _validate_triples(triples)
+    cs = _validate_chains(chains)
     pairs: list[tuple[str, str]] = []
-    for x, _, y in ts:
-        if (x, y) not in pairs:
-            pairs.append((x, y))
+    for c in cs:
+        if (c[0], c[-1]) not in pairs:
+            pairs.append((c[0], c[-1]))
     specs: list[EffectSpec] = []
     for x, y in pairs:
-        specs += [EffectSpec(x, m, y, "indirect") for tx, m, ty in ts if (tx, ty) == (x, y)]
+        specs += [EffectSpec(x, mediator_label(c[1:-1]), y, "indirect") for c in cs if (c[0], c[-1]) == (x, y)]
         specs += [
             EffectSpec(x, None, y, "total_indirect"),
             EffectSpec(x, None, y, "direct"),
@@ -190,17 +235,36 @@ def effect_specs(triples: Sequence[Triple]) -> tuple[EffectSpec, ...]:
     return tuple(specs)
 
 
-def check_triples(structure: ModelStructure, triples: Sequence[Triple]) -> None:
-    """Raise :class:`SpecError` unless every triple's paths are in the model."""
-    for x, m, y in _validate_triples(triples):
-        for v in (x, m, y):
+def check_chains(structure: ModelStructure, chains: Sequence[Chain]) -> None:
+    """Raise :class:`SpecError` unless every link of every chain is a path of the model.
+
+    The message names the chain and its first missing link (``M2 ~ M1``).
+    """
+    for chain in _validate_chains(chains):
+        for v in chain:
             structure.inner_index(v)
-        for lhs, rhs in ((m, x), (y, m)):
-            if not structure.has_path(lhs, rhs):
+        for source, target in chain_links(chain):
+            if not structure.has_path(target, source):
                 raise SpecError(
-                    f"triple ({x}, {m}, {y}) needs the path {lhs} ~ {rhs}, "
+                    f"chain ({', '.join(chain)}) needs the path {target} ~ {source}, "
                     "which the model does not contain"
                 )
+
+
+check_triples = check_chains
+"""Former name of :func:`check_chains`."""
+
+
+def model_chains(structure: ModelStructure) -> list[Chain]:
+    """Every chain of two or more links of the model's structural regressions.
+
+    The chains whose specific effects sum to each total indirect effect
+    (module docstring), in the order of
+    :func:`xhs_sharing.study.syntax.directed_chains` over ``structure.inner``.
+    """
+    links = [(r.rhs, r.lhs) for r in structure.rows
+             if r.op == "~" and r.lhs in structure.inner and r.rhs in structure.inner]
+    return directed_chains(links, structure.inner)
 
 
 def compute_effects(
@@ -228,8 +292,9 @@ def compute_effects(
     for s in specs:
         ix, iy = structure.inner_index(s.x), structure.inner_index(s.y)
         if s.effect == "indirect":
-            im = structure.inner_index(s.mediator)  # type: ignore[arg-type]
-            e = b[..., im, ix] * b[..., iy, im]
+            e = 1.0
+            for source, target in chain_links(s.chain):
+                e = e * b[..., structure.inner_index(target), structure.inner_index(source)]
         elif s.effect == "direct":
             e = b[..., iy, ix]
         elif s.effect == "total":
@@ -243,6 +308,31 @@ def compute_effects(
     return np.stack(cols_est, axis=-1), np.stack(cols_std, axis=-1)
 
 
+def delta_method_effects(
+    structure: ModelStructure, theta: np.ndarray, acov: np.ndarray, specs: Sequence[EffectSpec]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Delta-method standard errors of the effects and of their standardised versions.
+
+    ``se = sqrt(diag(J acov J'))`` with ``J`` the Jacobian of
+    :func:`compute_effects` at ``theta`` by the complex step
+    (:func:`~xhs_sharing.sem.standardize.delta_method_se`): lavaan's ``se``
+    of a defined parameter (``ind := a*b*c``) and the ``se`` of its
+    ``standardizedSolution()`` row (Sobel 1982 for one mediator).
+
+    Returns
+    -------
+    se, std_se : np.ndarray, shape (k,)
+    """
+    k = len(specs)
+
+    def both(t: np.ndarray) -> np.ndarray:
+        est, std = compute_effects(structure, t, specs)
+        return np.concatenate([est, std])
+
+    se = delta_method_se(both, np.asarray(theta, dtype=float), np.asarray(acov, dtype=float))
+    return se[:k], se[k:]
+
+
 def _warn_unlisted_pathways(specs: Sequence[EffectSpec], est: np.ndarray) -> None:
     for n, s in enumerate(specs):
         if s.effect != "total_indirect":
@@ -254,9 +344,9 @@ def _warn_unlisted_pathways(specs: Sequence[EffectSpec], est: np.ndarray) -> Non
         if not math.isclose(listed, est[n], rel_tol=1e-8, abs_tol=1e-10):
             logger.warning(
                 "total indirect effect %s -> %s (%.4g) differs from the sum of "
-                "the listed specific indirect effects (%.4g): the model has "
-                "pathways not listed in the triples",
-                s.x, s.y, est[n], listed,
+                "the listed specific indirect effects (%.4g): chains of the model "
+                "from %s to %s are not listed (model_chains lists every one)",
+                s.x, s.y, est[n], listed, s.x, s.y,
             )
 
 
@@ -398,19 +488,19 @@ def monte_carlo_ci(
 
 def monte_carlo_indirect(
     fit: StructuralResult,
-    triples: Sequence[Triple],
+    chains: Sequence[Chain],
     *,
     seed: int,
     n_draws: int = N_DRAWS,
 ) -> MonteCarloResult:
-    """Monte Carlo draws of every effect of ``triples`` for a fitted model.
+    """Monte Carlo draws of every effect of ``chains`` for a fitted model.
 
     Parameters
     ----------
     fit : StructuralResult
         Its ``theta`` and ``acov`` define the sampling distribution (under
         FIML: the FIML estimates and the inverse observed information).
-    triples : sequence of (x, m, y)
+    chains : sequence of chains (x, m1, ..., y)
     seed : int
         Seed of ``np.random.default_rng``.
     n_draws : int, default 20,000
@@ -419,11 +509,11 @@ def monte_carlo_indirect(
     -------
     MonteCarloResult
     """
-    check_triples(fit.structure, triples)
+    check_chains(fit.structure, chains)
     if not fit.proper:
         logger.warning("Monte Carlo draws around an improper solution: %s",
                        "; ".join(fit.problems))
-    specs = effect_specs(triples)
+    specs = effect_specs(chains)
     est, std_est = compute_effects(fit.structure, fit.theta, specs)
     _warn_unlisted_pathways(specs, est)
     rng = np.random.default_rng(check_seed(seed))
@@ -441,13 +531,13 @@ def monte_carlo_indirect(
 def _checked_full_fit(
     data: pd.DataFrame,
     syntax: str,
-    triples: Sequence[Triple],
+    chains: Sequence[Chain],
     full_fit: StructuralResult | None,
     missing: str,
 ) -> StructuralResult:
     """The full-sample fit the resamples start from, fitted here if not given, and checked.
 
-    Raises :class:`SpecError` for a fit of other syntax, triples whose paths
+    Raises :class:`SpecError` for a fit of other syntax, chains whose paths
     are not in the model, or parameters fixed at sample values; and
     :class:`EstimationError` for an improper full-sample solution.
     """
@@ -456,7 +546,7 @@ def _checked_full_fit(
         raise SpecError("full_fit was fitted with a different model syntax")
     if not fit.proper:
         raise EstimationError("full-sample solution is improper: " + "; ".join(fit.problems))
-    check_triples(fit.structure, triples)
+    check_chains(fit.structure, chains)
     if fit.structure.data_dependent_fixed:
         raise SpecError(
             "the model fixes parameters at sample values (observed exogenous "
@@ -514,7 +604,7 @@ def _bootstrap_result(
 def bootstrap_indirect(
     data: pd.DataFrame,
     syntax: str,
-    triples: Sequence[Triple],
+    chains: Sequence[Chain],
     n_boot: int,
     seed: int,
     *,
@@ -546,7 +636,7 @@ def bootstrap_indirect(
         with NaN for missing answers under FIML).
     syntax : str
         lavaan syntax, as for :func:`~xhs_sharing.analysis.structural.fit_structural`.
-    triples : sequence of (x, m, y)
+    chains : sequence of chains (x, m1, ..., y)
     n_boot : int
         Number of resamples requested.
     seed : int
@@ -584,7 +674,7 @@ def bootstrap_indirect(
     Raises
     ------
     SpecError
-        Invalid arguments or triples, ``full_fit`` from other syntax/data, or
+        Invalid arguments or chains, ``full_fit`` from other syntax/data, or
         parameters fixed at sample values (fixed.x covariates).
     EstimationError
         Full-sample fit failed or is improper, a worker died, or no resample
@@ -594,8 +684,8 @@ def bootstrap_indirect(
     seed = check_seed(seed)
     chunk_size = check_count("chunk_size", chunk_size)
     n_jobs = check_count("n_jobs", n_jobs)
-    specs = effect_specs(triples)
-    fit = _checked_full_fit(data, syntax, triples, full_fit, missing)
+    specs = effect_specs(chains)
+    fit = _checked_full_fit(data, syntax, chains, full_fit, missing)
     x = _resampled_matrix(data, fit)
     fitter = _fitter_for(x, fit, chunk_fitter)
     point = compute_effects(fit.structure, fit.theta, specs)
@@ -763,12 +853,12 @@ def tost_effect(
 
 def _check_draws_match(name: str, res: EffectDraws | None, specs: tuple[EffectSpec, ...]) -> None:
     if res is not None and tuple(res.specs) != specs:
-        raise SpecError(f"{name} results were computed for other triples")
+        raise SpecError(f"{name} results were computed for other chains")
 
 
 def indirect_effects_table(
     fit: StructuralResult,
-    triples: Sequence[Triple],
+    chains: Sequence[Chain],
     *,
     boot: BootstrapResult | None = None,
     mc: MonteCarloResult | None = None,
@@ -781,7 +871,7 @@ def indirect_effects_table(
     Parameters
     ----------
     fit : StructuralResult
-    triples : sequence of (x, m, y)
+    chains : sequence of chains (x, m1, ..., y)
     boot : BootstrapResult, optional
         Bootstrap draws; ``boot_ci_*`` are NaN without them.
     mc : MonteCarloResult, optional
@@ -794,9 +884,13 @@ def indirect_effects_table(
     Returns
     -------
     pd.DataFrame
-        Columns ``x, mediator, y, effect, est, std_est, boot_ci_low,
-        boot_ci_high, mc_ci_low, mc_ci_high, mediation_type``.  Intervals are
-        percentile intervals of the unstandardised ``est``.
+        Columns ``x, mediator, y, effect, est, se, std_est, std_se,
+        boot_ci_low, boot_ci_high, mc_ci_low, mc_ci_high, mediation_type``.
+        ``mediator`` is :func:`mediator_label` of an ``indirect`` row's
+        chain (``"M1->M2"`` for a serial chain), empty otherwise; ``se`` and
+        ``std_se`` are delta-method standard errors
+        (:func:`delta_method_effects`).  Intervals are percentile intervals
+        of the unstandardised ``est``.
         ``mediation_type`` (Zhao et al. 2010, from the bootstrap intervals
         when given, else the Monte Carlo ones): on an ``indirect`` row it
         classifies that specific indirect effect against the direct effect;
@@ -804,15 +898,16 @@ def indirect_effects_table(
         ``(x, y)`` pair it classifies the total indirect effect.
     """
     _check_level(level)
-    check_triples(fit.structure, triples)
-    specs = effect_specs(triples)
+    check_chains(fit.structure, chains)
+    specs = effect_specs(chains)
     _check_draws_match("bootstrap", boot, specs)
     _check_draws_match("Monte Carlo", mc, specs)
     if mc is None:
         if seed is None:
             raise SpecError("give Monte Carlo results (mc=) or a seed to draw them")
-        mc = monte_carlo_indirect(fit, triples, seed=seed, n_draws=n_draws)
+        mc = monte_carlo_indirect(fit, chains, seed=seed, n_draws=n_draws)
     est, std_est = compute_effects(fit.structure, fit.theta, specs)
+    se, std_se = delta_method_effects(fit.structure, fit.theta, fit.acov, specs)
     mc_lo, mc_hi = mc.interval(level)
     if boot is not None:
         b_lo, b_hi = boot.interval(level)
@@ -835,7 +930,9 @@ def indirect_effects_table(
         "y": [s.y for s in specs],
         "effect": [s.effect for s in specs],
         "est": est,
+        "se": se,
         "std_est": std_est,
+        "std_se": std_se,
         "boot_ci_low": b_lo,
         "boot_ci_high": b_hi,
         "mc_ci_low": mc_lo,

@@ -84,7 +84,7 @@ from xhs_sharing.sem.resample import monte_carlo_interval
 from xhs_sharing.sem.standardize import implied_sd, latent_covariance, standardized_effect, std_all_matrices, wald
 from xhs_sharing.study.population import population_model, structural_matrices
 from xhs_sharing.study.spec import Study, require_population, study_from_dict
-from xhs_sharing.study.syntax import mediation_triples, structural_syntax
+from xhs_sharing.study.syntax import mediation_chains, mediator_label, structural_syntax
 from xhs_sharing.study.synthetic import SCALE_POINTS, SKEW_SHIFT, THRESHOLDS, LikertSurvey
 
 log = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ class ReplicationBatch:
 
     Arrays have one row per replication (``replications``); path columns
     follow ``paths`` (``(source, target)`` in spec order), indirect columns
-    follow ``triples`` (:func:`xhs_sharing.study.syntax.mediation_triples`).
+    follow ``triples``, the chains of :func:`xhs_sharing.study.syntax.mediation_chains`.
     ``converged`` is False for a failed fit (every estimate NaN);
     ``refitted`` marks fits that needed the one-by-one refit (neither pass
     of batched Fisher scoring converged).
@@ -208,7 +208,7 @@ class ReplicationBatch:
     path_ci_low: np.ndarray
     path_ci_high: np.ndarray
     path_pvalue: np.ndarray
-    triples: list[tuple[str, str, str]]
+    triples: list[tuple[str, ...]]
     ind_est: np.ndarray
     ind_std: np.ndarray
     ind_ci_low: np.ndarray
@@ -230,8 +230,8 @@ class ReplicationBatch:
     def indirect_table(self, i: int) -> pd.DataFrame:
         """Replication ``i``'s specific indirect effects with their Monte Carlo intervals."""
         return pd.DataFrame({
-            "x": [t[0] for t in self.triples], "mediator": [t[1] for t in self.triples],
-            "y": [t[2] for t in self.triples], "effect": "indirect",
+            "x": [t[0] for t in self.triples], "mediator": [mediator_label(t[1:-1]) for t in self.triples],
+            "y": [t[-1] for t in self.triples], "effect": "indirect",
             "est": self.ind_est[i], "std_est": self.ind_std[i],
             "mc_ci_low": self.ind_ci_low[i], "mc_ci_high": self.ind_ci_high[i],
         })
@@ -276,21 +276,19 @@ class ReplicationModel:
             raise EstimationError("the population start values give a covariance matrix that is not positive definite")
 
         self.paths = [(p.source, p.target) for p in study.paths]
-        self.triples = mediation_triples(study)
+        self.triples = mediation_chains(study)
         index = structure.param_index
         inner = list(structure.inner)
         self._src = np.array([inner.index(s) for s, _ in self.paths], dtype=np.intp)
         self._tgt = np.array([inner.index(t) for _, t in self.paths], dtype=np.intp)
         self._path_col = np.array([index(t, "~", s) for s, t in self.paths], dtype=np.intp)
         # the Monte Carlo draws need only the regression coefficients of the chains
-        a_cols = [index(m, "~", x) for x, m, _ in self.triples]
-        b_cols = [index(y, "~", m) for _, m, y in self.triples]
-        used = sorted(set(a_cols) | set(b_cols))
+        link_cols = [[index(t, "~", s) for s, t in zip(c[:-1], c[1:])] for c in self.triples]
+        used = sorted({k for cols in link_cols for k in cols})
         self._mc_cols = np.array(used, dtype=np.intp)
-        self._tri_a = np.array([used.index(k) for k in a_cols], dtype=np.intp)
-        self._tri_b = np.array([used.index(k) for k in b_cols], dtype=np.intp)
-        self._tri_x = np.array([inner.index(x) for x, _, _ in self.triples], dtype=np.intp)
-        self._tri_y = np.array([inner.index(y) for _, _, y in self.triples], dtype=np.intp)
+        self._tri_links = [np.array([used.index(k) for k in cols], dtype=np.intp) for cols in link_cols]
+        self._tri_x = np.array([inner.index(c[0]) for c in self.triples], dtype=np.intp)
+        self._tri_y = np.array([inner.index(c[-1]) for c in self.triples], dtype=np.intp)
 
     # ------------------------------------------------------------ start
 
@@ -455,23 +453,24 @@ class ReplicationModel:
     def _indirect(self, params: np.ndarray, acov: np.ndarray, conv: np.ndarray,
                   seeds: Sequence[np.random.SeedSequence], mc_draws: int
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Specific indirect effects ``a b`` and their Monte Carlo 95% intervals (Selig & Preacher 2008).
+        """Specific indirect effects (``a b``, or the product along a longer chain) and their Monte Carlo 95% intervals (Selig & Preacher 2008).
 
-        Draws of ``(a, b)`` from the normal with the replication's estimates
+        Draws of the chains' coefficients from the normal with the replication's estimates
         and asymptotic covariance (the marginal of the full-parameter draws),
         from the first child of the replication's SeedSequence.
         """
         R, T = len(params), len(self.triples)
         ab = params[:, self._mc_cols]
-        ind_est = ab[:, self._tri_a] * ab[:, self._tri_b]
+
+        def products(draws: np.ndarray) -> np.ndarray:
+            return np.stack([draws[:, links].prod(axis=1) for links in self._tri_links], axis=1)
+
+        ind_est = products(ab) if T else np.empty((R, 0))
         lo = np.full((R, T), np.nan)
         hi = np.full((R, T), np.nan)
         good = np.flatnonzero(conv)
         if not (len(good) and T):
             return ind_est, lo, hi
-        def products(draws: np.ndarray) -> np.ndarray:
-            return draws[:, self._tri_a] * draws[:, self._tri_b]
-
         for g in good:
             rng = np.random.default_rng(seeds[g].spawn(1)[0])
             block = acov[g][np.ix_(self._mc_cols, self._mc_cols)]

@@ -4,7 +4,8 @@
 from the analysis table of the survey; ``scripts/measurement.py`` only reads
 the inputs and writes the outputs.  The correlated-factors CFA
 (:func:`xhs_sharing.analysis.measurement.fit_cfa`), reliability (Cronbach's
-alpha, composite reliability, AVE; Fornell & Larcker 1981), discriminant
+alpha, composite reliability, AVE from standardized loadings; Fornell &
+Larcker 1981; semTools' compRelSEM and AVE alongside), discriminant
 validity (Fornell-Larcker criterion; HTMT, Henseler, Ringle & Sarstedt 2015),
 item descriptives, and the checks of every statistic against its
 conventional cut-off.
@@ -100,7 +101,7 @@ def run_measurement(
     ibc = study.items_by_construct
     require_positive_definite_covariance(items, study.item_ids)
     cfa = fit_cfa(items, ibc, missing=missing)
-    reliability = reliability_table(items, ibc, cfa.loadings, missing=missing)
+    reliability = reliability_table(items, ibc, cfa.loadings, missing=missing, cfa=cfa)
     fl = fornell_larcker(cfa.latent_corr, reliability.set_index("construct")["ave"])
     ht = htmt(items, ibc, missing=missing)
     checks = measurement_checks(reliability, fl, ht, cfa.fit, cfa.loadings, thresholds)

@@ -19,6 +19,10 @@ on its own:
 4. the Monte Carlo intervals
    (:func:`xhs_sharing.analysis.mediation.monte_carlo_indirect`; Selig &
    Preacher 2008);
+   the effects are those of every chain of two or more paths
+   (:func:`xhs_sharing.study.syntax.mediation_chains`: ``X -> M -> Y`` and
+   serial chains ``X -> M1 -> M2 -> Y`` alike), so the specific indirect
+   effects of each pair sum to its total indirect effect;
 5. the tables: :func:`~xhs_sharing.analysis.mediation.indirect_effects_table`
    and :func:`equivalence_table` (TOST, Schuirmann 1987; Lakens 2017);
 6. :func:`fit_summary` (``fit.json``) and :func:`bootstrap_summary`
@@ -42,10 +46,11 @@ import pandas as pd
 
 from xhs_sharing.analysis.mediation import (
     BootstrapResult,
+    Chain,
     EffectDraws,
-    Triple,
     bootstrap_indirect,
     indirect_effects_table,
+    mediator_label,
     monte_carlo_indirect,
     tost_effect,
     tost_path,
@@ -57,7 +62,7 @@ from xhs_sharing.sem.bootstrap import BootstrapProgress, ChunkFitter, FimlChunkF
 from xhs_sharing.sem.checks import solution_problems
 from xhs_sharing.sem.fit import ESTIMATOR_KEY, fit_measures
 from xhs_sharing.study.spec import Study, config_defaults, load_schema
-from xhs_sharing.study.syntax import mediation_triples, structural_syntax
+from xhs_sharing.study.syntax import mediation_chains, structural_syntax
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +188,7 @@ def run_bootstrap(
     items: pd.DataFrame,
     syntax: str,
     fit: StructuralResult,
-    triples: Sequence[Triple],
+    chains: Sequence[Chain],
     *,
     n_boot: int,
     seed: int,
@@ -192,7 +197,7 @@ def run_bootstrap(
     n_jobs: int,
     progress: Callable[[BootstrapProgress], None] | None = None,
 ) -> BootstrapRun:
-    """Percentile bootstrap of every effect of ``triples``, also around an improper solution.
+    """Percentile bootstrap of every effect of ``chains``, also around an improper solution.
 
     :func:`~xhs_sharing.analysis.mediation.bootstrap_indirect` refuses an
     improper full-sample fit so that no caller bootstraps one silently; here
@@ -207,7 +212,7 @@ def run_bootstrap(
     error: str | None = None
     started = time.perf_counter()
     try:
-        boot = bootstrap_indirect(items, syntax, triples, n_boot, seed, chunk_size=chunk_size, n_jobs=n_jobs,
+        boot = bootstrap_indirect(items, syntax, chains, n_boot, seed, chunk_size=chunk_size, n_jobs=n_jobs,
                                   progress=progress, full_fit=boot_fit, chunk_fitter=fitter)
     except EstimationError as exc:
         if fit.proper:
@@ -243,8 +248,8 @@ def equivalence_table(
         if claim.kind == "path":
             res = tost_path(fit, claim.path[1], claim.path[0], sesoi=sesoi)
         else:
-            x, m, y = claim.path
-            res = tost_effect(draws, x, y, effect="indirect", mediator=m, sesoi=sesoi)
+            x, *mediators, y = claim.path
+            res = tost_effect(draws, x, y, effect="indirect", mediator=mediator_label(mediators), sesoi=sesoi)
         rows.append({
             "id": claim.id, "kind": claim.kind, "estimate": res.estimate, "se": res.se,
             "ci90_low": res.ci_low, "ci90_high": res.ci_high, "sesoi": res.sesoi,
@@ -370,16 +375,16 @@ def run_structural(
     if engine not in ENGINES:
         raise SpecError(f"engine must be 'batched' or 'one-by-one', got {engine!r}")
     syntax, fit = fit_model(items, study, missing)
-    triples = mediation_triples(study)
-    boot = run_bootstrap(items, syntax, fit, triples, n_boot=n_boot, seed=boot_seed, chunk_size=chunk_size,
+    chains = mediation_chains(study)
+    boot = run_bootstrap(items, syntax, fit, chains, n_boot=n_boot, seed=boot_seed, chunk_size=chunk_size,
                          engine=engine, n_jobs=n_jobs, progress=progress)
-    mc = monte_carlo_indirect(fit, triples, seed=mc_seed, n_draws=mc_draws)
+    mc = monte_carlo_indirect(fit, chains, seed=mc_seed, n_draws=mc_draws)
     return StructuralOutputs(
         syntax=syntax,
         paths=fit.paths,
         r2=fit.r2,
         fit=fit_summary(fit, items, missing),
-        indirect_effects=indirect_effects_table(fit, triples, boot=boot.result, mc=mc),
+        indirect_effects=indirect_effects_table(fit, chains, boot=boot.result, mc=mc),
         bootstrap=bootstrap_summary(boot, fit, n_boot=n_boot, seed=boot_seed, chunk_size=chunk_size,
                                     engine=engine, mc_draws=mc_draws, mc_seed=mc_seed),
         equivalence=equivalence_table(study, fit, boot.result, sesoi, mc=mc),

@@ -36,6 +36,7 @@ from matplotlib.patches import Ellipse, FancyArrowPatch
 
 from xhs_sharing.report.format import stars
 from xhs_sharing.study.spec import Study
+from xhs_sharing.study.syntax import MEDIATOR_SEP
 
 SVG_NS = "http://www.w3.org/2000/svg"
 
@@ -371,7 +372,7 @@ def forest_plot(indirect: pd.DataFrame, prefix: str = "fig-forest") -> str:
         labels = []
         for i, row in enumerate(rows.itertuples(index=False)):
             y = n - 1 - i
-            labels.append((y, f"{row.x} → {row.mediator} → {row.y}"))
+            labels.append((y, " → ".join([str(row.x), *str(row.mediator).split(MEDIATOR_SEP), str(row.y)])))
             for dy, lo, hi, color, marker in (
                 (0.15, row.boot_ci_low, row.boot_ci_high, BOOT_COLOR, "o"),
                 (-0.15, row.mc_ci_low, row.mc_ci_high, MC_COLOR, "s"),
@@ -382,7 +383,7 @@ def forest_plot(indirect: pd.DataFrame, prefix: str = "fig-forest") -> str:
         if labels:
             ax.set_yticks([y for y, _ in labels], [text for _, text in labels])
         ax.set_ylim(-0.7, max(n, 1) - 0.3)
-        ax.set_xlabel("Unstandardized indirect effect (a × b) with 95% intervals")
+        ax.set_xlabel("Unstandardized indirect effect (product of the paths) with 95% intervals")
         ax.tick_params(axis="y", length=0)
         ax.spines["left"].set_visible(False)
         ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)

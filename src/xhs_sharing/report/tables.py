@@ -27,6 +27,7 @@ from xhs_sharing.report.format import (
     passes,
     status_badge,
 )
+from xhs_sharing.sem.fit import srmr_label
 from xhs_sharing.study.cutoffs import Cutoff, chi2_df_cutoff
 
 FIT_ROWS = ("chi2_df", "cfi", "tli", "rmsea", "srmr")
@@ -70,7 +71,8 @@ def _shown(fit: Mapping[str, Any], chi2_df: float) -> dict[str, tuple[str, str]]
         "cfi": ("CFI", fmt_num(fit.get("cfi"), 3)),
         "tli": ("TLI", fmt_num(fit.get("tli"), 3)),
         "rmsea": ("RMSEA [90% CI]", f"{fmt_num(fit.get('rmsea'), 3)} {fmt_ci(fit.get('rmsea_ci_low'), fit.get('rmsea_ci_high'), 3)}"),
-        "srmr": ("SRMR", fmt_num(fit.get("srmr"), 3)),
+        # the complete-data SRMR keeps its plain label (the note names it); under FIML the variant is named
+        "srmr": (srmr_label(fit) if "srmr_variant" in fit else "SRMR", fmt_num(fit.get("srmr"), 3)),
     }
 
 
@@ -115,8 +117,11 @@ def _threshold_text(key: str, cutoff: Cutoff | None) -> str:
 
 
 def _extra_rows(fit: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """n and, when known, the baseline model's chi-square."""
+    """n, the covariance-only SRMR under FIML and, when known, the baseline model's chi-square."""
     rows = [{"cells": [cell("n", header=True), cell(fmt_int(fit.get("n")), "num"), cell(DASH), cell(DASH)]}]
+    if _finite(fit.get("srmr_bentler_nomean")):
+        rows.append({"cells": [cell("SRMR (Bentler, covariances only; lavaan's srmr_bentler_nomean)", header=True),
+                               cell(fmt_num(fit.get("srmr_bentler_nomean"), 3), "num"), cell(DASH), cell(DASH)]})
     if _finite(fit.get("baseline_chi2")):
         rows.append({"cells": [cell(f"Baseline \u03c7\u00b2({fmt_int(fit.get('baseline_df'))})", header=True),
                                cell(fmt_num(fit.get("baseline_chi2"), 2), "num"), cell(DASH), cell(DASH)]})
@@ -167,8 +172,17 @@ def fit_table(fit: Mapping[str, Any], caption: str, cutoffs: Mapping[str, Cutoff
         "rows": rows + _extra_rows(fit),
         "problems": problems,
         "note": "Thresholds from checks.json where it has a check for the index, else the conventional cut-offs named. "
-                "The 90% interval of RMSEA is shown in brackets.",
+                "The 90% interval of RMSEA is shown in brackets. " + SRMR_NOTES[str(fit.get("srmr_variant", "bentler"))],
     }
+
+
+SRMR_NOTES = {
+    "bentler": "SRMR: Bentler's, the covariance residuals scaled by the observed SDs (lavaan's srmr).",
+    "bentler_with_means": "SRMR under FIML is lavaan's default for missing = \"ml\": Bentler's, with the "
+                          "standardized mean residuals averaged in (srmr_bentler); the covariance-only value "
+                          "(srmr_bentler_nomean) is listed below it.",
+}
+"""The fit table's note on the SRMR variant shown (``srmr_variant`` of the fit document)."""
 
 
 Flag = Callable[[int, int, float], str | None]

@@ -55,6 +55,8 @@ __all__ = [
     "rmsea",
     "rmsea_ci",
     "srmr",
+    "srmr_label",
+    "srmr_with_means",
     "tli",
 ]
 
@@ -297,6 +299,49 @@ def tli(chi2: float, df: float, baseline_chi2: float, baseline_df: float) -> flo
     return 1.0
 
 
+def srmr_with_means(S: np.ndarray, Sigma: np.ndarray, m: np.ndarray, mu: np.ndarray) -> float:
+    """SRMR (Bentler) with the mean residuals: lavaan's default ``srmr`` with a mean structure.
+
+    With ``missing = "ml"`` lavaan fits a mean structure, and its default
+    ``srmr`` (``srmr_bentler``) averages the ``p`` standardized mean
+    residuals ``(m_i - mu_i) / sqrt(s_ii)`` in with the ``p (p + 1) / 2``
+    covariance residuals of :func:`srmr`:
+
+    .. math:: SRMR = \\sqrt{\\frac{\\sum_{i \\le j} r_{ij}^2 + \\sum_i r_i^2}{p(p+1)/2 + p}}
+
+    (lavaan 0.6 ``lav_residuals_summary``, ``type = "cor.bentler"``, the
+    ``total`` summary; ``srmr_bentler_nomean`` is :func:`srmr`). ``S`` and
+    ``m`` are the saturated (EM) moments, ``Sigma`` and ``mu`` the model's.
+    """
+    S = as_covariance("S", S)
+    m, mu = np.asarray(m, dtype=float).ravel(), np.asarray(mu, dtype=float).ravel()
+    p = S.shape[0]
+    if m.shape != (p,) or mu.shape != (p,):
+        raise DataError(f"mean vectors of length {m.shape[0]} and {mu.shape[0]} do not match {p} variables")
+    cov_part = srmr(S, Sigma) ** 2 * (p * (p + 1) // 2)
+    mean_part = float(np.sum(((m - mu) / np.sqrt(np.diag(S))) ** 2))
+    return float(np.sqrt((cov_part + mean_part) / (p * (p + 1) // 2 + p)))
+
+
+SRMR_LABELS = {
+    "bentler": "SRMR (Bentler; lavaan's srmr)",
+    "bentler_with_means": "SRMR (Bentler, with means; lavaan's default under FIML)",
+}
+"""Report labels of the SRMR variants a fit dict's ``srmr_variant`` names."""
+
+
+def srmr_label(fit: Any) -> str:
+    """The label of the SRMR a fit dict (``cfa_fit.json``, ``fit.json``) reports.
+
+    ``srmr_variant`` is written only under FIML (``"bentler_with_means"``);
+    without it ``srmr`` is lavaan's complete-data ``srmr`` (``"bentler"``).
+
+    >>> srmr_label({"srmr": 0.03})
+    "SRMR (Bentler; lavaan's srmr)"
+    """
+    return SRMR_LABELS[str(fit.get("srmr_variant", "bentler"))]
+
+
 #: Key the measurement and structural steps add to their fit dicts (``cfa_fit.json``, ``fit.json``) to name the estimator.
 ESTIMATOR_KEY = "estimator"
 
@@ -366,7 +411,7 @@ def ml_fit_measures(S: np.ndarray, sigma: np.ndarray, n: int, n_free: int) -> di
     return measures_from_statistics(chi2, df, n, b_chi2, b_df, S, sigma)
 
 
-def fit_measures(fit: Any, data: pd.DataFrame, *, missing: str = "listwise") -> dict[str, float | int | None]:
+def fit_measures(fit: Any, data: pd.DataFrame, *, missing: str = "listwise") -> dict[str, Any]:
     """lavaan-style global fit measures of a fit result and its data.
 
     ``fit`` is any result with a ``structure``
@@ -433,7 +478,7 @@ def fiml_fit_measures(
     *,
     mean: np.ndarray | None = None,
     em: EMResult | None = None,
-) -> dict[str, float | int | None]:
+) -> dict[str, Any]:
     """lavaan's fit measures for ``missing = "ml"`` from data with missing values.
 
     * ``chi2 = 2 (logL_H1 - logL_H0)``, H1 the saturated model estimated by
@@ -446,16 +491,18 @@ def fiml_fit_measures(
       variances (:func:`independence_loglik`), ``baseline_df = p (p - 1) / 2``;
     * CFI, TLI, RMSEA and its interval from these with N = every row used
       (lavaan uses N, not N - 1, for RMSEA with ML);
-    * SRMR (Bentler) compares the EM covariance with ``sigma``. This is
-      lavaan's ``srmr_bentler_nomean``: with ``missing = "ml"`` lavaan's
-      default ``srmr`` also averages in the ``p`` standardized mean residuals
-      (EM mean minus model mean), over ``p (p + 1) / 2 + p`` elements instead
-      of ``p (p + 1) / 2``; the covariance-only version is used here so that
-      complete data give exactly the ML value.
+    * ``srmr`` is lavaan's default under ``missing = "ml"``
+      (``srmr_bentler``, :func:`srmr_with_means`): the EM covariance and
+      mean compared with ``sigma`` and ``mean``, the ``p`` standardized mean
+      residuals averaged in with the covariance ones; ``srmr_variant`` is
+      ``"bentler_with_means"`` and ``srmr_bentler_nomean`` the
+      covariance-only value (:func:`srmr`, lavaan's ``srmr_bentler_nomean``).
 
-    With complete data every value equals
-    :func:`~xhs_sharing.sem.fit.fit_measures`'s ML one
-    (EM then returns the sample moments, divisor N).
+    With complete data every value but ``srmr`` equals
+    :func:`~xhs_sharing.sem.fit.fit_measures`'s ML one (EM then returns the
+    sample moments, divisor N; ``srmr`` is the ML one times
+    ``sqrt(p (p + 1) / (p (p + 3)))`` at the sample means, as in lavaan with
+    ``missing = "ml"``); :func:`fit_measures` uses ML for complete data.
 
     Parameters
     ----------
@@ -474,7 +521,8 @@ def fiml_fit_measures(
     -------
     dict
         Keys :data:`~xhs_sharing.sem.fit.FIT_MEASURE_KEYS`, the same as
-        :func:`~xhs_sharing.sem.fit.fit_measures`.
+        :func:`~xhs_sharing.sem.fit.fit_measures`, then ``srmr_variant`` and
+        ``srmr_bentler_nomean``.
         :func:`estimator_label` names the estimator for a report.
     """
     md = MissingData(x)
@@ -492,4 +540,8 @@ def fiml_fit_measures(
         raise SpecError(f"the model has negative degrees of freedom ({df})")
     chi2 = lr_statistic(em.loglik, ll0, "model")
     b_chi2 = lr_statistic(em.loglik, independence_loglik(md), "baseline model")
-    return measures_from_statistics(chi2, df, md.n, b_chi2, p * (p - 1) // 2, em.cov, sigma)
+    out: dict[str, Any] = dict(measures_from_statistics(chi2, df, md.n, b_chi2, p * (p - 1) // 2, em.cov, sigma))
+    out["srmr_bentler_nomean"] = out["srmr"]
+    out["srmr"] = srmr_with_means(em.cov, sigma, em.mean, mean)
+    out["srmr_variant"] = "bentler_with_means"
+    return out

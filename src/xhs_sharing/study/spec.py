@@ -576,9 +576,11 @@ def _check_claims(study: Study, source: str, pairs: set[tuple[str, str]]) -> Non
     if dup := _duplicates([cl.id for cl in study.claims]):
         raise SpecError(f"{source}: field claims: duplicated claim id(s) {dup}")
     for k, cl in enumerate(study.claims):
-        need = 2 if cl.kind == "path" else 3
-        if len(cl.path) != need:
-            raise SpecError(f"{source}: field claims/{k} ({cl.id}): a {cl.kind} claim needs {need} constructs, got {list(cl.path)}")
+        # a path claim is [from, to]; an indirect claim a chain [X, M1, ..., Mk, Y], k >= 1
+        bad_length = len(cl.path) != 2 if cl.kind == "path" else len(cl.path) < 3
+        if bad_length:
+            need = "2 constructs" if cl.kind == "path" else "a chain of 3 or more constructs"
+            raise SpecError(f"{source}: field claims/{k} ({cl.id}): a {cl.kind} claim needs {need}, got {list(cl.path)}")
         for a, b in zip(cl.path[:-1], cl.path[1:]):
             if (a, b) not in pairs:
                 raise SpecError(f"{source}: field claims/{k} ({cl.id}): the model has no path {a}->{b}")

@@ -94,7 +94,16 @@ def _reliability_note(checks: Sequence[Mapping[str, Any]]) -> str:
             thresholds.append(f"{label} {fmt_threshold(c.get('comparison'), c.get('threshold'))}"
                               + (f" ({c.get('reference')})" if c.get("reference") else ""))
     return (("Thresholds from checks.json: " + "; ".join(thresholds) + ". " if thresholds else "")
-            + "\u2713 passes its check, \u2717 fails it, ! warning. CR: composite reliability; AVE: average variance extracted.")
+            + "\u2713 passes its check, \u2717 fails it, ! warning. " + CR_AVE_DEFINITIONS)
+
+
+CR_AVE_DEFINITIONS = (
+    "CR: composite reliability; AVE: average variance extracted. CR and AVE (the values checked) are computed from "
+    "the completely standardized loadings \u03bb (Fornell & Larcker 1981): CR = (\u03a3\u03bb)\u00b2 / "
+    "((\u03a3\u03bb)\u00b2 + \u03a3(1 \u2212 \u03bb\u00b2)), AVE = mean \u03bb\u00b2. The semTools columns use "
+    "semTools' compRelSEM() and AVE() instead (unstandardized loadings and the observed variances of the items): "
+    "they differ most on weak scales whose items have unequal variances; they are shown, not checked.")
+"""Which CR and AVE the reliability table shows and what the semTools columns are."""
 
 
 def reliability_table(rel: pd.DataFrame, checks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -111,11 +120,13 @@ def reliability_table(rel: pd.DataFrame, checks: Sequence[Mapping[str, Any]]) ->
             check_cell(d["cr"], cindex.get((cid, "cr"))),
             check_cell(d["ave"], cindex.get((cid, "ave"))),
             check_cell(d["sqrt_ave"], cindex.get((cid, "sqrt_ave"))),
+            num(d.get("cr_semtools")),
+            num(d.get("ave_semtools")),
         ]})
     return {
         "caption": "Reliability and convergent validity",
         "columns": [col("Construct"), col("Cronbach's \u03b1", "num"), col("\u03b1 95% CI", "num"), col("CR", "num"),
-                    col("AVE", "num"), col("\u221aAVE", "num")],
+                    col("AVE", "num"), col("\u221aAVE", "num"), col("CR (semTools)", "num"), col("AVE (semTools)", "num")],
         "rows": rows,
         "note": _reliability_note(checks),
     }

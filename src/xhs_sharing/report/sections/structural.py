@@ -11,6 +11,7 @@ from xhs_sharing.analysis.claims import improper_problems
 from xhs_sharing.report.format import _finite, arrow, cell, col, fmt_ci, fmt_int, fmt_num, fmt_p, num, stars
 from xhs_sharing.report.tables import fit_table
 from xhs_sharing.study.cutoffs import Cutoff
+from xhs_sharing.study.syntax import MEDIATOR_SEP
 
 MEDIATION_TYPES = {
     "complementary": "complementary (partial) mediation",
@@ -74,11 +75,17 @@ def _sig_ci(lo: Any, hi: Any) -> dict[str, Any]:
     return c
 
 
+def chain_label(x: str, mediator: str, y: str) -> str:
+    """``X → M1 → M2 → Y`` from an indirect row (mediators joined by ``->`` in the file)."""
+    return arrow(x, *str(mediator).split(MEDIATOR_SEP), y)
+
+
 def _effect_row(d: Mapping[str, Any], mtext: str) -> dict[str, Any]:
     indirect = d["effect"] == "indirect"
-    label = arrow(d["x"], d["mediator"], d["y"]) if indirect else EFFECT_LABELS.get(d["effect"], d["effect"])
+    label = chain_label(d["x"], d["mediator"], d["y"]) if indirect else EFFECT_LABELS.get(d["effect"], d["effect"])
     return {"cells": [cell(label, "indent" if not indirect else ""), cell(d["effect"].replace("_", " ")),
-                      num(d["est"], 3), num(d["std_est"], 3), _sig_ci(d["boot_ci_low"], d["boot_ci_high"]),
+                      num(d["est"], 3), num(d.get("se"), 3), num(d["std_est"], 3),
+                      _sig_ci(d["boot_ci_low"], d["boot_ci_high"]),
                       _sig_ci(d["mc_ci_low"], d["mc_ci_high"]), cell(mtext if not indirect else "")]}
 
 
@@ -93,7 +100,7 @@ def _effect_rows(ind: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str
         mtype = next((t for t in sub["mediation_type"] if t), "")
         mtext = MEDIATION_TYPES.get(mtype, mtype.replace("_", " ") if mtype else "not classified")
         types.append({"x": x, "y": y, "type": mtext})
-        rows.append({"cls": "group", "cells": [cell(f"{arrow(x, y)}: {mtext}", header=True, colspan=7)]})
+        rows.append({"cls": "group", "cells": [cell(f"{arrow(x, y)}: {mtext}", header=True, colspan=8)]})
         rows += [_effect_row(r._asdict(), mtext) for r in sub.itertuples(index=False)]
     return rows, types
 
@@ -113,11 +120,14 @@ def mediation_view(res: Mapping[str, Any]) -> dict[str, Any]:
     failed = boot.get("failed")
     return {
         "table": {"caption": "Total, direct and indirect effects", "rows": rows,
-                  "columns": [col("Effect"), col("Kind"), col("B", "num"), col("\u03b2", "num"),
+                  "columns": [col("Effect"), col("Kind"), col("B", "num"), col("SE", "num"), col("\u03b2", "num"),
                               col("Bootstrap 95% CI", "num"), col("Monte Carlo 95% CI", "num"), col("Mediation type")],
-                  "note": "B: unstandardized effect; \u03b2: standardized. Intervals are for B: percentile bootstrap and Monte Carlo "
-                          "(parametric draws of the estimates). \u2020 the interval excludes zero. Mediation types after "
-                          "Zhao, Lynch & Chen (2010)."},
+                  "note": "B: unstandardized effect, for a chain the product of the path coefficients along it "
+                          "(X \u2192 M1 \u2192 M2 \u2192 Y: a1 \u00d7 d \u00d7 b2); SE: its delta-method standard error "
+                          "(lavaan's for a := product); \u03b2: standardized. Every chain of the model is listed, so the "
+                          "specific effects of a pair sum to its total indirect effect. Intervals are for B: percentile "
+                          "bootstrap and Monte Carlo (parametric draws of the estimates). \u2020 the interval excludes zero. "
+                          "Mediation types after Zhao, Lynch & Chen (2010)."},
         "types": types,
         "bootstrap_text": _bootstrap_text(boot),
         "bootstrap_incomplete": _finite(failed) and float(failed) > 0,

@@ -34,12 +34,15 @@ def _path_condition(study: Study, claim: Any) -> str:
 
 
 def _chain_condition(claim: Any) -> str:
-    """What contradicts a claim about a mediated effect x -> m -> y."""
-    x, m, y = claim.path
+    """What contradicts a claim about a mediated effect along ``x -> m1 -> ... -> y`` (one or more mediators)."""
+    x, *mediators, y = claim.path
+    chain = "\u2192".join(claim.path)
+    via = "\u2192".join(mediators)
+    links = [f"{a}\u2192{b}" for a, b in zip(claim.path[:-1], claim.path[1:], strict=True)]
     if claim.expected == "not_significant":
-        return f"a significant {m} mediation of {x} ({x}\u2192{m}\u2192{y} interval excluding zero)"
-    return (f"no significant {m} mediation of {x} ({x}\u2192{m}\u2192{y} interval including zero), "
-            f"e.g. a non-significant {x}\u2192{m} or {m}\u2192{y} path")
+        return f"a significant {via} mediation of {x} ({chain} interval excluding zero)"
+    return (f"no significant {via} mediation of {x} ({chain} interval including zero), "
+            f"e.g. a non-significant {', '.join(links[:-1])} or {links[-1]} path")
 
 
 def limitations(study: Study, claims: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -326,7 +326,7 @@ def fit_dwls(model: DeltaModel, r: np.ndarray, w: np.ndarray, start: np.ndarray 
     f = float(np.sum(w * (r - model.moments(x)) ** 2))
     damping = 1e-3
     for it in range(1, max_iter + 1):
-        jac = model.jacobian(x)
+        jac = model.batched_jacobian(x[None])[1][0]  # = jacobian(x), without the (n_params, p, p) stack
         step = _lm_step(jac, w, r - model.moments(x), np.array(damping))
         f_new = float(np.sum(w * (r - model.moments(x + step)) ** 2))
         if f_new <= f:

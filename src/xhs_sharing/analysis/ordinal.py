@@ -88,6 +88,9 @@ WLSMV: Final = "WLSMV"
 #: lavaan's name of the robust standard errors of WLSMV (``se = "robust.sem"``).
 ROBUST_SEM: Final = "robust.sem"
 
+#: lavaan's name of WLSMV's test (``test = "scaled.shifted"``: mean-and-variance adjusted).
+SCALED_SHIFTED: Final = "scaled.shifted"
+
 #: Resample outcome: an item kept fewer than two categories (no threshold, no polychoric).
 DEGENERATE: Final = "single_category_item"
 
@@ -217,8 +220,10 @@ def wlsmv_fit_measures(fit: WLSMVFit) -> dict[str, Any]:
     *standard* DWLS values (``chisq``, ``cfi``, ``tli``, ``rmsea``, ``srmr``;
     ``fitMeasures()`` names without suffix); the ``*_scaled`` keys the values
     from the mean-and-variance adjusted (scaled-shifted) statistic, lavaan's
-    ``.scaled`` measures, with ``chi2_scaling_factor`` (``1 / a``) and
-    ``chi2_shift`` (``b``). RMSEA and its 90% interval use ``N - 1`` (lavaan's
+    ``.scaled`` measures, with ``scaling_factor`` (``1 / a``; the names of
+    MLR's keys, :data:`xhs_sharing.sem.fit.ROBUST_FIT_NAMES` on the MLR
+    branch) and ``shift`` (``b``), ``test`` (``"scaled.shifted"``) and
+    ``se`` (``"robust.sem"``). RMSEA and its 90% interval use ``N - 1`` (lavaan's
     ``ntotal - ngroups`` for DWLS; :func:`~xhs_sharing.sem.fit.rmsea_ci`), the
     scaled interval from ``T3`` on ``df`` (lavaan 0.6-14).
     """
@@ -235,10 +240,11 @@ def wlsmv_fit_measures(fit: WLSMVFit) -> dict[str, Any]:
     out = {k: out[k] for k in FIT_MEASURE_KEYS}
     out.update({
         "chi2_scaled": m["chisq.scaled"], "pvalue_scaled": m["pvalue.scaled"] if df > 0 else None,
-        "chi2_scaling_factor": m["chisq.scaling.factor"], "chi2_shift": m["chisq.shift.parameters"],
+        "scaling_factor": m["chisq.scaling.factor"], "shift": m["chisq.shift.parameters"],
         "cfi_scaled": m["cfi.scaled"], "tli_scaled": m["tli.scaled"], "rmsea_scaled": m["rmsea.scaled"],
         "rmsea_ci_low_scaled": low_s, "rmsea_ci_high_scaled": high_s,
-        "baseline_chi2_scaled": m["baseline.chisq.scaled"], "test": "scaled.shifted", "se": ROBUST_SEM,
+        "baseline_chi2_scaled": m["baseline.chisq.scaled"],
+        "baseline_scaling_factor": m["baseline.chisq.scaling.factor"], "test": SCALED_SHIFTED, "se": ROBUST_SEM,
     })
     return out
 

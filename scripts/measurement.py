@@ -16,10 +16,11 @@ def main(logger):
     if n_incomplete:
         logger.info("%d respondents have missing answers; missing = %s", n_incomplete, missing)
     out = run_measurement(items, study, snakemake.params.scale_points,  # noqa: F821
-                          dict(snakemake.params.thresholds), missing=missing)  # noqa: F821
+                          dict(snakemake.params.thresholds), missing=missing,  # noqa: F821
+                          estimator=snakemake.params.estimator)  # noqa: F821
     fit = out.cfa_fit
-    logger.info("CFA (%s): chi2 = %.3f on %d df, CFI = %.3f, TLI = %.3f, RMSEA = %.3f, SRMR = %.3f",
-                fit["estimator"], fit["chi2"], fit["df"], fit["cfi"], fit["tli"], fit["rmsea"], fit["srmr"])
+    logger.info("CFA (%s, missing answers: %s): chi2 = %.3f on %d df, CFI = %.3f, TLI = %.3f, RMSEA = %.3f, SRMR = %.3f",
+                fit["estimator"], fit["missing"], fit["chi2"], fit["df"], fit["cfi"], fit["tli"], fit["rmsea"], fit["srmr"])
     logger.info("checks: %d passed, %d failed, %d warnings", out.checks["passed"],
                 out.checks["failed"], out.checks["warnings"])
     o = snakemake.output  # noqa: F821

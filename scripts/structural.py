@@ -20,11 +20,11 @@ def main(logger):
         n_boot=cfg["bootstrap"], boot_seed=stream_seed(sm.params.seed, "bootstrap"),
         mc_seed=stream_seed(sm.params.seed, "mc_intervals"), chunk_size=cfg["chunk_size"],
         mc_draws=cfg["mc_draws"], sesoi=cfg["sesoi"], n_jobs=sm.threads, engine=cfg["engine"],
-        missing=sm.params.missing,
+        missing=sm.params.missing, estimator=sm.params.estimator,
     )
     b = out.bootstrap
-    logger.info("estimator %s; bootstrap (%s): %d requested, %d converged, %d failed", out.fit["estimator"],
-                b["engine"], b["requested"], b["converged"], b["failed"])
+    logger.info("estimator %s (missing answers: %s); bootstrap (%s): %d requested, %d converged, %d failed",
+                out.fit["estimator"], out.fit["missing"], b["engine"], b["requested"], b["converged"], b["failed"])
     if out.fit["proper"]:  # an improper one has been logged as a WARNING by run_structural
         logger.info("the structural solution is proper")
     o = sm.output

@@ -256,7 +256,8 @@ def test_fiml_cfa_and_structural_paths_agree(hs):
     spec = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
     cfa = fit_cfa(holed, spec, missing="fiml")
     sem = fit_structural(cfa_syntax(spec), holed, missing="fiml")
-    assert cfa.estimator == sem.estimator == "FIML" and cfa.fit["estimator"] == "FIML"
+    assert cfa.estimator == sem.estimator == "FIML"
+    assert (cfa.fit["estimator"], cfa.fit["missing"]) == ("ML", "fiml")
     assert cfa.fit["chi2"] == pytest.approx(sem.chi2, rel=1e-7)
     assert cfa.n == sem.n_obs == len(hs)
     load = sem.params[sem.params["op"] == "=~"].set_index(["lhs", "rhs"])
@@ -266,7 +267,7 @@ def test_fiml_cfa_and_structural_paths_agree(hs):
             assert row.se == pytest.approx(load.loc[(row.construct, row.item), "se"], rel=1e-4)
     # fit measures from the CFA's estimates agree with the CFA's own
     assert fit_measures(cfa.estimates, holed, missing="fiml") == pytest.approx(
-        {k: v for k, v in cfa.fit.items() if k != "estimator"}, rel=1e-6)
+        {k: v for k, v in cfa.fit.items() if k not in ("estimator", "missing")}, rel=1e-6)
 
 
 # ---------------------------------------------------------------- large samples
@@ -434,7 +435,7 @@ def test_stages_run_end_to_end_on_a_survey_with_missing_answers(study, survey):
     holed = blank(survey, 0.10, SEED)
     assert holed.isna().any(axis=1).mean() > 0.9  # nearly every respondent skipped something
     m = run_measurement(holed, study, 7, missing="fiml")
-    assert m.cfa_fit["estimator"] == "FIML" and m.cfa_fit["n"] == len(survey)
+    assert (m.cfa_fit["estimator"], m.cfa_fit["missing"], m.cfa_fit["n"]) == ("ML", "fiml", len(survey))
     assert m.loadings["se"].notna().sum() == len(study.items) - len(study.constructs)
     rel = m.reliability.set_index("construct")
     for c in study.constructs:  # alpha on the rows complete on the construct
@@ -442,7 +443,8 @@ def test_stages_run_end_to_end_on_a_survey_with_missing_answers(study, survey):
     assert np.isfinite(m.htmt.to_numpy()).all()
     s = run_structural(holed, study, n_boot=10, boot_seed=3, mc_seed=4, chunk_size=5, mc_draws=500,
                        missing="fiml")
-    assert s.fit["estimator"] == "FIML" and s.fit["n"] == len(survey)
+    assert (s.fit["estimator"], s.fit["missing"], s.fit["n"]) == ("ML", "fiml", len(survey))
+    assert (s.bootstrap["estimator"], s.bootstrap["missing"]) == ("ML", "fiml")
     assert s.bootstrap["engine"] == "one-by-one FIML" and s.bootstrap["engine_requested"] == "batched"
     assert s.bootstrap["mc_information"] == "observed"
     assert s.bootstrap["requested"] == 10 and s.bootstrap["converged"] + s.bootstrap["failed"] == 10

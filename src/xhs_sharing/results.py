@@ -75,9 +75,14 @@ class ResultFile:
         return str(PurePosixPath(self.path).relative_to(directory))
 
 
-FIT_COLUMNS = ("baseline_chi2", "baseline_df", "cfi", "chi2", "df", "estimator", "n", "pvalue", "rmsea",
+FIT_COLUMNS = ("baseline_chi2", "baseline_df", "cfi", "chi2", "df", "estimator", "missing", "n", "pvalue", "rmsea",
                "rmsea_ci_high", "rmsea_ci_low", "srmr", "tli")
-"""Keys of ``cfa_fit.json`` and ``fit.json``: lavaan's fit measures and the estimator (ML or FIML)."""
+"""Keys of ``cfa_fit.json`` and ``fit.json``: lavaan's fit measures, the estimator (the config's ``estimator``:
+ML, MLR or WLSMV) and how missing answers were handled (``missing``: ``fiml`` when the FIML likelihood was used,
+else ``listwise``)."""
+
+ESTIMATOR_KEYS_SINCE_ISSUE13 = ("missing",)
+"""Keys added by issue 13 that files written before it lack (readers must do without them)."""
 
 
 FIML_FIT_KEYS = ("srmr_bentler_nomean", "srmr_variant")
@@ -145,7 +150,8 @@ FILES: tuple[ResultFile, ...] = (
     ResultFile("loadings", "results/measurement/loadings.csv",
                ("construct", "item", "est", "se", "z", "pvalue", "std_all", "resid_var"), ("construct", "item"),
                description="CFA loadings and residual variances"),
-    ResultFile("cfa_fit", "results/measurement/cfa_fit.json", FIT_COLUMNS, optional=FIML_FIT_KEYS,
+    ResultFile("cfa_fit", "results/measurement/cfa_fit.json", FIT_COLUMNS,
+               optional=(*FIML_FIT_KEYS, *ESTIMATOR_KEYS_SINCE_ISSUE13),
                description="fit of the CFA"),
     ResultFile("checks", "results/measurement/checks.json", ("checks", "failed", "passed", "total", "warnings"),
                description="every measurement check with its threshold, comparison, reference and status"),
@@ -158,7 +164,7 @@ FILES: tuple[ResultFile, ...] = (
     ResultFile("r2", "results/structural/r2.csv", ("variable", "r2"), ("variable",),
                description="R-squared of the endogenous constructs"),
     ResultFile("fit", "results/structural/fit.json", (*FIT_COLUMNS, "problems", "proper"),
-               optional=("problems", "proper", *FIML_FIT_KEYS),
+               optional=("problems", "proper", *FIML_FIT_KEYS, *ESTIMATOR_KEYS_SINCE_ISSUE13),
                description="fit of the SEM; proper = false (with the problems) for an improper solution"),
     ResultFile("indirect", "results/structural/indirect_effects.csv",
                ("x", "mediator", "y", "effect", "est", "se", "std_est", "std_se", "boot_ci_low", "boot_ci_high",
@@ -167,7 +173,8 @@ FILES: tuple[ResultFile, ...] = (
                            "indirect, direct and total effects with delta-method SEs, bootstrap and MC intervals"),
     ResultFile("bootstrap", "results/structural/bootstrap.json",
                ("chunk_size", "converged", "engine", "estimator", "failed", "failures", "mc_draws", "mc_information",
-                "mc_seed", "requested", "seed"), optional=("engine_requested", "error"),
+                "mc_seed", "missing", "requested", "seed"),
+               optional=("engine_requested", "error", *ESTIMATOR_KEYS_SINCE_ISSUE13),
                description="bootstrap and Monte Carlo interval settings and convergence counts"),
     ResultFile("equivalence", "results/structural/equivalence.csv",
                ("id", "kind", "estimate", "se", "ci90_low", "ci90_high", "sesoi", "pvalue", "verdict"),

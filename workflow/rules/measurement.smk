@@ -23,6 +23,7 @@ rule measurement:
         scale_points=config["data"]["scale_points"],
         thresholds=config["measurement"]["thresholds"],
         missing=config["data"]["missing"],
+        estimator=config["estimator"],
     conda:
         "../../environment.yml"
     benchmark:

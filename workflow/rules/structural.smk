@@ -26,6 +26,7 @@ rule structural:
         seed=config["synthetic"]["seed"],
         settings=config["structural"],
         missing=config["data"]["missing"],
+        estimator=config["estimator"],
     threads: 2
     conda:
         "../../environment.yml"

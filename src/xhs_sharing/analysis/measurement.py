@@ -50,9 +50,10 @@ import pandas as pd
 import pingouin as pg
 from scipy import stats
 
+from xhs_sharing.analysis.structural import ESTIMATOR_DEFAULT, check_estimator, estimate, missing_label
 from xhs_sharing.errors import DataError, EstimationError, SpecError
 from xhs_sharing.sem.checks import check_solutions, solution_problems
-from xhs_sharing.sem.estimation import MAX_ITER, XTOL, ModelFit, fit_model
+from xhs_sharing.sem.estimation import MAX_ITER, XTOL, ModelFit
 from xhs_sharing.sem.fit import ESTIMATOR_KEY, fiml_fit_measures, fit_measures
 from xhs_sharing.sem.frames import observed_matrix
 from xhs_sharing.sem.model import LAMBDA, PSI, THETA, load_model
@@ -714,6 +715,11 @@ class CfaResult:
         The covariance matrix the model was fitted to, items as labels:
         the sample covariance of the rows used (divisor N) under ML, the EM
         estimate of the saturated model under FIML (lavaan's ``sampstat``).
+    method : str
+        The configured estimator (``"ML"``, ``"MLR"``, ``"WLSMV"``), written
+        as ``fit["estimator"]``; ``estimator`` stays the likelihood
+        (``fit["missing"]``), as in
+        :class:`~xhs_sharing.analysis.structural.StructuralResult`.
     """
 
     estimates: ModelFit
@@ -725,6 +731,24 @@ class CfaResult:
     estimator: str = "ML"
     problems: tuple[str, ...] = ()
     sample_cov: pd.DataFrame | None = None
+    method: str = "ML"
+
+
+def fit_cfa_wlsmv(data: pd.DataFrame, items_by_construct: Mapping[str, Sequence[str]]) -> CfaResult:
+    """HOOK for the WLSMV engineer: the correlated-factors CFA by WLSMV (ordered items).
+
+    Must return a :class:`CfaResult` with ``method="WLSMV"``, the loadings
+    table and latent correlations of the WLSMV solution, and ``fit`` with
+    the keys of :data:`~xhs_sharing.sem.fit.FIT_MEASURE_KEYS` (plus the
+    scaled-shifted test and the scaled measures), ``"estimator": "WLSMV"``
+    and ``"missing": "listwise"``. Until then it raises.
+
+    Raises
+    ------
+    SpecError
+        Always (not wired yet).
+    """
+    raise SpecError("estimator WLSMV is not wired yet")
 
 
 def cfa_syntax(items_by_construct: Mapping[str, Sequence[str]]) -> str:
@@ -768,8 +792,9 @@ def fit_cfa(
     tol: float = XTOL,
     max_iter: int = MAX_ITER,
     missing: str = MISSING_DEFAULT,
+    estimator: str = ESTIMATOR_DEFAULT,
 ) -> CfaResult:
-    """Fit the correlated-factors CFA by ML (or FIML) and collect its measurement tables.
+    """Fit the correlated-factors CFA by ML (or FIML; MLR, WLSMV on request) and collect its measurement tables.
 
     The model of :func:`cfa_syntax` is fitted with the package's one
     estimator, :func:`xhs_sharing.sem.estimation.fit_model` (semopy's SLSQP, then
@@ -795,11 +820,19 @@ def fit_cfa(
         Convergence tolerance and iteration cap, :func:`~xhs_sharing.sem.estimation.fit_model`'s
         ``xtol`` and ``max_iter``.
     missing : {"listwise", "fiml"}, default "listwise"
+    estimator : {"ML", "MLR", "WLSMV"}
+        The config's ``estimator`` (default from its schema). ``"MLR"``: the
+        same estimates, sandwich standard errors and the scaled test and
+        robust fit measures in ``fit``
+        (:func:`xhs_sharing.analysis.structural.estimate`); ``"WLSMV"``:
+        :func:`fit_cfa_wlsmv`.
 
     Returns
     -------
     CfaResult
-        ``fit`` carries ``"estimator"``: ``"ML"`` or ``"FIML"``.
+        ``fit`` carries ``"estimator"`` (the configured one) and
+        ``"missing"`` (``"fiml"`` when the FIML likelihood was used, else
+        ``"listwise"``).
 
     Raises
     ------
@@ -815,6 +848,9 @@ def fit_cfa(
     spec = _validate_spec(items_by_construct)
     if missing not in ("listwise", "fiml"):
         raise SpecError(f"missing must be 'listwise' or 'fiml', got {missing!r}")
+    check_estimator(estimator)
+    if estimator == "WLSMV":
+        return fit_cfa_wlsmv(data, spec)
     syntax = cfa_syntax(spec)
     frame = _item_frame(data, spec, complete=missing == "listwise")
     all_items = list(frame.columns)
@@ -826,7 +862,7 @@ def fit_cfa(
         )
     parsed = load_model(syntax, lavaan_defaults=False)
     x = observed_matrix(frame, parsed.observed, allow_missing=True)
-    estimates = fit_model(parsed, x, xtol=tol, max_iter=max_iter)
+    estimates = estimate(parsed, x, estimator, xtol=tol, max_iter=max_iter)
     estimates.require_identified()
     problems = _standardizable(estimates, list(spec))
     loadings, latent_corr = _cfa_tables(estimates, spec)
@@ -838,7 +874,8 @@ def fit_cfa(
         ))
     else:
         fit = dict(fit_measures(estimates, frame))
-    fit[ESTIMATOR_KEY] = estimates.estimator
+    fit[ESTIMATOR_KEY] = estimator
+    fit["missing"] = missing_label(estimates.estimator)
     observed = list(estimates.structure.observed)
     cov = estimates.em.cov if estimates.em is not None else np.cov(x, rowvar=False, bias=True)
     return CfaResult(
@@ -851,6 +888,7 @@ def fit_cfa(
         n=estimates.n_obs,
         estimator=estimates.estimator,
         problems=tuple(problems),
+        method=estimator,
     )
 
 

@@ -29,21 +29,87 @@ from scipy import stats
 
 from xhs_sharing.errors import EstimationError, SpecError
 from xhs_sharing.sem.checks import solution_problems
-from xhs_sharing.sem.estimation import MAX_ITER, XTOL, fit_model
+from xhs_sharing.sem.estimation import MAX_ITER, XTOL, ModelFit, fit_model, robust_fit
 from xhs_sharing.sem.frames import check_missing, observed_matrix
 from xhs_sharing.sem.model import ModelStructure, check_syntax, load_model
 from xhs_sharing.sem.mvnorm_missing import em_moments
 from xhs_sharing.sem.objectives import sample_covariance
+from xhs_sharing.sem.robust import MLRResult
 from xhs_sharing.sem.standardize import delta_method_se, std_all_values, wald
-from xhs_sharing.study.spec import MISSING_DEFAULT
+from xhs_sharing.study.spec import MISSING_DEFAULT, config_defaults, load_schema
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "ESTIMATORS",
+    "ESTIMATOR_DEFAULT",
     "StructuralResult",
+    "check_estimator",
+    "estimate",
     "fit_structural",
+    "fit_structural_wlsmv",
+    "missing_label",
     "require_positive_definite_covariance",
 ]
+
+#: Estimators a run may ask for (the config's ``estimator``, as lavaan's ``estimator =``).
+ESTIMATORS: tuple[str, ...] = tuple(load_schema("config.schema.yaml")["properties"]["estimator"]["enum"])
+
+#: The config schema's default ``estimator`` (the one source of it).
+ESTIMATOR_DEFAULT: str = config_defaults()["estimator"]
+
+
+def check_estimator(estimator: str) -> None:
+    """Raise :class:`SpecError` unless ``estimator`` is one of :data:`ESTIMATORS`."""
+    if estimator not in ESTIMATORS:
+        raise SpecError(f"estimator must be one of {', '.join(ESTIMATORS)} (config key 'estimator'), "
+                        f"got {estimator!r}")
+
+
+def missing_label(likelihood: str) -> str:
+    """``"fiml"`` when the FIML likelihood was maximised (``likelihood == "FIML"``), else ``"listwise"``.
+
+    The ``missing`` key of ``fit.json``, ``cfa_fit.json`` and ``bootstrap.json``:
+    how missing answers were handled *in this fit* (with ``data.missing:
+    fiml`` and complete data FIML is ML, and the value is ``"listwise"``).
+    """
+    return "fiml" if likelihood == "FIML" else "listwise"
+
+
+def estimate(parsed: Any, x: np.ndarray, estimator: str, *, xtol: float = XTOL,
+             max_iter: int = MAX_ITER) -> ModelFit:
+    """The ML/FIML fit of ``parsed`` on ``x``, with MLR's sandwich and tests when ``estimator == "MLR"``.
+
+    The ML-family dispatch shared by :func:`fit_structural` and
+    :func:`xhs_sharing.analysis.measurement.fit_cfa`: ML and MLR have the same
+    point estimates (:func:`~xhs_sharing.sem.estimation.fit_model`; FIML with
+    missing answers), MLR adds :func:`~xhs_sharing.sem.estimation.robust_fit`.
+    WLSMV is dispatched before this (it fits another discrepancy).
+    """
+    fit = fit_model(parsed, x, xtol=xtol, max_iter=max_iter)
+    if estimator == "MLR" and fit.information_problem is None:
+        fit = robust_fit(fit, x)
+    return fit
+
+
+def fit_structural_wlsmv(
+    syntax: str, data: pd.DataFrame, *, allow_improper: bool = False, lavaan_defaults: bool = True,
+) -> StructuralResult:
+    """HOOK for the WLSMV engineer: the structural model by WLSMV (ordered items), as a :class:`StructuralResult`.
+
+    Must return a result with ``method="WLSMV"``, ``estimator="WLSMV"``
+    (``estimator`` is the marker the FIML bootstrap checks for ``"FIML"``),
+    ``acov`` the robust covariance of ``theta``; its scaled-shifted test
+    and fit measures go into ``fit.json`` by
+    :func:`xhs_sharing.pipeline.structural.fit_summary` (the place to add
+    them, as the MLR ones are). Until then it raises.
+
+    Raises
+    ------
+    SpecError
+        Always (not wired yet).
+    """
+    raise SpecError("estimator WLSMV is not wired yet")
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,6 +174,18 @@ class StructuralResult:
     loglik, loglik_h1 : float
         FIML: log-likelihood of the model (H0) and of the saturated model
         estimated by EM (H1); NaN under ML.
+    method : str
+        The configured estimator (the config's ``estimator``, lavaan's
+        ``estimator =``): ``"ML"``, ``"MLR"`` or ``"WLSMV"``. It combines
+        with ``estimator`` (the likelihood, ``"ML"`` or ``"FIML"``) as
+        lavaan's options do: ``method="MLR"`` with ``estimator="FIML"`` is
+        lavaan's ``estimator = "MLR", missing = "ml"``. ``fit.json`` records
+        ``method`` as ``"estimator"`` and the likelihood as ``"missing"``
+        (:func:`missing_label`).
+    mlr : MLRResult or None
+        Under MLR: the sandwich covariance, the Yuan-Bentler scaled tests and
+        the robust fit measures (``acov`` is the ``theta`` block of the
+        sandwich, ``information`` is ``"sandwich"``).
     """
 
     paths: pd.DataFrame
@@ -133,6 +211,8 @@ class StructuralResult:
     n_patterns: int = 1
     loglik: float = float("nan")
     loglik_h1: float = float("nan")
+    method: str = "ML"
+    mlr: MLRResult | None = None
 
     @property
     def proper(self) -> bool:
@@ -242,8 +322,9 @@ def fit_structural(
     lavaan_defaults: bool = True,
     xtol: float = XTOL,
     max_iter: int = MAX_ITER,
+    estimator: str = ESTIMATOR_DEFAULT,
 ) -> StructuralResult:
-    """Fit a latent SEM by ML (or FIML with missing values) to lavaan precision.
+    """Fit a latent SEM by ML (or FIML with missing values) to lavaan precision; MLR and WLSMV on request.
 
     :func:`fit_model` estimates; this adds lavaan ``sem()``'s default
     covariances, the improper-solution diagnoses (:func:`solution_problems`,
@@ -276,6 +357,11 @@ def fit_structural(
     xtol, max_iter
         Convergence tolerance and iteration cap of :func:`solve_ml` (and of
         the FIML iterations).
+    estimator : {"ML", "MLR", "WLSMV"}
+        The config's ``estimator`` (default from its schema). ``"MLR"``: the
+        ML (FIML) estimates with the sandwich covariance (:func:`estimate`),
+        so every SE, ``z``, p-value, Wald interval and delta-method SE of the
+        tables is robust. ``"WLSMV"``: :func:`fit_structural_wlsmv`.
 
     Returns
     -------
@@ -293,10 +379,13 @@ def fit_structural(
     """
     check_syntax(syntax)
     check_missing(missing)
+    check_estimator(estimator)
+    if estimator == "WLSMV":
+        return fit_structural_wlsmv(syntax, data, allow_improper=allow_improper, lavaan_defaults=lavaan_defaults)
     input_syntax = syntax
     parsed = load_model(syntax, lavaan_defaults=lavaan_defaults)
     x = observed_matrix(data, parsed.observed, allow_missing=missing == "fiml")
-    fit = fit_model(parsed, x, xtol=xtol, max_iter=max_iter)
+    fit = estimate(parsed, x, estimator, xtol=xtol, max_iter=max_iter)
     structure, theta, acov = fit.structure, fit.theta, fit.acov
     problems = solution_problems(structure, theta)
     if fit.information_problem:
@@ -336,6 +425,8 @@ def fit_structural(
         n_patterns=fit.n_patterns,
         loglik=float(loglik),
         loglik_h1=float(loglik_h1),
+        method=estimator,
+        mlr=fit.mlr,
     )
 
 

@@ -74,6 +74,7 @@ def run_measurement(
     thresholds: Mapping[str, float] | None = None,
     *,
     missing: str = _CONFIG["data"]["missing"],
+    estimator: str = _CONFIG["estimator"],
 ) -> MeasurementOutputs:
     """Validate the measurement model on a survey (items recoded, one column per item).
 
@@ -95,12 +96,18 @@ def run_measurement(
     item-total correlation the rows complete on the construct); Cronbach's
     alpha the rows complete on each construct (``n`` in the reliability
     table). With no missing value both settings give identical outputs.
+
+    ``estimator`` is the run's estimator (the config's ``estimator``: ML,
+    MLR or WLSMV; default from the schema), passed to
+    :func:`~xhs_sharing.analysis.measurement.fit_cfa`, the one place the
+    CFA's estimator is chosen; ``cfa_fit["estimator"]`` records it and
+    ``cfa_fit["missing"]`` how missing answers were handled.
     """
     if thresholds is None:
         thresholds = _CONFIG["measurement"]["thresholds"]
     ibc = study.items_by_construct
     require_positive_definite_covariance(items, study.item_ids)
-    cfa = fit_cfa(items, ibc, missing=missing)
+    cfa = fit_cfa(items, ibc, missing=missing, estimator=estimator)
     reliability = reliability_table(items, ibc, cfa.loadings, missing=missing, cfa=cfa)
     fl = fornell_larcker(cfa.latent_corr, reliability.set_index("construct")["ave"])
     ht = htmt(items, ibc, missing=missing)

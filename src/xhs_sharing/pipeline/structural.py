@@ -55,7 +55,13 @@ from xhs_sharing.analysis.mediation import (
     tost_effect,
     tost_path,
 )
-from xhs_sharing.analysis.structural import StructuralResult, fit_structural, require_positive_definite_covariance
+from xhs_sharing.analysis.structural import (
+    StructuralResult,
+    check_estimator,
+    fit_structural,
+    missing_label,
+    require_positive_definite_covariance,
+)
 from xhs_sharing.errors import EstimationError, SpecError
 from xhs_sharing.sem.batched import BatchedChunkFitter, BatchedModel
 from xhs_sharing.sem.bootstrap import BootstrapProgress, ChunkFitter, FimlChunkFitter, fit_chunk
@@ -122,13 +128,18 @@ class BootstrapRun:
     engine: str
 
 
-def fit_model(items: pd.DataFrame, study: Study, missing: str) -> tuple[str, StructuralResult]:
+def fit_model(
+    items: pd.DataFrame, study: Study, missing: str, estimator: str = _CONFIG["estimator"],
+) -> tuple[str, StructuralResult]:
     """Fit the full structural model of ``study``; stop if it cannot be estimated.
 
     The model (:func:`~xhs_sharing.study.syntax.structural_syntax`) is fitted
     by ML, or by FIML with ``missing="fiml"`` and missing answers in
-    ``items``.  An improper but converged solution is kept (its problems are
-    logged as a WARNING and stay in ``fit.problems``).
+    ``items``; ``estimator`` (ML, MLR, WLSMV) goes to
+    :func:`~xhs_sharing.analysis.structural.fit_structural`, the one place
+    the structural step's estimator is chosen.  An improper but converged
+    solution is kept (its problems are logged as a WARNING and stay in
+    ``fit.problems``).
 
     Returns
     -------
@@ -145,7 +156,7 @@ def fit_model(items: pd.DataFrame, study: Study, missing: str) -> tuple[str, Str
     """
     syntax = structural_syntax(study)
     require_positive_definite_covariance(items, study.item_ids)
-    fit = fit_structural(syntax, items, missing=missing, allow_improper=True)
+    fit = fit_structural(syntax, items, missing=missing, allow_improper=True, estimator=estimator)
     # A singular information matrix is the one diagnosis of fit_structural that is
     # not about the solution: the model is not identified, there are no estimates.
     solution = solution_problems(fit.structure, fit.theta)
@@ -172,7 +183,14 @@ def choose_chunk_fitter(
       in this process (the batch is the parallelism: ``n_jobs`` becomes 1);
     * ``"one-by-one"``: :func:`~xhs_sharing.sem.bootstrap.fit_chunk` on
       ``n_jobs`` worker processes.
+
+    MLR has ML's point estimates, so its resamples are ML (FIML) refits and
+    its bootstrap intervals are the ML bootstrap's (lavaan's
+    ``bootstrapLavaan`` of an MLR fit likewise returns ML estimates). WLSMV
+    refits go through :func:`wlsmv_chunk_fitter`.
     """
+    if fit.method == "WLSMV":
+        return wlsmv_chunk_fitter(fit, items, engine, n_jobs)
     if fit.estimator == "FIML":
         logger.info("%d of %d respondents have missing answers (%d patterns): every bootstrap "
                     "resample is refitted by FIML one by one (the %s engine needs complete data)",
@@ -182,6 +200,19 @@ def choose_chunk_fitter(
     if engine == "batched":
         return BatchedChunkFitter(BatchedModel.from_fit(fit)), engine, 1
     return fit_chunk, engine, n_jobs
+
+
+def wlsmv_chunk_fitter(
+    fit: StructuralResult, items: pd.DataFrame, engine: str, n_jobs: int
+) -> tuple[ChunkFitter, str, int]:
+    """HOOK for the WLSMV engineer: the chunk fitter of a WLSMV bootstrap, its engine name and worker count.
+
+    Raises
+    ------
+    SpecError
+        Always (not wired yet).
+    """
+    raise SpecError("estimator WLSMV is not wired yet")
 
 
 def run_bootstrap(
@@ -266,7 +297,8 @@ def fit_summary(fit: StructuralResult, items: pd.DataFrame, missing: str) -> dic
     proper solution), so the claims step and the report can say so.
     """
     out: dict[str, Any] = dict(fit_measures(fit, items, missing=missing))
-    out[ESTIMATOR_KEY] = fit.estimator
+    out[ESTIMATOR_KEY] = fit.method
+    out["missing"] = missing_label(fit.estimator)
     out["proper"] = fit.proper
     out["problems"] = list(fit.problems)
     return out
@@ -297,7 +329,8 @@ def bootstrap_summary(
     out.update(chunk_size=chunk_size, engine=run.engine)
     if run.engine != engine:
         out["engine_requested"] = engine
-    out.update(mc_draws=mc_draws, mc_seed=mc_seed, estimator=fit.estimator, mc_information=fit.information)
+    out.update(mc_draws=mc_draws, mc_seed=mc_seed, estimator=fit.method, missing=missing_label(fit.estimator),
+               mc_information=fit.information)
     return out
 
 
@@ -315,6 +348,7 @@ def run_structural(
     n_jobs: int = 1,
     progress: Callable[[BootstrapProgress], None] | None = None,
     missing: str = _CONFIG["data"]["missing"],
+    estimator: str = _CONFIG["estimator"],
 ) -> StructuralOutputs:
     """Fit the latent structural model and its mediation analysis (the workflow's structural step).
 
@@ -349,6 +383,12 @@ def run_structural(
         and chunks; ``bootstrap["engine"]`` is ``"one-by-one FIML"``,
         ``bootstrap["engine_requested"]`` the configured one). With no
         missing value both settings give identical outputs.
+    estimator : {"ML", "MLR", "WLSMV"}
+        The run's estimator (the config's ``estimator``, default from its
+        schema); ``fit["estimator"]`` and ``bootstrap["estimator"]`` record
+        it, ``fit["missing"]`` and ``bootstrap["missing"]`` the handling of
+        missing answers (``"fiml"``: the FIML likelihood; MLR with FIML is
+        lavaan's ``estimator = "MLR", missing = "ml"``).
 
     Returns
     -------
@@ -374,7 +414,8 @@ def run_structural(
     """
     if engine not in ENGINES:
         raise SpecError(f"engine must be 'batched' or 'one-by-one', got {engine!r}")
-    syntax, fit = fit_model(items, study, missing)
+    check_estimator(estimator)
+    syntax, fit = fit_model(items, study, missing, estimator)
     chains = mediation_chains(study)
     boot = run_bootstrap(items, syntax, fit, chains, n_boot=n_boot, seed=boot_seed, chunk_size=chunk_size,
                          engine=engine, n_jobs=n_jobs, progress=progress)

@@ -58,6 +58,7 @@ information for standard errors under ML.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Final
@@ -78,6 +79,7 @@ from xhs_sharing.sem.mvnorm_missing import (
     lr_statistic,
 )
 from xhs_sharing.sem.objectives import ml_from_factors, sample_covariance
+from xhs_sharing.sem.robust import MLRResult, mlr_from_fit
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +89,7 @@ __all__ = [
     "asymptotic_covariance",
     "fit_model",
     "ml_hessian",
+    "robust_fit",
     "solve_ml",
 ]
 
@@ -315,6 +318,10 @@ class ModelFit:
         times it is the observed information.
     n_patterns : int
         Distinct missing-data patterns (1 for complete data).
+    mlr : MLRResult or None
+        Set by :func:`robust_fit` (lavaan's ``estimator = "MLR"``): the
+        sandwich covariance, the Yuan-Bentler scaled tests and the robust fit
+        measures; ``acov`` is then the ``theta`` block of the sandwich.
     """
 
     structure: ModelStructure
@@ -328,15 +335,18 @@ class ModelFit:
     em: EMResult | None = None
     hessian: np.ndarray | None = None
     n_patterns: int = 1
+    mlr: MLRResult | None = None
 
     @property
     def estimator(self) -> str:
-        """``"ML"`` or ``"FIML"``."""
+        """The likelihood maximised: ``"ML"`` (complete rows) or ``"FIML"`` (missing answers kept)."""
         return "ML" if self.solution is None else "FIML"
 
     @property
     def information(self) -> str:
-        """``"expected"`` (ML) or ``"observed"`` (FIML): what ``acov`` comes from."""
+        """What ``acov`` comes from: ``"expected"`` (ML), ``"observed"`` (FIML) or ``"sandwich"`` (MLR)."""
+        if self.mlr is not None:
+            return "sandwich"
         return "expected" if self.solution is None else "observed"
 
     @property
@@ -469,3 +479,27 @@ def fit_model(
     if incomplete or fiml:
         return _estimate_fiml(parsed, x, xtol=xtol, max_iter=max_iter)
     return _estimate_ml(parsed, x, xtol=xtol, max_iter=max_iter)
+
+
+def robust_fit(fit: ModelFit, x: np.ndarray) -> ModelFit:
+    """``fit`` with lavaan's MLR standard errors and tests (``estimator = "MLR"``).
+
+    The point estimates are those of ``fit`` (ML, or FIML with missing
+    answers: lavaan's MLR with ``missing = "ml"``). ``acov`` becomes the
+    ``theta`` block of the Huber-White sandwich ``A^-1 B A^-1 / N``
+    (:func:`~xhs_sharing.sem.robust.mlr_from_fit`: ``A`` the observed, ``B``
+    the first-order information; Huber 1967, White 1982), so every standard
+    error, Wald test and interval computed from ``acov`` downstream is the
+    robust one; ``mlr`` holds the scaled tests and robust fit measures.
+
+    Parameters
+    ----------
+    fit : ModelFit
+        An ML or FIML fit of :func:`fit_model`.
+    x : np.ndarray, shape (n, p)
+        The data ``fit`` was estimated on (``structure.observed`` order; NaN
+        where an answer is missing).
+    """
+    mlr = mlr_from_fit(fit, x)
+    q = fit.structure.n_params
+    return dataclasses.replace(fit, acov=mlr.acov[:q, :q], mlr=mlr)

@@ -1,0 +1,48 @@
+"""The config key ``estimator`` (issue 13): one default, passed from the config to every fit, one dispatch per step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from xhs_sharing.analysis.measurement import fit_cfa
+from xhs_sharing.analysis.structural import ESTIMATOR_DEFAULT, ESTIMATORS, fit_structural
+from xhs_sharing.errors import SpecError
+from xhs_sharing.pipeline.structural import run_structural
+from xhs_sharing.study.spec import config_defaults, load_study
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "reference" / "data"
+
+
+def test_estimator_default_and_choices_come_from_the_schema() -> None:
+    assert ESTIMATORS == ("ML", "MLR", "WLSMV")
+    assert ESTIMATOR_DEFAULT == config_defaults()["estimator"] == "ML"
+    # config.yaml states the default, it does not define it differently
+    assert yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["estimator"] == "ML"
+
+
+@pytest.mark.parametrize("rule", ["measurement", "structural"])
+def test_rules_pass_the_estimator(rule: str) -> None:
+    text = (ROOT / "workflow" / "rules" / f"{rule}.smk").read_text()
+    assert 'estimator=config["estimator"]' in text
+
+
+def test_unknown_estimator_is_refused_by_name() -> None:
+    items = pd.read_csv(DATA / "default_items.csv")
+    with pytest.raises(SpecError, match=r"estimator must be one of ML, MLR, WLSMV .*'GLS'"):
+        fit_cfa(items, {"IS": ["is1", "is2", "is3"]}, estimator="GLS")
+    with pytest.raises(SpecError, match="'mlr'"):
+        fit_structural("IS =~ is1 + is2 + is3", items, estimator="mlr")
+
+
+def test_wlsmv_hooks_say_not_wired_yet() -> None:
+    items = pd.read_csv(DATA / "default_items.csv")
+    study = load_study(ROOT / "config" / "study.yaml")
+    with pytest.raises(SpecError, match="estimator WLSMV is not wired yet"):
+        fit_cfa(items, {"IS": ["is1", "is2", "is3"]}, estimator="WLSMV")
+    with pytest.raises(SpecError, match="estimator WLSMV is not wired yet"):
+        run_structural(items, study, boot_seed=1, mc_seed=2, n_boot=10, estimator="WLSMV")

@@ -85,6 +85,12 @@ ESTIMATOR_KEYS_SINCE_ISSUE13 = ("missing",)
 """Keys added by issue 13 that files written before it lack (readers must do without them)."""
 
 
+WLSMV_FIT_KEYS = ("chi2_scaled", "pvalue_scaled", "scaling_factor", "shift", "baseline_chi2_scaled",
+                  "baseline_scaling_factor", "cfi_scaled", "tli_scaled", "rmsea_scaled", "rmsea_ci_low_scaled",
+                  "rmsea_ci_high_scaled", "test", "se")
+"""Keys a fit document has only under WLSMV: the scaled-shifted test and lavaan's ``.scaled`` measures
+(:func:`xhs_sharing.analysis.ordinal.wlsmv_fit_measures`); the usual keys hold the standard DWLS values."""
+
 FIML_FIT_KEYS = ("srmr_bentler_nomean", "srmr_variant")
 """Keys a fit document has only under FIML: ``srmr`` is then lavaan's with means (``srmr_variant``)."""
 
@@ -151,7 +157,7 @@ FILES: tuple[ResultFile, ...] = (
                ("construct", "item", "est", "se", "z", "pvalue", "std_all", "resid_var"), ("construct", "item"),
                description="CFA loadings and residual variances"),
     ResultFile("cfa_fit", "results/measurement/cfa_fit.json", FIT_COLUMNS,
-               optional=(*FIML_FIT_KEYS, *ESTIMATOR_KEYS_SINCE_ISSUE13),
+               optional=(*FIML_FIT_KEYS, *ESTIMATOR_KEYS_SINCE_ISSUE13, *WLSMV_FIT_KEYS),
                description="fit of the CFA"),
     ResultFile("checks", "results/measurement/checks.json", ("checks", "failed", "passed", "total", "warnings"),
                description="every measurement check with its threshold, comparison, reference and status"),
@@ -164,7 +170,7 @@ FILES: tuple[ResultFile, ...] = (
     ResultFile("r2", "results/structural/r2.csv", ("variable", "r2"), ("variable",),
                description="R-squared of the endogenous constructs"),
     ResultFile("fit", "results/structural/fit.json", (*FIT_COLUMNS, "problems", "proper"),
-               optional=("problems", "proper", *FIML_FIT_KEYS, *ESTIMATOR_KEYS_SINCE_ISSUE13),
+               optional=("problems", "proper", *FIML_FIT_KEYS, *ESTIMATOR_KEYS_SINCE_ISSUE13, *WLSMV_FIT_KEYS),
                description="fit of the SEM; proper = false (with the problems) for an improper solution"),
     ResultFile("indirect", "results/structural/indirect_effects.csv",
                ("x", "mediator", "y", "effect", "est", "se", "std_est", "std_se", "boot_ci_low", "boot_ci_high",
@@ -174,7 +180,7 @@ FILES: tuple[ResultFile, ...] = (
     ResultFile("bootstrap", "results/structural/bootstrap.json",
                ("chunk_size", "converged", "engine", "estimator", "failed", "failures", "mc_draws", "mc_information",
                 "mc_seed", "missing", "requested", "seed"),
-               optional=("engine_requested", "error", *ESTIMATOR_KEYS_SINCE_ISSUE13),
+               optional=("engine_requested", "error", "categories", *ESTIMATOR_KEYS_SINCE_ISSUE13),
                description="bootstrap and Monte Carlo interval settings and convergence counts"),
     ResultFile("equivalence", "results/structural/equivalence.csv",
                ("id", "kind", "estimate", "se", "ci90_low", "ci90_high", "sesoi", "pvalue", "verdict"),

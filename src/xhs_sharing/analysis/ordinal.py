@@ -110,6 +110,10 @@ def ordinal_items(data: pd.DataFrame, items: Sequence[str], *, scale_points: int
         Columns, in the model's order (thresholds and polychorics follow it).
     scale_points : int, optional
         ``K``: answers must be ``1..K``; unused scale points are recorded.
+        Without it, and with whole-number answers, the scale is the answer
+        range of all items together (the data stage warns when a survey
+        misses a scale end), so an item lacking an answer other items use is
+        recorded too.
     missing : {"listwise", "fiml"}
         The run's setting. WLSMV uses listwise deletion; ``"fiml"`` with a
         missing answer raises.
@@ -134,7 +138,7 @@ def ordinal_items(data: pd.DataFrame, items: Sequence[str], *, scale_points: int
             "respondents have missing answers: set data.missing: listwise (or estimator: ML/MLR for "
             "FIML); pairwise deletion under WLSMV is a later option"
         )
-    scale = None if scale_points is None else tuple(float(k) for k in range(1, int(scale_points) + 1))
+    scale = _scale(frame, scale_points)
     out = prepare_ordinal(frame.to_numpy(), list(items), scale=scale)
     if out.n_listwise_deleted:
         logger.info("WLSMV: %d of %d respondents with a missing answer deleted listwise",
@@ -148,6 +152,17 @@ def ordinal_items(data: pd.DataFrame, items: Sequence[str], *, scale_points: int
                     out.n_unused_categories,
                     {nm: list(u) for nm, u in zip(out.names, out.unused, strict=True) if u})
     return out
+
+
+def _scale(frame: pd.DataFrame, scale_points: int | None) -> tuple[float, ...] | None:
+    """``1..K``, or without ``K`` the whole numbers from the smallest to the largest answer (None otherwise)."""
+    if scale_points is not None:
+        return tuple(float(k) for k in range(1, int(scale_points) + 1))
+    values = frame.to_numpy()
+    values = values[~np.isnan(values)]
+    if values.size == 0 or not np.all(values == np.round(values)):
+        return None
+    return tuple(float(k) for k in range(int(values.min()), int(values.max()) + 1))
 
 
 def category_counts(data: pd.DataFrame, items: Sequence[str], scale_points: int) -> pd.DataFrame:
@@ -428,7 +443,7 @@ def fit_cfa_wlsmv(
     measures.update({ESTIMATOR_KEY: WLSMV, "missing": "listwise"})
     return CfaResult(
         estimates=estimates, syntax=syntax, loadings=loadings, latent_corr=latent_corr, fit=measures,
-        n=odata.n, estimator=WLSMV, problems=tuple(problems), sample_cov=polychoric_frame(fit),
+        n=odata.n, estimator=WLSMV, problems=tuple(problems), sample_cov=polychoric_frame(fit), method=WLSMV,
     )
 
 

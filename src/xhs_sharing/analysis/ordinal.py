@@ -290,12 +290,12 @@ class OrdinalStructuralResult(StructuralResult):
     model: DeltaModel | None = None
 
 
-def _delta_model(syntax: str, lavaan_defaults: bool) -> DeltaModel:
-    """The :class:`DeltaModel` of ``syntax`` in its own observed order (no estimation)."""
+def _delta_model(syntax: str, lavaan_defaults: bool) -> tuple[DeltaModel, str]:
+    """The :class:`DeltaModel` of ``syntax`` in its own observed order (no estimation) and the syntax fitted."""
     parsed = load_model(syntax, lavaan_defaults=lavaan_defaults)
     p = len(parsed.observed)
     structure: ModelStructure = parsed.structure_for(np.eye(p), p + 1)
-    return DeltaModel.from_structure(structure, tuple(structure.observed))
+    return DeltaModel.from_structure(structure, tuple(structure.observed)), parsed.syntax
 
 
 def _fit(model: DeltaModel, data: pd.DataFrame, scale_points: int | None, missing: str) -> tuple[OrdinalData, WLSMVFit]:
@@ -361,7 +361,7 @@ def fit_structural_wlsmv(
         ``1 - communality < 0``) unless ``allow_improper``.
     """
     check_syntax(syntax)
-    model = _delta_model(syntax, lavaan_defaults)
+    model, fitted_syntax = _delta_model(syntax, lavaan_defaults)
     odata, fit = _fit(model, data, scale_points, missing)
     st = model.structure
     theta, acov = full_theta(model, fit.x), full_acov(model, fit.x, fit.vcov)
@@ -374,7 +374,7 @@ def fit_structural_wlsmv(
     paths, std_paths = _paths_tables(st, params[params["op"] != "|"], theta, acov)
     return OrdinalStructuralResult(
         paths=paths, std_paths=std_paths, r2=_r2_table(st, theta), params=params, theta=theta, acov=acov,
-        structure=st, syntax=load_model(syntax, lavaan_defaults=lavaan_defaults).syntax, n_obs=odata.n,
+        structure=st, syntax=fitted_syntax, n_obs=odata.n,
         chi2=float(fit.test.chisq), df=int(fit.test.df), fmin=float(fit.fmin), converged=fit.converged,
         n_iter=fit.iterations, problems=tuple(problems), input_syntax=syntax, estimator=WLSMV,
         information=ROBUST_SEM, wlsmv=fit, ordinal=odata, measures=wlsmv_fit_measures(fit), model=model,
@@ -433,7 +433,7 @@ def fit_cfa_wlsmv(
     """
     spec = _validate_spec(items_by_construct)
     syntax = cfa_syntax(spec)
-    model = _delta_model(syntax, lavaan_defaults=False)
+    model, _ = _delta_model(syntax, lavaan_defaults=False)
     odata, fit = _fit(model, data, scale_points, missing)
     theta, acov = full_theta(model, fit.x), full_acov(model, fit.x, fit.vcov)
     estimates = ModelFit(model.structure, theta, acov, odata.n, float(fit.fmin), fit.iterations)

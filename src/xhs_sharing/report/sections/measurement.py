@@ -30,6 +30,7 @@ from xhs_sharing.report.format import (
     status_badge,
 )
 from xhs_sharing.report.tables import check_cell, check_index, fit_cutoffs, fit_statuses, fit_table, matrix_table
+from xhs_sharing.report.wlsmv import with_wlsmv_rows, wlsmv_view
 from xhs_sharing.study.cutoffs import default_thresholds, references
 from xhs_sharing.study.spec import Study
 
@@ -281,8 +282,8 @@ def measurement_view(res: Mapping[str, Any], study: Study) -> dict[str, Any]:
         "htmt": htmt_table(res["htmt"], checks, cfa_fit.get("estimator")),
         "htmt_threshold": fmt_num(htmt_threshold(checks)),
         "loadings": loadings_table(res["loadings"], checks),
-        "fit": fit_table(cfa_fit, "Fit of the confirmatory factor analysis" + estimator, fit_cutoffs(checks),
-                         fit_statuses(checks)),
+        "fit": with_wlsmv_rows(fit_table(wlsmv_view(cfa_fit), "Fit of the confirmatory factor analysis" + estimator,
+                                         fit_cutoffs(checks), fit_statuses(checks)), cfa_fit),
         "checks": checks_table(checks),
         "problems": problems(checks),
         "passed": res["checks"].get("passed", sum(1 for c in checks if c.get("passed"))),

@@ -10,6 +10,7 @@ import pandas as pd
 from xhs_sharing.analysis.claims import improper_problems
 from xhs_sharing.report.format import _finite, arrow, cell, col, fmt_ci, fmt_int, fmt_num, fmt_p, num, stars
 from xhs_sharing.report.tables import fit_table
+from xhs_sharing.report.wlsmv import with_wlsmv_rows, wlsmv_view
 from xhs_sharing.study.cutoffs import Cutoff
 from xhs_sharing.study.syntax import MEDIATOR_SEP
 
@@ -58,7 +59,7 @@ def structural_view(res: Mapping[str, Any], cutoffs: Mapping[str, Cutoff]) -> di
         "paths": paths_table(res["paths"]),
         "r2": {"caption": "Explained variance of the endogenous constructs", "columns": [col("Construct"), col("R\u00b2", "num")],
                "rows": [{"cells": [cell(k, header=True), num(v, 2)]} for k, v in r2.items()], "note": ""},
-        "fit": fit_table(fit, "Fit of the structural model" + estimator, cutoffs),
+        "fit": with_wlsmv_rows(fit_table(wlsmv_view(fit), "Fit of the structural model" + estimator, cutoffs), fit),
         "syntax": res["model_syntax"],
         "r2_values": r2,
         "proper": not improper,

@@ -255,13 +255,19 @@ def wlsmv_fit_measures(fit: WLSMVFit) -> dict[str, Any]:
     out = {k: out[k] for k in FIT_MEASURE_KEYS}
     out.update({
         "chi2_scaled": m["chisq.scaled"], "pvalue_scaled": m["pvalue.scaled"] if df > 0 else None,
-        "scaling_factor": m["chisq.scaling.factor"], "shift": m["chisq.shift.parameters"],
+        "scaling_factor": _finite_or_none(m["chisq.scaling.factor"]),
+        "shift": _finite_or_none(m["chisq.shift.parameters"]),
         "cfi_scaled": m["cfi.scaled"], "tli_scaled": m["tli.scaled"], "rmsea_scaled": m["rmsea.scaled"],
         "rmsea_ci_low_scaled": low_s, "rmsea_ci_high_scaled": high_s,
         "baseline_chi2_scaled": m["baseline.chisq.scaled"],
         "baseline_scaling_factor": m["baseline.chisq.scaling.factor"], "test": SCALED_SHIFTED, "se": ROBUST_SEM,
     })
     return out
+
+
+def _finite_or_none(value: float) -> float | None:
+    """``value``, or None where it is not finite (the scaling of a saturated model)."""
+    return float(value) if np.isfinite(value) else None
 
 
 # ---------------------------------------------------------------------------

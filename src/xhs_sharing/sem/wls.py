@@ -373,7 +373,8 @@ def scaled_shifted(chisq: float, df: int, w: np.ndarray, gamma: np.ndarray, jac:
 
     ``U = W - W D (D'WD)^-1 D'W`` over the correlations (``jac = None``: no
     structure parameters, the independence model, ``U = W``); ``a =
-    sqrt(df / tr(U Gamma U Gamma))``, ``b = df - a tr(U Gamma)``.
+    sqrt(df / tr(U Gamma U Gamma))``, ``b = df - a tr(U Gamma)``. With ``df = 0``
+    ``T3 = T`` and the scaling factor and shift are NaN (lavaan: NA).
     """
     u = np.diag(w)
     if jac is not None and jac.shape[1]:
@@ -381,6 +382,8 @@ def scaled_shifted(chisq: float, df: int, w: np.ndarray, gamma: np.ndarray, jac:
         u = u - wd @ np.linalg.solve(jac.T @ wd, wd.T)
     ug = u @ gamma
     tr1, tr2 = float(np.trace(ug)), float(np.sum(ug * ug.T))
+    if df == 0:  # a saturated model: nothing to scale (lavaan: NA scaling factor and shift)
+        return ScaledShifted(float(chisq), 0, float(chisq), float("nan"), float("nan"), tr1, tr2)
     a = float(np.sqrt(df / tr2))
     shift = df - a * tr1
     return ScaledShifted(float(chisq), int(df), float(a * chisq + shift), 1.0 / a, float(shift), tr1, tr2)

@@ -91,6 +91,10 @@ ROBUST_SEM: Final = "robust.sem"
 #: lavaan's name of WLSMV's test (``test = "scaled.shifted"``: mean-and-variance adjusted).
 SCALED_SHIFTED: Final = "scaled.shifted"
 
+#: Resamples whose polychorics and DWLS iterations run as one array computation inside a chunk
+#: (memory about 4 MB per resample; results do not depend on it, every resample iterates on its own).
+BATCH: Final = 128
+
 #: Resample outcome: an item kept fewer than two categories (no threshold, no polychoric).
 DEGENERATE: Final = "single_category_item"
 
@@ -491,7 +495,7 @@ class WlsmvChunkFitter:
         if data.shape[0] != self.ordinal.n:
             raise SpecError(f"the bootstrap data have {data.shape[0]} rows, the WLSMV fit {self.ordinal.n}")
         counts = counts_from_indices(indices, self.ordinal.n)
-        boot = bootstrap_wlsmv(self.model, self.ordinal, counts, self.full, chunk_size=indices.shape[0])
+        boot = bootstrap_wlsmv(self.model, self.ordinal, counts, self.full, chunk_size=BATCH)
         thetas = full_theta(self.model, np.where(boot.converged[:, None], boot.estimates, self.full.x))
         proper = check_solutions(structure, thetas).proper
         thetas[~boot.converged] = np.nan

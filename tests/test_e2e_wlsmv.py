@@ -45,6 +45,9 @@ def test_wlsmv_run_end_to_end(tmp_path) -> None:
     assert "IS is1 500 11 46 125 159 111 39 9 7 6" in text  # counts, categories, thresholds of is1
     assert "the ratios are of the polychoric correlations" in text
     assert "Fit of the structural model (WLSMV)" in text
+    assert f"In {cats['resamples_with_merged_categories']} of 200 resamples a category of the survey was not drawn" in text
+    assert "WLSMV: DWLS estimates on polychoric correlations, robust SEs, mean-and-variance adjusted " \
+           "(scaled-shifted) test; listwise deletion" in text
 
 
 def test_wlsmv_with_fiml_and_missing_answers_stops_with_the_reason(tmp_path) -> None:

@@ -49,3 +49,15 @@ def test_category_table_counts_categories_and_thresholds():
     table = category_counts_table(desc, {"estimator": "WLSMV"})
     cells = [[c["text"] for c in r["cells"]] for r in table["rows"]]
     assert cells == [["A", "a1", "10", "3", "7", "0", "2", "1"], ["A", "a2", "10", "1", "2", "7", "3", "2"]]
+
+
+def test_the_bootstrap_text_counts_the_merged_categories():
+    from xhs_sharing.report.wlsmv import categories_text
+
+    boot = {"requested": 5000, "categories": {"resamples_with_merged_categories": 770, "merge_events": 844,
+                                              "degenerate_resamples": 0, "n_unused_scale_points": 2}}
+    text = categories_text(boot)
+    assert "In 770 of 5000 resamples a category of the survey was not drawn (844 item-resample pairs)" in text
+    assert "0 resamples left an item with a single category (failed)" in text
+    assert "2 scale points were unused in the survey" in text
+    assert categories_text({"requested": 5000}) == ""

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from xhs_sharing.report.format import DASH, cell, fmt_ci, fmt_num, fmt_p_eq
 
-__all__ = ["WLSMV_METHODS", "is_wlsmv", "with_wlsmv_rows", "wlsmv_view"]
+__all__ = ["WLSMV_METHODS", "categories_text", "is_wlsmv", "with_wlsmv_rows", "wlsmv_view"]
 
 #: The methods sentence of a WLSMV fit.
 WLSMV_METHODS: Final = (
@@ -82,3 +82,22 @@ def with_wlsmv_rows(table: dict[str, Any], fit: Mapping[str, Any]) -> dict[str, 
             "(lavaan's .scaled measures), judged against the cut-offs; the standard values are listed below them. "
             + str(table.get("note", "")))
     return {**table, "rows": list(table["rows"]) + rows, "note": note}
+
+
+def categories_text(boot: Mapping[str, Any]) -> str:
+    """The sentence on the categories a WLSMV bootstrap lost (``bootstrap.json``'s ``categories``); "" otherwise.
+
+    >>> categories_text({"requested": 100, "categories": {"resamples_with_merged_categories": 12,
+    ...     "merge_events": 13, "degenerate_resamples": 0, "n_unused_scale_points": 0}})
+    ' In 12 of 100 resamples a category of the survey was not drawn (13 item-resample pairs): it was merged with its neighbour (its two thresholds coincide) and the resample kept; 0 resamples left an item with a single category (failed). No scale point was unused in the survey.'
+    """
+    cats = boot.get("categories")
+    if not isinstance(cats, Mapping):
+        return ""
+    unused = int(cats.get("n_unused_scale_points") or 0)
+    return (f" In {cats.get('resamples_with_merged_categories')} of {boot.get('requested')} resamples a category of "
+            f"the survey was not drawn ({cats.get('merge_events')} item-resample pairs): it was merged with its "
+            f"neighbour (its two thresholds coincide) and the resample kept; {cats.get('degenerate_resamples')} "
+            "resamples left an item with a single category (failed). "
+            + (f"{unused} scale points were unused in the survey (not categories: their thresholds merge)."
+               if unused else "No scale point was unused in the survey."))

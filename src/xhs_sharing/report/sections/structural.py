@@ -10,7 +10,7 @@ import pandas as pd
 from xhs_sharing.analysis.claims import improper_problems
 from xhs_sharing.report.format import _finite, arrow, cell, col, fmt_ci, fmt_int, fmt_num, fmt_p, num, stars
 from xhs_sharing.report.tables import fit_table
-from xhs_sharing.report.wlsmv import with_wlsmv_rows, wlsmv_view
+from xhs_sharing.report.wlsmv import categories_text, with_wlsmv_rows, wlsmv_view
 from xhs_sharing.study.cutoffs import Cutoff
 from xhs_sharing.study.syntax import MEDIATOR_SEP
 
@@ -130,6 +130,6 @@ def mediation_view(res: Mapping[str, Any]) -> dict[str, Any]:
                           "bootstrap and Monte Carlo (parametric draws of the estimates). \u2020 the interval excludes zero. "
                           "Mediation types after Zhao, Lynch & Chen (2010)."},
         "types": types,
-        "bootstrap_text": _bootstrap_text(boot),
+        "bootstrap_text": _bootstrap_text(boot) + categories_text(boot),
         "bootstrap_incomplete": _finite(failed) and float(failed) > 0,
     }

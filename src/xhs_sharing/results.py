@@ -174,7 +174,7 @@ FILES: tuple[ResultFile, ...] = (
     ResultFile("bootstrap", "results/structural/bootstrap.json",
                ("chunk_size", "converged", "engine", "estimator", "failed", "failures", "mc_draws", "mc_information",
                 "mc_seed", "missing", "requested", "seed"),
-               optional=("engine_requested", "error", *ESTIMATOR_KEYS_SINCE_ISSUE13),
+               optional=("engine_requested", "error", "note", *ESTIMATOR_KEYS_SINCE_ISSUE13),
                description="bootstrap and Monte Carlo interval settings and convergence counts"),
     ResultFile("equivalence", "results/structural/equivalence.csv",
                ("id", "kind", "estimate", "se", "ci90_low", "ci90_high", "sesoi", "pvalue", "verdict"),

@@ -42,7 +42,9 @@ def run_claims(
     Returns
     -------
     document : dict
-        The content of ``results/claims.json``.
+        The content of ``results/claims.json``; ``"estimator"`` is
+        ``fit.json``'s (paths are judged by their Wald intervals, robust
+        under MLR; indirect effects by the percentile bootstrap).
     failed : list of ClaimResult
         The claims not reproduced, in the study's order.
     """
@@ -54,6 +56,7 @@ def run_claims(
                               equivalence=equivalence_by_claim(equivalence), improper=improper,
                               source=_source_name(study))
     doc = claims_document(results)
+    doc["estimator"] = fit.get("estimator", "ML")
     logger.info("%d of %d claims reproduced", doc["reproduced"], doc["total"])
     failed = [r for r in results if not r.reproduced]
     for r in failed:

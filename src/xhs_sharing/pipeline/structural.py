@@ -63,6 +63,7 @@ from xhs_sharing.analysis.structural import (
     require_positive_definite_covariance,
 )
 from xhs_sharing.errors import EstimationError, SpecError
+from xhs_sharing.results import with_estimator
 from xhs_sharing.sem.batched import BatchedChunkFitter, BatchedModel
 from xhs_sharing.sem.bootstrap import BootstrapProgress, ChunkFitter, FimlChunkFitter, fit_chunk
 from xhs_sharing.sem.checks import solution_problems
@@ -411,6 +412,7 @@ def run_structural(
     Returns
     -------
     StructuralOutputs
+        Every table of estimates ends with the column ``estimator``.
 
     Notes
     -----
@@ -442,11 +444,11 @@ def run_structural(
     mc = monte_carlo_indirect(fit, chains, seed=mc_seed, n_draws=mc_draws)
     return StructuralOutputs(
         syntax=syntax,
-        paths=fit.paths,
-        r2=fit.r2,
+        paths=with_estimator(fit.paths, fit.method),
+        r2=with_estimator(fit.r2, fit.method),
         fit=fit_summary(fit, items, missing),
-        indirect_effects=indirect_effects_table(fit, chains, boot=boot.result, mc=mc),
+        indirect_effects=with_estimator(indirect_effects_table(fit, chains, boot=boot.result, mc=mc), fit.method),
         bootstrap=bootstrap_summary(boot, fit, n_boot=n_boot, seed=boot_seed, chunk_size=chunk_size,
                                     engine=engine, mc_draws=mc_draws, mc_seed=mc_seed),
-        equivalence=equivalence_table(study, fit, boot.result, sesoi, mc=mc),
+        equivalence=with_estimator(equivalence_table(study, fit, boot.result, sesoi, mc=mc), fit.method),
     )

@@ -15,14 +15,18 @@ import pandas as pd
 
 from xhs_sharing.analysis.claims import ClaimResult, claims_document, evaluate_claims, improper_problems
 from xhs_sharing.errors import XhsError
+from xhs_sharing.results import ESTIMATOR_COLUMN
 from xhs_sharing.study.spec import Study
 
 logger = logging.getLogger(__name__)
 
 
 def equivalence_by_claim(equivalence: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """``equivalence.csv`` as ``{claim id: {column: value}}``, empty cells left out."""
-    table = equivalence.set_index("id")
+    """``equivalence.csv`` as ``{claim id: {column: value}}``, empty cells left out.
+
+    The ``estimator`` column is left out too: ``claims.json`` names the estimator once, at its top.
+    """
+    table = equivalence.drop(columns=[ESTIMATOR_COLUMN], errors="ignore").set_index("id")
     return {str(cid): row.dropna().to_dict() for cid, row in table.iterrows()}
 
 

@@ -29,7 +29,15 @@ from xhs_sharing.report.format import (
     num,
     status_badge,
 )
-from xhs_sharing.report.tables import check_cell, check_index, fit_cutoffs, fit_statuses, fit_table, matrix_table
+from xhs_sharing.report.tables import (
+    check_cell,
+    check_index,
+    estimator_label,
+    fit_cutoffs,
+    fit_statuses,
+    fit_table,
+    matrix_table,
+)
 from xhs_sharing.study.cutoffs import default_thresholds, references
 from xhs_sharing.study.spec import Study
 
@@ -234,7 +242,7 @@ def measurement_view(res: Mapping[str, Any], study: Study) -> dict[str, Any]:
     """Everything the measurement section shows (``res`` from :func:`xhs_sharing.report.read.read_results`)."""
     checks = list(res["checks"].get("checks", []))
     cfa_fit = res["cfa_fit"]
-    estimator = f" ({cfa_fit['estimator']})" if cfa_fit.get("estimator") else ""
+    estimator = estimator_label(cfa_fit)
     return {
         "constructs": constructs_table(study),
         "descriptives": descriptives_table(res["item_descriptives"], study),

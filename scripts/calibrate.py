@@ -4,6 +4,7 @@ from xhs_sharing.io import run_step, write_json
 from xhs_sharing.results import check_document
 from xhs_sharing.study.population import population_document
 from xhs_sharing.study.spec import load_study
+from xhs_sharing.study.syntax import identification_notes
 
 
 def main(logger):
@@ -12,6 +13,8 @@ def main(logger):
     logger.info("study spec %s is valid: %d constructs, %d items, %d paths, %d claims",
                 snakemake.input.study, len(study.constructs), len(study.items),  # noqa: F821
                 len(study.paths), len(study.claims))
+    for note in identification_notes(study):
+        logger.warning("%s", note)
     if doc["declared"]:
         for c, r2 in doc["r2"].items():
             logger.info("population R2 of %s = %.3f", c, r2)

@@ -1,5 +1,6 @@
 """Snakemake entry point: validate the survey against its codebook and write the analysis table."""
 
+from xhs_sharing.data.stale import remove_downstream
 from xhs_sharing.data.survey import load_survey, read_codebook
 from xhs_sharing.io import run_step, write_csv, write_json
 from xhs_sharing.results import check_document, check_table
@@ -8,6 +9,10 @@ from xhs_sharing.study.syntax import n_free_parameters
 
 
 def main(logger):
+    # First, before the survey is checked: results of the previous survey must not outlive a failed data stage.
+    if removed := remove_downstream():
+        logger.info("removed %d result(s) of the previous run, stale once the data change: %s",
+                    len(removed), ", ".join(removed))
     study = load_study(snakemake.input.study)  # noqa: F821 (provided by Snakemake)
     book = read_codebook(snakemake.input.codebook)  # noqa: F821
     survey = load_survey(snakemake.input.survey, book, min_rows=n_free_parameters(study),  # noqa: F821

@@ -29,7 +29,7 @@ def test_the_judged_rows_are_the_scaled_ones_and_the_standard_ones_follow():
     assert rows["RMSEA [90% CI]"] == "0.070 [0.050, 0.090]"
     assert rows["Standard DWLS \u03c7\u00b2(250)"].startswith("123.12") and rows["CFI / TLI (standard)"] == "1.000 / 1.008"
     assert table["problems"] == ["CFI: \u2717 fail", "RMSEA [90% CI]: \u2717 fail"]  # scaled 0.94 < .95, 0.07 > .06
-    assert table["note"].startswith(WLSMV_METHODS)
+    assert table["note"].startswith("Estimator: " + WLSMV_METHODS)
     assert "WLSMV: DWLS estimates on polychoric correlations, robust SEs, mean-and-variance adjusted " \
            "(scaled-shifted) test; listwise deletion" in table["note"]
 

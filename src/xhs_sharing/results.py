@@ -81,8 +81,24 @@ FIT_COLUMNS = ("baseline_chi2", "baseline_df", "cfi", "chi2", "df", "estimator",
 ML, MLR or WLSMV) and how missing answers were handled (``missing``: ``fiml`` when the FIML likelihood was used,
 else ``listwise``)."""
 
-ESTIMATOR_KEYS_SINCE_ISSUE13 = ("missing",)
-"""Keys added by issue 13 that files written before it lack (readers must do without them)."""
+ESTIMATOR_KEYS_SINCE_ISSUE13 = ("missing", "estimator")
+"""Keys and columns added by issue 13 that files written before it lack (readers must do without them):
+``missing`` in the fit documents and ``bootstrap.json``, ``estimator`` in ``claims.json`` and as the last
+column of every CSV table of estimates (``loadings``, ``paths``, ``r2``, ``indirect``, ``equivalence``)."""
+
+ROBUST_FIT_KEYS = ("chi2_scaled", "pvalue_scaled", "scaling_factor", "baseline_chi2_scaled", "baseline_scaling_factor",
+                   "cfi_robust", "tli_robust", "rmsea_robust", "rmsea_ci_low_robust", "rmsea_ci_high_robust",
+                   "test", "se")
+"""Keys a fit document has only under MLR: the Yuan-Bentler (Mplus) scaled test and lavaan's robust indices
+(xhs_sharing.sem.fit.robust_fit_measures), the test (``yuan.bentler.mplus``) and SEs (``robust.huber.white``)."""
+
+ESTIMATOR_COLUMN = "estimator"
+"""Last column of every CSV table of estimates: the estimator that made it (the config's ``estimator``)."""
+
+
+def with_estimator(frame: Any, estimator: str) -> Any:
+    """``frame`` (a DataFrame) with the column :data:`ESTIMATOR_COLUMN` set to ``estimator``, last."""
+    return frame.assign(**{ESTIMATOR_COLUMN: estimator})
 
 
 WLSMV_FIT_KEYS = ("chi2_scaled", "pvalue_scaled", "scaling_factor", "shift", "baseline_chi2_scaled",
@@ -154,10 +170,11 @@ FILES: tuple[ResultFile, ...] = (
     ResultFile("htmt", "results/measurement/htmt.csv", **_MATRIX,
                description="heterotrait-monotrait ratios"),
     ResultFile("loadings", "results/measurement/loadings.csv",
-               ("construct", "item", "est", "se", "z", "pvalue", "std_all", "resid_var"), ("construct", "item"),
+               ("construct", "item", "est", "se", "z", "pvalue", "std_all", "resid_var", "estimator"),
+               ("construct", "item", "estimator"), optional=("estimator",),
                description="CFA loadings and residual variances"),
     ResultFile("cfa_fit", "results/measurement/cfa_fit.json", FIT_COLUMNS,
-               optional=(*FIML_FIT_KEYS, *ESTIMATOR_KEYS_SINCE_ISSUE13, *WLSMV_FIT_KEYS),
+               optional=(*FIML_FIT_KEYS, *ROBUST_FIT_KEYS, *WLSMV_FIT_KEYS, *ESTIMATOR_KEYS_SINCE_ISSUE13[:1]),
                description="fit of the CFA"),
     ResultFile("checks", "results/measurement/checks.json", ("checks", "failed", "passed", "total", "warnings"),
                description="every measurement check with its threshold, comparison, reference and status"),
@@ -165,28 +182,34 @@ FILES: tuple[ResultFile, ...] = (
     # ---- structural (rule structural)
     ResultFile("model_syntax", "results/structural/model_syntax.txt", description="lavaan syntax of the SEM"),
     ResultFile("paths", "results/structural/paths.csv",
-               ("lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all", "ci_low", "ci_high"), ("lhs", "op", "rhs"),
-               description="structural regressions with Wald intervals"),
-    ResultFile("r2", "results/structural/r2.csv", ("variable", "r2"), ("variable",),
+               ("lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all", "ci_low", "ci_high", "estimator"),
+               ("lhs", "op", "rhs", "estimator"), optional=("estimator",),
+               description="structural regressions with Wald intervals (robust SEs under MLR)"),
+    ResultFile("r2", "results/structural/r2.csv", ("variable", "r2", "estimator"), ("variable", "estimator"),
+               optional=("estimator",),
                description="R-squared of the endogenous constructs"),
     ResultFile("fit", "results/structural/fit.json", (*FIT_COLUMNS, "problems", "proper"),
-               optional=("problems", "proper", *FIML_FIT_KEYS, *ESTIMATOR_KEYS_SINCE_ISSUE13, *WLSMV_FIT_KEYS),
+               optional=("problems", "proper", *FIML_FIT_KEYS, *ROBUST_FIT_KEYS, *WLSMV_FIT_KEYS,
+                         *ESTIMATOR_KEYS_SINCE_ISSUE13[:1]),
                description="fit of the SEM; proper = false (with the problems) for an improper solution"),
     ResultFile("indirect", "results/structural/indirect_effects.csv",
                ("x", "mediator", "y", "effect", "est", "se", "std_est", "std_se", "boot_ci_low", "boot_ci_high",
-                "mc_ci_low", "mc_ci_high", "mediation_type"), ("x", "mediator", "y", "effect", "mediation_type"),
+                "mc_ci_low", "mc_ci_high", "mediation_type", "estimator"),
+               ("x", "mediator", "y", "effect", "mediation_type", "estimator"), optional=("estimator",),
                description="specific indirect (one row per chain; mediator 'M1->M2' for a serial chain), total "
                            "indirect, direct and total effects with delta-method SEs, bootstrap and MC intervals"),
     ResultFile("bootstrap", "results/structural/bootstrap.json",
                ("chunk_size", "converged", "engine", "estimator", "failed", "failures", "mc_draws", "mc_information",
                 "mc_seed", "missing", "requested", "seed"),
-               optional=("engine_requested", "error", "categories", *ESTIMATOR_KEYS_SINCE_ISSUE13),
+               optional=("engine_requested", "error", "note", "categories", *ESTIMATOR_KEYS_SINCE_ISSUE13[:1]),
                description="bootstrap and Monte Carlo interval settings and convergence counts"),
     ResultFile("equivalence", "results/structural/equivalence.csv",
-               ("id", "kind", "estimate", "se", "ci90_low", "ci90_high", "sesoi", "pvalue", "verdict"),
-               ("id", "kind", "verdict"), description="TOST equivalence tests of the claims of no effect"),
+               ("id", "kind", "estimate", "se", "ci90_low", "ci90_high", "sesoi", "pvalue", "verdict", "estimator"),
+               ("id", "kind", "verdict", "estimator"), optional=("estimator",),
+               description="TOST equivalence tests of the claims of no effect"),
     # ---- claims (rule claims)
-    ResultFile("claims", "results/claims.json", ("claims", "reproduced", "total"),
+    ResultFile("claims", "results/claims.json", ("claims", "estimator", "reproduced", "total"),
+               optional=("estimator",),
                description="every claim of the paper with its verdict and the reason"),
     # ---- Monte Carlo study (rules montecarlo_chunk, montecarlo_sensitivity, montecarlo_gather)
     ResultFile("montecarlo_chunk", "results/montecarlo/chunks/n{n}_c{chunk}.csv", REPLICATION_COLUMNS,

@@ -13,11 +13,13 @@ from snakemake.utils import validate
 try:
     from xhs_sharing import results as contract
     from xhs_sharing.pipeline import command, configuration
+    from xhs_sharing.study import runcheck
     from xhs_sharing.study import spec as study_spec
 except ImportError:  # the package is not installed where snakemake runs (e.g. --use-conda): use the clone's
     sys.path.append(os.path.join(workflow.basedir, "src"))
     from xhs_sharing import results as contract
     from xhs_sharing.pipeline import command, configuration
+    from xhs_sharing.study import runcheck
     from xhs_sharing.study import spec as study_spec
 
 # Every result path, by key (src/xhs_sharing/results.py): PATHS["paths"] is results/structural/paths.csv.
@@ -79,9 +81,10 @@ RESULT_FILES = [PATHS[key] for key in contract.REPORT_RESULTS]
 STEPS = ["validate_study", "prepare_data", "measurement", "structural", "claims"]
 
 
-# Population values of the study spec: the synthetic survey needs them (an error before any job starts
-# without a survey file), and without them no Monte Carlo job is scheduled (README, "The Monte Carlo study").
-POPULATION = study_spec.population_for_run(
+# The whole study spec is checked here, before any job starts (schema, cross-field rules, population model),
+# each error naming the file and the field. The synthetic survey needs population values (an error without a
+# survey file), and without them no Monte Carlo job is scheduled (README, "The Monte Carlo study").
+STUDY, POPULATION = runcheck.check_spec_for_run(
     study_spec_path(), "" if own_data() else "the synthetic survey (a run without a survey file of your own)"
 )
 

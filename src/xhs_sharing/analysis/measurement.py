@@ -54,7 +54,7 @@ from xhs_sharing.analysis.structural import ESTIMATOR_DEFAULT, check_estimator, 
 from xhs_sharing.errors import DataError, EstimationError, SpecError
 from xhs_sharing.sem.checks import check_solutions, solution_problems
 from xhs_sharing.sem.estimation import MAX_ITER, XTOL, ModelFit
-from xhs_sharing.sem.fit import ESTIMATOR_KEY, fiml_fit_measures, fit_measures
+from xhs_sharing.sem.fit import ESTIMATOR_KEY, fiml_fit_measures, fit_measures, robust_fit_measures
 from xhs_sharing.sem.frames import observed_matrix
 from xhs_sharing.sem.model import LAMBDA, PSI, THETA, load_model
 from xhs_sharing.sem.standardize import cov_to_cor, std_all_matrices, wald
@@ -871,6 +871,8 @@ def fit_cfa(
         fit = dict(fit_measures(estimates, frame))
     fit[ESTIMATOR_KEY] = estimator
     fit["missing"] = missing_label(estimates.estimator)
+    if estimates.mlr is not None:
+        fit.update(robust_fit_measures(estimates.mlr))
     observed = list(estimates.structure.observed)
     cov = estimates.em.cov if estimates.em is not None else np.cov(x, rowvar=False, bias=True)
     return CfaResult(

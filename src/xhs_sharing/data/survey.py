@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xhs_sharing.data.reverse import already_reversed_warnings
 from xhs_sharing.errors import DataError
 from xhs_sharing.io import sha256_file
 
@@ -68,7 +69,8 @@ class Survey:
         Smallest and largest answer in the file's item columns.
     warnings : list of str
         Problems that do not stop the analysis (extra columns, unused scale
-        ends, respondents with no answer).
+        ends, respondents with no answer, reverse-coded items that look
+        recoded already: :mod:`xhs_sharing.data.reverse`).
     """
 
     path: str
@@ -501,11 +503,13 @@ def load_survey(
                 f"({len(dropped)} dropped), fewer than the {min_rows} the model needs; "
                 "set data.missing: fiml in config.yaml to use every answer"
             )
+    analysed = analysis_frame(kept, book)
     return Survey(
         path=str(path), sha256=sha256_file(path), raw=kept.reset_index(drop=True),
-        items=analysis_frame(kept, book), n_rows=len(frame), missing=missing,
+        items=analysed, n_rows=len(frame), missing=missing,
         dropped=dropped, no_answer=checked.no_answer, renamed=checked.renamed, missing_data=summary,
-        coverage=coverage(table[items]), answer_range=checked.answer_range, warnings=checked.warnings,
+        coverage=coverage(table[items]), answer_range=checked.answer_range,
+        warnings=checked.warnings + already_reversed_warnings(analysed, book, str(path)),
     )
 
 

@@ -15,14 +15,18 @@ import pandas as pd
 
 from xhs_sharing.analysis.claims import ClaimResult, claims_document, evaluate_claims, improper_problems
 from xhs_sharing.errors import XhsError
+from xhs_sharing.results import ESTIMATOR_COLUMN
 from xhs_sharing.study.spec import Study
 
 logger = logging.getLogger(__name__)
 
 
 def equivalence_by_claim(equivalence: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """``equivalence.csv`` as ``{claim id: {column: value}}``, empty cells left out."""
-    table = equivalence.set_index("id")
+    """``equivalence.csv`` as ``{claim id: {column: value}}``, empty cells left out.
+
+    The ``estimator`` column is left out too: ``claims.json`` names the estimator once, at its top.
+    """
+    table = equivalence.drop(columns=[ESTIMATOR_COLUMN], errors="ignore").set_index("id")
     return {str(cid): row.dropna().to_dict() for cid, row in table.iterrows()}
 
 
@@ -42,7 +46,9 @@ def run_claims(
     Returns
     -------
     document : dict
-        The content of ``results/claims.json``.
+        The content of ``results/claims.json``; ``"estimator"`` is
+        ``fit.json``'s (paths are judged by their Wald intervals, robust
+        under MLR; indirect effects by the percentile bootstrap).
     failed : list of ClaimResult
         The claims not reproduced, in the study's order.
     """
@@ -54,6 +60,7 @@ def run_claims(
                               equivalence=equivalence_by_claim(equivalence), improper=improper,
                               source=_source_name(study))
     doc = claims_document(results)
+    doc["estimator"] = fit.get("estimator", "ML")
     logger.info("%d of %d claims reproduced", doc["reproduced"], doc["total"])
     failed = [r for r in results if not r.reproduced]
     for r in failed:

@@ -34,6 +34,7 @@ from xhs_sharing.analysis.measurement import (
     reliability_table,
 )
 from xhs_sharing.analysis.structural import require_positive_definite_covariance
+from xhs_sharing.results import with_estimator
 from xhs_sharing.study.spec import Study, config_defaults
 
 logger = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ def run_measurement(
         reliability=reliability,
         fornell_larcker=fl,
         htmt=ht,
-        loadings=cfa.loadings,
+        loadings=with_estimator(cfa.loadings, cfa.method),
         cfa_fit=cfa.fit,
         checks=check_summary(checks),
         syntax=cfa.syntax,

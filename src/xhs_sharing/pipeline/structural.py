@@ -64,10 +64,11 @@ from xhs_sharing.analysis.structural import (
     require_positive_definite_covariance,
 )
 from xhs_sharing.errors import EstimationError, SpecError
+from xhs_sharing.results import with_estimator
 from xhs_sharing.sem.batched import BatchedChunkFitter, BatchedModel
 from xhs_sharing.sem.bootstrap import BootstrapProgress, ChunkFitter, FimlChunkFitter, fit_chunk
 from xhs_sharing.sem.checks import solution_problems
-from xhs_sharing.sem.fit import ESTIMATOR_KEY, fit_measures
+from xhs_sharing.sem.fit import ESTIMATOR_KEY, fit_measures, robust_fit_measures
 from xhs_sharing.study.spec import Study, config_defaults, load_schema
 from xhs_sharing.study.syntax import mediation_chains, structural_syntax
 
@@ -297,6 +298,11 @@ def equivalence_table(
 def fit_summary(fit: StructuralResult, items: pd.DataFrame, missing: str) -> dict[str, Any]:
     """``fit.json``: lavaan's fit measures, the estimator, and whether the solution is proper.
 
+    ``"estimator"`` is the configured one (ML, MLR, WLSMV), ``"missing"``
+    ``"fiml"`` when the FIML likelihood was used. Under MLR the scaled test
+    and the robust indices follow the standard ones
+    (:func:`~xhs_sharing.sem.fit.robust_fit_measures`).
+
     ``"proper"`` and ``"problems"`` are always present (``True, []`` for a
     proper solution), so the claims step and the report can say so.
     """
@@ -306,9 +312,18 @@ def fit_summary(fit: StructuralResult, items: pd.DataFrame, missing: str) -> dic
         out = dict(fit_measures(fit, items, missing=missing))
     out[ESTIMATOR_KEY] = fit.method
     out["missing"] = missing_label(fit.estimator)
+    if fit.mlr is not None:
+        out.update(robust_fit_measures(fit.mlr))
     out["proper"] = fit.proper
     out["problems"] = list(fit.problems)
     return out
+
+
+MLR_BOOTSTRAP_NOTE: Final = (
+    "MLR has the ML point estimates, so the resamples are ML refits and the percentile-bootstrap intervals are "
+    "the ML bootstrap's (no extra cost); the Monte Carlo intervals draw from the robust (sandwich) covariance"
+)
+"""``bootstrap.json``'s ``note`` (and the log's line) under MLR."""
 
 
 def bootstrap_summary(
@@ -326,11 +341,14 @@ def bootstrap_summary(
 
     Without bootstrap draws every resample counts as failed and ``"error"``
     says why; ``"engine_requested"`` appears when the engine used differs
-    from the configured ``engine`` (FIML, WLSMV). Under WLSMV ``"categories"``
-    counts the categories the resamples lost (merged with a neighbour, the
-    resample kept; :func:`~xhs_sharing.analysis.ordinal.resample_category_events`)
-    and the scale points nobody used in the full sample; resamples with an
-    item left in one category fail with ``single_category_item``.
+    from the configured ``engine`` (FIML, WLSMV). ``"estimator"`` and
+    ``"missing"`` as in ``fit.json``; under MLR ``"note"`` says that the
+    bootstrap intervals are the ML bootstrap's (:data:`MLR_BOOTSTRAP_NOTE`).
+    Under WLSMV ``"categories"`` counts the categories the resamples lost
+    (merged with a neighbour, the resample kept;
+    :func:`~xhs_sharing.analysis.ordinal.resample_category_events`) and the
+    scale points nobody used in the full sample; resamples with an item left
+    in one category fail with ``single_category_item``.
     """
     if run.result is not None:
         out: dict[str, Any] = dict(run.result.summary())
@@ -342,6 +360,8 @@ def bootstrap_summary(
         out["engine_requested"] = engine
     out.update(mc_draws=mc_draws, mc_seed=mc_seed, estimator=fit.method, missing=missing_label(fit.estimator),
                mc_information=fit.information)
+    if fit.method == "MLR":
+        out["note"] = MLR_BOOTSTRAP_NOTE
     if isinstance(fit, OrdinalStructuralResult) and fit.ordinal is not None:
         out["categories"] = resample_category_events(fit.ordinal, n_resamples=n_boot, seed=seed,
                                                      chunk_size=chunk_size)
@@ -407,6 +427,7 @@ def run_structural(
     Returns
     -------
     StructuralOutputs
+        Every table of estimates ends with the column ``estimator``.
 
     Notes
     -----
@@ -430,17 +451,19 @@ def run_structural(
         raise SpecError(f"engine must be 'batched' or 'one-by-one', got {engine!r}")
     check_estimator(estimator)
     syntax, fit = fit_model(items, study, missing, estimator)
+    if fit.method == "MLR":
+        logger.info("estimator MLR: %s", MLR_BOOTSTRAP_NOTE)
     chains = mediation_chains(study)
     boot = run_bootstrap(items, syntax, fit, chains, n_boot=n_boot, seed=boot_seed, chunk_size=chunk_size,
                          engine=engine, n_jobs=n_jobs, progress=progress)
     mc = monte_carlo_indirect(fit, chains, seed=mc_seed, n_draws=mc_draws)
     return StructuralOutputs(
         syntax=syntax,
-        paths=fit.paths,
-        r2=fit.r2,
+        paths=with_estimator(fit.paths, fit.method),
+        r2=with_estimator(fit.r2, fit.method),
         fit=fit_summary(fit, items, missing),
-        indirect_effects=indirect_effects_table(fit, chains, boot=boot.result, mc=mc),
+        indirect_effects=with_estimator(indirect_effects_table(fit, chains, boot=boot.result, mc=mc), fit.method),
         bootstrap=bootstrap_summary(boot, fit, n_boot=n_boot, seed=boot_seed, chunk_size=chunk_size,
                                     engine=engine, mc_draws=mc_draws, mc_seed=mc_seed),
-        equivalence=equivalence_table(study, fit, boot.result, sesoi, mc=mc),
+        equivalence=with_estimator(equivalence_table(study, fit, boot.result, sesoi, mc=mc), fit.method),
     )

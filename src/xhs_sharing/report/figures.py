@@ -396,18 +396,26 @@ def forest_plot(indirect: pd.DataFrame, prefix: str = "fig-forest") -> str:
 
 
 def _claim_curves(ax: Axes, claim_rates: pd.DataFrame, nulls: set[str]) -> None:
-    """Left panel: one line per claim (dashed for a claim of no effect), in the order of the table."""
+    """Left panel: one line per claim (dashed for a claim of no effect), in the order of the table.
+
+    Claim ids are the user's text: the legend gets them as explicit labels
+    (matplotlib would drop a collected label starting with ``_``) with math
+    parsing off (``$...$`` would go to mathtext, which raises on an unknown macro).
+    """
     cmap = matplotlib.colormaps["tab20"]
     claim_ids = list(dict.fromkeys(claim_rates["claim_id"].astype(str)))
+    lines = []
     for k, cid in enumerate(claim_ids):
         sub = claim_rates[claim_rates["claim_id"].astype(str) == cid].sort_values("n")
-        ax.plot(sub["n"], sub["reproduction_rate"], marker="o", markersize=3, linewidth=1.1,
-                color=cmap(k % 20), linestyle=(0, (4, 2)) if cid in nulls else "-", label=cid)
+        lines += ax.plot(sub["n"], sub["reproduction_rate"], marker="o", markersize=3, linewidth=1.1,
+                         color=cmap(k % 20), linestyle=(0, (4, 2)) if cid in nulls else "-")
     ax.set_title("Per claim (dashed: claims of no effect)", fontsize=9)
     ax.set_xlabel("Sample size n")
     ax.set_ylabel("Reproduction rate")
     ax.set_ylim(-0.02, 1.02)
-    ax.legend(fontsize=6.5, ncol=2, loc="lower right", frameon=False)
+    legend = ax.legend(lines, claim_ids, fontsize=6.5, ncol=2, loc="lower right", frameon=False)
+    for text in legend.get_texts():
+        text.set_parse_math(False)
 
 
 def reproduction_curves(

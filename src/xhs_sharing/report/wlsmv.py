@@ -65,7 +65,8 @@ def with_wlsmv_rows(table: dict[str, Any], fit: Mapping[str, Any]) -> dict[str, 
 
     Adds, not judged: the standard DWLS chi-square with its p-value, the
     scaling factor and shift of the scaled-shifted test, and the standard
-    CFI, TLI and RMSEA; the note starts with :data:`WLSMV_METHODS`.
+    CFI, TLI and RMSEA; the note (which opens with :data:`WLSMV_METHODS`,
+    :func:`xhs_sharing.report.tables.estimator_text`) says which values are judged.
     Unchanged unless ``fit`` is a WLSMV fit.
     """
     if not is_wlsmv(fit):
@@ -78,9 +79,9 @@ def with_wlsmv_rows(table: dict[str, Any], fit: Mapping[str, Any]) -> dict[str, 
         _row("CFI / TLI (standard)", f"{fmt_num(fit.get('cfi'), 3)} / {fmt_num(fit.get('tli'), 3)}"),
         _row("RMSEA (standard) [90% CI]", f"{fmt_num(fit.get('rmsea'), 3)} {ci}"),
     ]
-    note = (WLSMV_METHODS + " The \u03c7\u00b2 row, CFI, TLI and RMSEA above are the scaled-shifted values "
-            "(lavaan's .scaled measures), judged against the cut-offs; the standard values are listed below them. "
-            + str(table.get("note", "")))
+    note = (str(table.get("note", "")) + " Under WLSMV the \u03c7\u00b2 row, CFI, TLI and RMSEA above are the "
+            "scaled-shifted values (lavaan's .scaled measures), judged against the cut-offs; the standard values "
+            "are listed below them.")
     return {**table, "rows": list(table["rows"]) + rows, "note": note}
 
 

@@ -12,6 +12,9 @@ solutions (bootstrap resamples, Monte Carlo replications) at once:
    C'`` with ``C = (I - B)^-1``, not positive definite;
 4. the residual covariance matrix ``Theta`` not positive definite (reported
    only when no residual variance is negative, which already implies it);
+   an item whose residual variance is fixed at 0 (a single-item construct,
+   ``item ~~ 0*item``) is left out of this test, as lavaan tests ``Theta``
+   for positive *semi*-definiteness;
 5. the model-implied covariance ``Sigma = Lambda Var(eta) Lambda' + Theta``
    not positive definite.
 
@@ -73,6 +76,18 @@ def _not_pd(mx: np.ndarray) -> np.ndarray:
     return ~cholesky_stack(mx)[1]
 
 
+def _without_zero_rows(th: np.ndarray) -> np.ndarray:
+    """``Theta`` with every all-zero row and column (a residual variance fixed at 0) given a unit diagonal.
+
+    The result is positive definite exactly when the rest of ``Theta`` is,
+    so the Cholesky test of :func:`_not_pd` then judges only the free part.
+    """
+    zero = ~np.any(th != 0, axis=-1)  # (B, p): the item's row of Theta is all zero
+    if not zero.any():
+        return th
+    return th + zero[..., None] * np.eye(th.shape[-1])
+
+
 def check_matrices(
     b: np.ndarray, lam: np.ndarray, psi: np.ndarray, th: np.ndarray
 ) -> SolutionCheck:
@@ -87,7 +102,7 @@ def check_matrices(
         negative_observed=np.diagonal(th, axis1=-2, axis2=-1) < 0,
         negative_latent=np.diagonal(psi, axis1=-2, axis2=-1) < 0,
         latent_not_pd=_not_pd(veta),
-        theta_not_pd=_not_pd(th),
+        theta_not_pd=_not_pd(_without_zero_rows(th)),
         sigma_not_pd=_not_pd(sigma),
     )
 

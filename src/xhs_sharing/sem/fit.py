@@ -43,6 +43,10 @@ from xhs_sharing.sem.mvnorm_missing import EMResult, MissingData, em_moments, lr
 from xhs_sharing.sem.objectives import ml_discrepancy_checked
 
 __all__ = [
+    "MLR_SE",
+    "MLR_TEST",
+    "ROBUST_FIT_NAMES",
+    "robust_fit_measures",
     "ESTIMATOR_KEY",
     "FIT_MEASURE_KEYS",
     "baseline_chi2",
@@ -160,14 +164,17 @@ def srmr(S: np.ndarray, Sigma: np.ndarray) -> float:
     return float(np.sqrt(np.mean(resid[iu] ** 2)))
 
 
-def rmsea(chi2: float, df: float, n: float) -> float:
-    """Root mean square error of approximation, lavaan's point estimate.
+def rmsea(chi2: float, df: float, n: float, c: float = 1.0) -> float:
+    """Root mean square error of approximation, lavaan's point estimate; robust with a scaling factor ``c``.
 
-    .. math:: RMSEA = \\sqrt{\\max\\left(\\frac{\\chi^2 / N}{df} - \\frac{1}{N}, 0\\right)}
+    .. math:: RMSEA = \\sqrt{\\max\\left(\\frac{\\chi^2 / N}{df} - \\frac{c}{N}, 0\\right)}
 
     i.e. ``sqrt(max(chi2 - df, 0) / (N df))`` with N, not N - 1 (Steiger & Lind
     1980; lavaan ``lav_fit_rmsea``, which uses N for ML with the normal
-    likelihood). By lavaan's convention RMSEA is 0 when ``df == 0``.
+    likelihood). By lavaan's convention RMSEA is 0 when ``df == 0``. With
+    the unscaled ``chi2`` and the Yuan-Bentler scaling factor ``c`` it is
+    lavaan's ``rmsea.robust`` (Brosseau-Liard, Savalei & Li 2012: the
+    noncentrality is ``chi2 - c df``).
 
     Parameters
     ----------
@@ -177,11 +184,13 @@ def rmsea(chi2: float, df: float, n: float) -> float:
         Degrees of freedom, >= 0.
     n : float
         Sample size N (> 0).
+    c : float, default 1
+        Scaling factor of the test (1: the normal-theory RMSEA).
     """
     _check_stat(chi2, df, n)
     if df == 0:
         return 0.0
-    return float(math.sqrt(max((chi2 / n) / df - 1.0 / n, 0.0)))
+    return float(math.sqrt(max((chi2 / n) / df - c / n, 0.0)))
 
 
 def _ncx2_cdf(x: float, df: float, ncp: float) -> float:
@@ -191,7 +200,7 @@ def _ncx2_cdf(x: float, df: float, ncp: float) -> float:
     return float(stats.ncx2.cdf(x, df, ncp))
 
 
-def rmsea_ci(chi2: float, df: float, n: float, level: float = 0.90) -> tuple[float, float]:
+def rmsea_ci(chi2: float, df: float, n: float, level: float = 0.90, c: float = 1.0) -> tuple[float, float]:
     """Confidence interval of the RMSEA by noncentral chi-square inversion.
 
     Browne & Cudeck (1993): the bounds are ``sqrt(lambda / (N df))`` where
@@ -205,7 +214,10 @@ def rmsea_ci(chi2: float, df: float, n: float, level: float = 0.90) -> tuple[flo
       ``(1 - level)/2``; the root for the upper bound is searched on
       ``[0, max(N, 4 chi2)]``, and the bound is 0 if no root is bracketed there.
 
-    N (not N - 1) is used, as in lavaan for ML.
+    N (not N - 1) is used, as in lavaan for ML. For the robust interval
+    (lavaan's ``rmsea.ci.lower.robust``/``.upper.robust``; Savalei 2018)
+    pass the *scaled* statistic ``chi2 / c`` as ``chi2`` and the scaling
+    factor ``c``: the bounds become ``sqrt(c lambda / (N df))``.
 
     Parameters
     ----------
@@ -213,6 +225,8 @@ def rmsea_ci(chi2: float, df: float, n: float, level: float = 0.90) -> tuple[flo
         Model chi-square, degrees of freedom, sample size.
     level : float, default 0.90
         Confidence level in (0, 1).
+    c : float, default 1
+        Scaling factor multiplying the noncentrality (1: the normal-theory interval).
 
     Returns
     -------
@@ -239,24 +253,36 @@ def rmsea_ci(chi2: float, df: float, n: float, level: float = 0.90) -> tuple[flo
         # at lambda = chi2 the noncentral mean df + chi2 exceeds chi2, so the
         # cdf is below one half and the root is bracketed by [0, chi2]
         lam_l = optimize.brentq(lower_fn, 0.0, chi2, xtol=1e-12, rtol=1e-12)
-        low = math.sqrt(lam_l / (n * df))
+        low = math.sqrt(c * lam_l / (n * df))
 
     n_rmsea = max(n, 4.0 * chi2)
     if upper_fn(n_rmsea) > 0.0 or upper_fn(0.0) < 0.0:
         high = 0.0
     else:
         lam_u = optimize.brentq(upper_fn, 0.0, n_rmsea, xtol=1e-12, rtol=1e-12)
-        high = math.sqrt(lam_u / (n * df))
+        high = math.sqrt(c * lam_u / (n * df))
     return float(low), float(high)
 
 
-def cfi(chi2: float, df: float, baseline_chi2: float, baseline_df: float) -> float:
-    """Comparative fit index (Bentler 1990), with lavaan's bounding rules.
+def _robust_pair(df: float, c: float, c_null: float) -> tuple[float, float]:
+    """The scaling factors lavaan uses in the robust CFI/TLI: both, or neither (1, 1).
 
-    ``t1 = max(chi2 - df, 0)``, ``t2 = max(chi2 - df, chi2_0 - df_0, 0)``;
+    lavaan (``lav_fit_cfi``, ``lav_fit_tli``) scales only when both factors
+    differ from 1 and ``df > 0``.
+    """
+    return (c, c_null) if (c != 1 and c_null != 1 and df > 0) else (1.0, 1.0)
+
+
+def cfi(chi2: float, df: float, baseline_chi2: float, baseline_df: float,
+        c: float = 1.0, c_null: float = 1.0) -> float:
+    """Comparative fit index (Bentler 1990), with lavaan's bounding rules; robust with scaling factors.
+
+    ``t1 = max(chi2 - c df, 0)``, ``t2 = max(chi2 - c df, chi2_0 - c0 df_0, 0)``;
     CFI = 1 if both are 0 (to R's ``all.equal`` tolerance), else
     ``1 - t1 / t2``. The result is therefore always in [0, 1]
-    (lavaan ``lav_fit_cfi``).
+    (lavaan ``lav_fit_cfi``). ``c = c0 = 1`` is the normal-theory CFI; the
+    unscaled statistics with their Yuan-Bentler factors give lavaan's
+    ``cfi.robust`` (Brosseau-Liard & Savalei 2014, eq. 15).
 
     Parameters
     ----------
@@ -264,24 +290,29 @@ def cfi(chi2: float, df: float, baseline_chi2: float, baseline_df: float) -> flo
         Model chi-square and degrees of freedom.
     baseline_chi2, baseline_df : float
         Chi-square and df of the baseline (independence) model.
+    c, c_null : float, default 1
+        Scaling factors of the model and the baseline test (used only when
+        both differ from 1, as lavaan).
     """
     _check_stat(chi2, df)
     _check_stat(baseline_chi2, baseline_df)
-    t1 = max(chi2 - df, 0.0)
-    t2 = max(chi2 - df, baseline_chi2 - baseline_df, 0.0)
+    c, c_null = _robust_pair(df, c, c_null)
+    t1 = max(chi2 - c * df, 0.0)
+    t2 = max(chi2 - c * df, baseline_chi2 - c_null * baseline_df, 0.0)
     if abs(t1) < _ALL_EQUAL_TOL and abs(t2) < _ALL_EQUAL_TOL:
         return 1.0
     return float(1.0 - t1 / t2)
 
 
-def tli(chi2: float, df: float, baseline_chi2: float, baseline_df: float) -> float:
-    """Tucker-Lewis index / NNFI (Tucker & Lewis 1973), lavaan's rules.
+def tli(chi2: float, df: float, baseline_chi2: float, baseline_df: float,
+        c: float = 1.0, c_null: float = 1.0) -> float:
+    """Tucker-Lewis index / NNFI (Tucker & Lewis 1973), lavaan's rules; robust with scaling factors.
 
-    lavaan >= 0.5-21 (``lav_fit_tli``): ``t1 = (chi2 - df) df_0``,
-    ``t2 = (chi2_0 - df_0) df``; TLI = ``1 - t1 / t2`` if ``df > 0`` and
+    lavaan >= 0.5-21 (``lav_fit_tli``): ``t1 = (chi2 - c df) df_0``,
+    ``t2 = (chi2_0 - c0 df_0) df``; TLI = ``1 - t1 / t2`` if ``df > 0`` and
     ``t2 != 0``, else 1. Unlike the CFI, lavaan does **not** truncate the TLI:
     it can exceed 1 (when ``chi2 < df``) or fall below 0, and so does this
-    function.
+    function. ``c``, ``c_null`` as in :func:`cfi` (lavaan's ``tli.robust``).
 
     Parameters
     ----------
@@ -289,11 +320,14 @@ def tli(chi2: float, df: float, baseline_chi2: float, baseline_df: float) -> flo
         Model chi-square and degrees of freedom.
     baseline_chi2, baseline_df : float
         Chi-square and df of the baseline (independence) model.
+    c, c_null : float, default 1
+        Scaling factors (used only when both differ from 1).
     """
     _check_stat(chi2, df)
     _check_stat(baseline_chi2, baseline_df)
-    t1 = (chi2 - df) * baseline_df
-    t2 = (baseline_chi2 - baseline_df) * df
+    c, c_null = _robust_pair(df, c, c_null)
+    t1 = (chi2 - c * df) * baseline_df
+    t2 = (baseline_chi2 - c_null * baseline_df) * df
     if df > 0 and abs(t2) > 0:
         return float(1.0 - t1 / t2)
     return 1.0
@@ -340,6 +374,42 @@ def srmr_label(fit: Any) -> str:
     "SRMR (Bentler; lavaan's srmr)"
     """
     return SRMR_LABELS[str(fit.get("srmr_variant", "bentler"))]
+
+
+#: Keys an MLR fit adds to ``cfa_fit.json`` and ``fit.json``, from lavaan's ``fitMeasures`` names.
+ROBUST_FIT_NAMES: dict[str, str] = {
+    "chi2_scaled": "chisq.scaled",
+    "pvalue_scaled": "pvalue.scaled",
+    "scaling_factor": "chisq.scaling.factor",
+    "baseline_chi2_scaled": "baseline.chisq.scaled",
+    "baseline_scaling_factor": "baseline.chisq.scaling.factor",
+    "cfi_robust": "cfi.robust",
+    "tli_robust": "tli.robust",
+    "rmsea_robust": "rmsea.robust",
+    "rmsea_ci_low_robust": "rmsea.ci.lower.robust",
+    "rmsea_ci_high_robust": "rmsea.ci.upper.robust",
+}
+
+#: lavaan's names of the test and the standard errors of an MLR fit (``lavInspect(fit, "options")``).
+MLR_TEST = "yuan.bentler.mplus"
+MLR_SE = "robust.huber.white"
+
+
+def robust_fit_measures(mlr: Any) -> dict[str, Any]:
+    """The keys an MLR fit adds to a fit document, from an :class:`~xhs_sharing.sem.robust.MLRResult`.
+
+    ``chi2_scaled`` (= ``chi2 / scaling_factor``, the Yuan-Bentler scaled
+    statistic, Mplus variant), ``pvalue_scaled`` (on ``df``),
+    ``scaling_factor`` and the baseline's, ``cfi_robust``, ``tli_robust``,
+    ``rmsea_robust`` with its 90% interval (lavaan's ``.robust`` measures;
+    :data:`ROBUST_FIT_NAMES` maps each key to its lavaan name), ``test``
+    (``"yuan.bentler.mplus"``) and ``se`` (``"robust.huber.white"``).
+    The standard (unscaled) measures stay under their usual keys.
+    """
+    out: dict[str, Any] = {key: float(mlr.measures[name]) for key, name in ROBUST_FIT_NAMES.items()}
+    out["test"] = MLR_TEST
+    out["se"] = MLR_SE
+    return out
 
 
 #: Key the measurement and structural steps add to their fit dicts (``cfa_fit.json``, ``fit.json``) to name the estimator.

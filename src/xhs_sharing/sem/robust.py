@@ -55,9 +55,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import stats
 
 from xhs_sharing.errors import EstimationError
+from xhs_sharing.sem.fit import baseline_chi2, cfi, rmsea, rmsea_ci, tli
+from xhs_sharing.sem.objectives import ml_discrepancy
 
 __all__ = [
     "MLRResult",
@@ -461,79 +463,8 @@ def independence_derivatives(p: int) -> SigmaDerivatives:
 
 
 # -- fit indices ----------------------------------------------------------------
-
-
-def cfi(x2: float, df: float, x2_null: float, df_null: float, c: float = 1.0, c_null: float = 1.0) -> float:
-    """CFI (Bentler 1990); robust with ``c``, ``c_null`` (Brosseau-Liard & Savalei 2014, eq. 15).
-
-    ``1 - max(T - c df, 0) / max(T - c df, T0 - c0 df0, 0)`` (lavaan
-    ``lav_fit_cfi``; the scaling factors are used only when both differ from 1).
-    """
-    if not (c != 1 and c_null != 1 and df > 0):
-        c = c_null = 1.0
-    t1 = max(x2 - c * df, 0.0)
-    t2 = max(x2 - c * df, x2_null - c_null * df_null, 0.0)
-    if math.isclose(t1, 0.0, abs_tol=1.5e-8) and math.isclose(t2, 0.0, abs_tol=1.5e-8):
-        return 1.0
-    return 1.0 - t1 / t2
-
-
-def tli(x2: float, df: float, x2_null: float, df_null: float, c: float = 1.0, c_null: float = 1.0) -> float:
-    """TLI (Tucker & Lewis 1973) as ``1 - (T - c df) df0 / ((T0 - c0 df0) df)``; robust with ``c``, ``c_null``.
-
-    lavaan ``lav_fit_tli`` (no truncation: it may exceed 1).
-    """
-    if not (c != 1 and c_null != 1 and df > 0):
-        c = c_null = 1.0
-    t1 = (x2 - c * df) * df_null
-    t2 = (x2_null - c_null * df_null) * df
-    if df > 0 and abs(t2) > 0:
-        return 1.0 - t1 / t2
-    return 1.0
-
-
-def rmsea(x2: float, df: float, n: int, c: float = 1.0) -> float:
-    """RMSEA ``sqrt(max(T / (N df) - c / N, 0))`` (Steiger & Lind 1980); robust with ``c``.
-
-    Brosseau-Liard, Savalei & Li (2012); lavaan ``lav_fit_rmsea`` (0 when ``df = 0``).
-    """
-    if df <= 0:
-        return 0.0
-    return math.sqrt(max(x2 / n / df - c / n, 0.0))
-
-
-def _ncp_root(x2: float, df: float, prob: float, upper: float) -> float:
-    """The noncentrality ``lambda`` with ``P(chi2(df, lambda) <= x2) = prob``."""
-
-    def f(lam: float) -> float:
-        return _ncx2_cdf(x2, df, lam) - prob
-
-    return float(optimize.brentq(f, 0.0, upper, xtol=1e-12))
-
-
-def _ncx2_cdf(x: float, df: float, lam: float) -> float:
-    return float(stats.chi2.cdf(x, df) if lam <= 0 else stats.ncx2.cdf(x, df, lam))
-
-
-def rmsea_ci(x2: float, df: float, n: int, c: float = 1.0, level: float = 0.90) -> tuple[float, float]:
-    """Confidence interval of the RMSEA from the noncentral chi-square (Browne & Cudeck 1993).
-
-    ``lambda_L``, ``lambda_U`` solve ``P(chi2(df, lambda) <= T) = (1 + level)/2``
-    and ``(1 - level)/2``; the bounds are ``sqrt(c lambda / (N df))``. For
-    the robust interval ``T`` is the scaled statistic and ``c`` the scaling
-    factor (lavaan ``lav_fit_rmsea_ci``, Savalei 2018).
-    """
-    hi_p, lo_p = 1 - (1 - level) / 2, (1 - level) / 2
-    if df < 1 or _ncx2_cdf(x2, df, 0.0) < hi_p:
-        lower = 0.0
-    else:
-        lower = math.sqrt(c * _ncp_root(x2, df, hi_p, x2) / (n * df))
-    n_rmsea = max(n, 4 * x2)
-    if df < 1 or _ncx2_cdf(x2, df, n_rmsea) > lo_p or _ncx2_cdf(x2, df, 0.0) < lo_p:
-        upper = 0.0
-    else:
-        upper = math.sqrt(c * _ncp_root(x2, df, lo_p, n_rmsea) / (n * df))
-    return lower, upper
+# cfi, tli, rmsea and rmsea_ci are xhs_sharing.sem.fit's (one definition each):
+# their scaling-factor arguments give lavaan's robust versions.
 
 
 def robust_indices(
@@ -559,11 +490,9 @@ def robust_indices(
 
 
 def _ml_discrepancy(mean: np.ndarray, sigma: np.ndarray, m: np.ndarray, s: np.ndarray) -> float:
-    """``log|Sigma| + tr(S Sigma^-1) - log|S| - p + (m - mu)' Sigma^-1 (m - mu)``."""
-    inv = np.linalg.inv(sigma)
+    """``F_ML(Sigma, S) + (m - mu)' Sigma^-1 (m - mu)``, ``F_ML`` of :func:`~xhs_sharing.sem.objectives.ml_discrepancy`."""
     d = m - mean
-    return float(np.linalg.slogdet(sigma)[1] + np.trace(s @ inv) - np.linalg.slogdet(s)[1]
-                 - s.shape[0] + d @ inv @ d)
+    return float(ml_discrepancy(sigma, s)) + float(d @ np.linalg.solve(sigma, d))
 
 
 def fiml_corrected(
@@ -714,7 +643,7 @@ def _complete(sigma_derivatives: SigmaDerivatives, theta: np.ndarray, pat: Patte
     df = p * (p + 1) // 2 - theta.size
     h1 = _h1(pat, mean, cov, False)
     model = _side(sigma_derivatives, pat, theta, mean, chisq, df, h1, False)
-    chisq_b = n * float(np.sum(np.log(np.diag(cov))) - np.linalg.slogdet(cov)[1])
+    chisq_b = baseline_chi2(cov, n)[0]
     base = _side(independence_derivatives(p), pat, np.diag(cov).copy(), mean, chisq_b,
                  p * (p - 1) // 2, h1, False)
     robust = robust_indices(chisq, df, chisq_b, base.test.df, model.test.scaling_factor,

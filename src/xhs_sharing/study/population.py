@@ -107,7 +107,7 @@ def structural_matrices(study: Study) -> tuple[np.ndarray, np.ndarray]:
             Psi[i, j] = 1.0 if i == j else r
     if exo and np.linalg.eigvalsh(Psi[np.ix_(exo, exo)]).min() <= 0:
         raise SpecError(
-            f"exogenous_correlation = {study.exogenous_correlation} does not give a positive definite "
+            f"{study.spec_file}: field exogenous_correlation: {study.exogenous_correlation} does not give a positive definite "
             f"correlation matrix for the {len(exo)} exogenous constructs"
         )
     inv = np.linalg.inv(np.eye(k) - B)
@@ -119,7 +119,7 @@ def structural_matrices(study: Study) -> tuple[np.ndarray, np.ndarray]:
         explained = float(B[j] @ cov @ B[j])
         if explained >= 1.0:
             raise SpecError(
-                f"construct {c}: its paths explain {explained:.3f} of its variance (must be below 1); "
+                f"{study.spec_file}: field paths (the std of the paths into {c}): construct {c}: its paths explain {explained:.3f} of its variance (must be below 1); "
                 "lower the standardized coefficients of the paths into it or the correlations among its predictors"
             )
         Psi[j, j] = 1.0 - explained

@@ -34,6 +34,15 @@ from xhs_sharing.errors import SpecError
 SCHEMA_DIR = importlib.resources.files("xhs_sharing") / "schemas"
 """Where the JSON Schemas of the config files live: package data, so an installed wheel has them."""
 
+ID_COLUMN = "respondent_id"
+"""The respondent id column of every survey file and codebook: no item may have this id."""
+
+SCHEMA_HINTS: dict[tuple[str, str], str] = {
+    ("claims", "minItems"): ("the package checks claims, so a study needs at least one, e.g. {id: X->Y, kind: path, "
+                             "path: [X, Y], expected: positive_significant, statement: ...}"),
+}
+"""Extra advice appended to a schema error, by (field, JSON Schema keyword)."""
+
 
 @dataclass(frozen=True)
 class Item:
@@ -309,7 +318,8 @@ def validate_against_schema(data: Any, schema: dict[str, Any], source: str) -> d
         lines = []
         for err in errors[:10]:
             where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-            lines.append(f"  field {where}: {err.message}")
+            hint = SCHEMA_HINTS.get((where, str(err.validator)))
+            lines.append(f"  field {where}: {err.message}" + (f" ({hint})" if hint else ""))
         more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
         raise SpecError(f"{source} is invalid:\n" + "\n".join(lines) + more)
     return _fill_defaults(copy.deepcopy(data), schema)
@@ -543,6 +553,11 @@ def _check_ids(study: Study, source: str) -> None:
         raise SpecError(f"{source}: field constructs/items: duplicated item id(s) {dup}")
     if clash := sorted(set(ids) & set(items)):
         raise SpecError(f"{source}: ids used both for a construct and an item: {clash}")
+    for c in study.constructs:
+        for k, it in enumerate(c.items):
+            if it.id.lower() == ID_COLUMN:
+                raise SpecError(f"{source}: field constructs/{c.id}/items/{k}: item id {it.id!r} is the survey's "
+                                f"respondent id column ({ID_COLUMN}); give the item another id")
 
 
 def _check_paths(study: Study, source: str) -> set[tuple[str, str]]:

@@ -11,15 +11,61 @@ from collections.abc import Iterable, Sequence
 from xhs_sharing.study.spec import Study
 
 
+def single_item_constructs(study: Study) -> list[str]:
+    """Constructs measured by one item, in declaration order."""
+    return [c.id for c in study.constructs if len(c.items) == 1]
+
+
+def two_item_constructs(study: Study) -> list[str]:
+    """Constructs measured by two items, in declaration order."""
+    return [c.id for c in study.constructs if len(c.items) == 2]
+
+
 def measurement_syntax(study: Study) -> str:
     """The correlated-factors CFA: one ``=~`` line per construct.
 
     Latent covariances are left free (semopy and lavaan's ``cfa()`` both free
     them among exogenous latents by default; here every latent is exogenous).
+    A construct with a single item gets that item's residual variance fixed
+    at 0 (``item ~~ 0*item``, the single-indicator specification: the
+    construct *is* the item), as the measurement step's CFA
+    (:func:`xhs_sharing.analysis.measurement.cfa_syntax`) fixes it; free, the
+    construct's variance and the item's residual variance are not both identified.
     """
     lines = ["# measurement model"]
-    lines += [f"{c.id} =~ " + " + ".join(it.id for it in c.items) for c in study.constructs]
+    for c in study.constructs:
+        lines.append(f"{c.id} =~ " + " + ".join(it.id for it in c.items))
+    single = [study.construct(cid).items[0].id for cid in single_item_constructs(study)]
+    if single:
+        lines.append("# single-item constructs: the item is the construct (residual variance fixed at 0)")
+        lines += [f"{item} ~~ 0*{item}" for item in single]
     return "\n".join(lines) + "\n"
+
+
+def identification_notes(study: Study) -> list[str]:
+    """What the log and the report say about constructs with fewer than three items.
+
+    One item: its residual variance is fixed at 0 in both the measurement and
+    the structural model (:func:`measurement_syntax`), so the construct is
+    the item, measured without error; its reliability, AVE and HTMT are undefined.
+    Two items: the construct is identified only through its correlations with
+    the other constructs (a lone two-indicator factor is not identified:
+    Bollen's 1989 two-indicator rule needs a nonzero correlation with another
+    factor), so its loadings are unstable when those correlations are weak.
+
+    >>> from xhs_sharing.study.spec import Construct, Item, Study
+    >>> def c(cid, n): return Construct(cid, cid, "d", "", "exogenous", tuple(
+    ...     Item(f"{cid.lower()}{k}", cid, None, "t") for k in range(n)))
+    >>> identification_notes(Study("t", (c("A", 1), c("B", 2), c("C", 3)), None, (), ()))[0][:45]
+    'A has a single item (a0): its residual varian'
+    """
+    notes = [f"{cid} has a single item ({study.construct(cid).items[0].id}): its residual variance is fixed at 0 in "
+             "the measurement and the structural model, so the construct is that item, measured without error; "
+             "its reliability, AVE and HTMT are undefined" for cid in single_item_constructs(study)]
+    notes += [f"{cid} has two items ({', '.join(it.id for it in study.construct(cid).items)}): it is identified "
+              "only through its correlations with the other constructs, and its loadings are unstable when those "
+              "correlations are weak; three or more items per construct are recommended" for cid in two_item_constructs(study)]
+    return notes
 
 
 def structural_syntax(study: Study) -> str:
@@ -45,12 +91,14 @@ def structural_syntax(study: Study) -> str:
 def n_free_parameters(study: Study) -> int:
     """Free parameters of :func:`structural_syntax` (identified by fixing each first loading to 1).
 
-    Loadings (items - constructs), item residual variances (items), exogenous
+    Loadings (items - constructs), item residual variances (items, less one per
+    single-item construct, whose residual variance is fixed at 0), exogenous
     variances and covariances (e(e+1)/2), endogenous residual variances, and
     the structural paths.
     """
     n_items, n_constructs, e = len(study.items), len(study.constructs), len(study.exogenous)
-    return (n_items - n_constructs) + n_items + e * (e + 1) // 2 + len(study.endogenous) + len(study.paths)
+    residuals = n_items - len(single_item_constructs(study))  # a single item's residual variance is fixed at 0
+    return (n_items - n_constructs) + residuals + e * (e + 1) // 2 + len(study.endogenous) + len(study.paths)
 
 
 MEDIATOR_SEP = "->"

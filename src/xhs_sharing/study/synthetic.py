@@ -17,10 +17,8 @@ import pandas as pd
 
 from xhs_sharing.errors import SpecError
 from xhs_sharing.study.population import population_model
+from xhs_sharing.study.spec import ID_COLUMN as ID_COLUMN  # the respondent id column, named in the spec module
 from xhs_sharing.study.spec import Study, config_defaults
-
-ID_COLUMN = "respondent_id"
-"""Name of the respondent id column of every survey file."""
 
 _DEFAULTS = config_defaults()
 _SYNTHETIC = _DEFAULTS["synthetic"]

@@ -29,10 +29,19 @@ from xhs_sharing.report.format import (
     num,
     status_badge,
 )
-from xhs_sharing.report.tables import check_cell, check_index, fit_cutoffs, fit_statuses, fit_table, matrix_table
+from xhs_sharing.report.tables import (
+    check_cell,
+    check_index,
+    estimator_label,
+    fit_cutoffs,
+    fit_statuses,
+    fit_table,
+    matrix_table,
+)
 from xhs_sharing.report.wlsmv import with_wlsmv_rows, wlsmv_view
 from xhs_sharing.study.cutoffs import default_thresholds, references
 from xhs_sharing.study.spec import Study
+from xhs_sharing.study.syntax import identification_notes
 
 
 def constructs_table(study: Study) -> dict[str, Any]:
@@ -268,11 +277,24 @@ def problems(checks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             for c in checks if str(c.get("status")) != "pass"]
 
 
+def failed_checks(checks: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The checks that failed, one short phrase each, for the report's summary (warnings left out).
+
+    >>> failed_checks([{"check": "cronbach_alpha", "construct": "ES", "status": "fail", "value": -1.14,
+    ...                 "comparison": "ge", "threshold": 0.7}, {"check": "htmt", "status": "pass"}])
+    ['cronbach_alpha (ES): \u22121.140 vs \u2265 0.70']
+    """
+    return [f"{c.get('check')}" + _where(c)
+            + (f": {fmt_num(c.get('value'), 3)} vs {fmt_threshold(c.get('comparison'), c.get('threshold'))}"
+               if _finite(c.get("value")) else "")
+            for c in checks if str(c.get("status")) in ("fail", "failed")]
+
+
 def measurement_view(res: Mapping[str, Any], study: Study) -> dict[str, Any]:
     """Everything the measurement section shows (``res`` from :func:`xhs_sharing.report.read.read_results`)."""
     checks = list(res["checks"].get("checks", []))
     cfa_fit = res["cfa_fit"]
-    estimator = f" ({cfa_fit['estimator']})" if cfa_fit.get("estimator") else ""
+    estimator = estimator_label(cfa_fit)
     return {
         "constructs": constructs_table(study),
         "descriptives": descriptives_table(res["item_descriptives"], study),
@@ -286,6 +308,8 @@ def measurement_view(res: Mapping[str, Any], study: Study) -> dict[str, Any]:
                                          fit_cutoffs(checks), fit_statuses(checks)), cfa_fit),
         "checks": checks_table(checks),
         "problems": problems(checks),
+        "failed": failed_checks(checks),
+        "identification": identification_notes(study),
         "passed": res["checks"].get("passed", sum(1 for c in checks if c.get("passed"))),
         "total": res["checks"].get("total", len(checks)),
     }

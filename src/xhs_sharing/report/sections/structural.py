@@ -9,7 +9,7 @@ import pandas as pd
 
 from xhs_sharing.analysis.claims import improper_problems
 from xhs_sharing.report.format import _finite, arrow, cell, col, fmt_ci, fmt_int, fmt_num, fmt_p, num, stars
-from xhs_sharing.report.tables import fit_table
+from xhs_sharing.report.tables import estimator_label, fit_table
 from xhs_sharing.report.wlsmv import categories_text, with_wlsmv_rows, wlsmv_view
 from xhs_sharing.study.cutoffs import Cutoff
 from xhs_sharing.study.syntax import MEDIATOR_SEP
@@ -31,7 +31,7 @@ EFFECT_ORDER = {"indirect": 0, "total_indirect": 1, "direct": 2, "total": 3}
 EFFECT_LABELS = {"total_indirect": "Total indirect", "direct": "Direct", "total": "Total"}
 
 
-def paths_table(paths: pd.DataFrame) -> dict[str, Any]:
+def paths_table(paths: pd.DataFrame, fit: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The structural regressions (``op == '~'``); a non-significant one is greyed."""
     rows = []
     for r in paths[paths["op"] == "~"].itertuples(index=False):
@@ -45,7 +45,17 @@ def paths_table(paths: pd.DataFrame) -> dict[str, Any]:
             "columns": [col("Path"), col("B", "num"), col("SE", "num"), col("z", "num"), col("p", "num"),
                         col("\u03b2", "num"), col("B 95% CI", "num")],
             "note": "B: unstandardized coefficient with its Wald 95% interval; \u03b2: completely standardized coefficient. "
-                    "* p < .05, ** p < .01, *** p < .001."}
+                    "* p < .05, ** p < .01, *** p < .001." + _se_note(fit or {})}
+
+
+def _se_note(fit: Mapping[str, Any]) -> str:
+    """The standard errors of the paths table under MLR and WLSMV (robust); nothing to add under ML."""
+    if fit.get("estimator") == "MLR":
+        return " Estimator MLR: SEs, z, p and the Wald intervals are robust (Huber-White sandwich)."
+    if fit.get("estimator") == "WLSMV":
+        return (" Estimator WLSMV: SEs, z, p and the Wald intervals are robust (sandwich, lavaan's robust.sem); "
+                "\u03b2 standardizes by the latent responses (delta parameterization).")
+    return ""
 
 
 def structural_view(res: Mapping[str, Any], cutoffs: Mapping[str, Cutoff]) -> dict[str, Any]:
@@ -53,10 +63,10 @@ def structural_view(res: Mapping[str, Any], cutoffs: Mapping[str, Cutoff]) -> di
     checks.json) judge its fit indices."""
     r2 = {str(r.variable): float(r.r2) for r in res["r2"].itertuples(index=False)}
     fit = res["fit"]
-    estimator = f" ({fit['estimator']})" if fit.get("estimator") else ""
+    estimator = estimator_label(fit)
     improper = improper_problems(fit)
     return {
-        "paths": paths_table(res["paths"]),
+        "paths": paths_table(res["paths"], fit),
         "r2": {"caption": "Explained variance of the endogenous constructs", "columns": [col("Construct"), col("R\u00b2", "num")],
                "rows": [{"cells": [cell(k, header=True), num(v, 2)]} for k, v in r2.items()], "note": ""},
         "fit": with_wlsmv_rows(fit_table(wlsmv_view(fit), "Fit of the structural model" + estimator, cutoffs), fit),
@@ -110,6 +120,7 @@ def _bootstrap_text(boot: Mapping[str, Any]) -> str:
     return (f"{fmt_int(boot.get('converged'))} of {fmt_int(boot.get('requested'))} bootstrap resamples converged "
             f"({fmt_int(boot.get('failed'))} failed)"
             + (f"; estimator {boot['estimator']}" if boot.get("estimator") else "")
+            + (f" ({boot['note']})" if boot.get("note") else "")
             + (f", refitted {boot['engine']}" if boot.get("engine") else "")
             + (f"; bootstrap seed {boot.get('seed')}" if boot.get("seed") is not None else "") + ".")
 

@@ -81,7 +81,8 @@ def with_wlsmv_rows(table: dict[str, Any], fit: Mapping[str, Any]) -> dict[str, 
     ]
     note = (str(table.get("note", "")) + " Under WLSMV the \u03c7\u00b2 row, CFI, TLI and RMSEA above are the "
             "scaled-shifted values (lavaan's .scaled measures), judged against the cut-offs; the standard values "
-            "are listed below them.")
+            "are listed below them. The SRMR is that of the polychoric correlations (the residual correlations of "
+            "the latent responses, lavaan's srmr for ordered items).")
     return {**table, "rows": list(table["rows"]) + rows, "note": note}
 
 

@@ -39,10 +39,10 @@ def test_unknown_estimator_is_refused_by_name() -> None:
         fit_structural("IS =~ is1 + is2 + is3", items, estimator="mlr")
 
 
-def test_wlsmv_hooks_say_not_wired_yet() -> None:
+def test_wlsmv_is_wired_through_fit_cfa_and_run_structural() -> None:
     items = pd.read_csv(DATA / "default_items.csv")
     study = load_study(ROOT / "config" / "study.yaml")
-    with pytest.raises(SpecError, match="estimator WLSMV is not wired yet"):
-        fit_cfa(items, {"IS": ["is1", "is2", "is3"]}, estimator="WLSMV")
-    with pytest.raises(SpecError, match="estimator WLSMV is not wired yet"):
-        run_structural(items, study, boot_seed=1, mc_seed=2, n_boot=10, estimator="WLSMV")
+    cfa = fit_cfa(items, {"IS": ["is1", "is2", "is3"]}, estimator="WLSMV")  # saturated: df = 0
+    assert (cfa.method, cfa.fit["estimator"], cfa.fit["df"], cfa.fit["scaling_factor"]) == ("WLSMV", "WLSMV", 0, None)
+    out = run_structural(items, study, boot_seed=1, mc_seed=2, n_boot=10, estimator="WLSMV")
+    assert (out.fit["estimator"], out.bootstrap["engine"], out.bootstrap["converged"]) == ("WLSMV", "batched WLSMV", 10)

@@ -101,6 +101,12 @@ def with_estimator(frame: Any, estimator: str) -> Any:
     return frame.assign(**{ESTIMATOR_COLUMN: estimator})
 
 
+WLSMV_FIT_KEYS = ("chi2_scaled", "pvalue_scaled", "scaling_factor", "shift", "baseline_chi2_scaled",
+                  "baseline_scaling_factor", "cfi_scaled", "tli_scaled", "rmsea_scaled", "rmsea_ci_low_scaled",
+                  "rmsea_ci_high_scaled", "test", "se")
+"""Keys a fit document has only under WLSMV: the scaled-shifted test and lavaan's ``.scaled`` measures
+(:func:`xhs_sharing.analysis.ordinal.wlsmv_fit_measures`); the usual keys hold the standard DWLS values."""
+
 FIML_FIT_KEYS = ("srmr_bentler_nomean", "srmr_variant")
 """Keys a fit document has only under FIML: ``srmr`` is then lavaan's with means (``srmr_variant``)."""
 
@@ -168,7 +174,7 @@ FILES: tuple[ResultFile, ...] = (
                ("construct", "item", "estimator"), optional=("estimator",),
                description="CFA loadings and residual variances"),
     ResultFile("cfa_fit", "results/measurement/cfa_fit.json", FIT_COLUMNS,
-               optional=(*FIML_FIT_KEYS, *ROBUST_FIT_KEYS, *ESTIMATOR_KEYS_SINCE_ISSUE13[:1]),
+               optional=(*FIML_FIT_KEYS, *ROBUST_FIT_KEYS, *WLSMV_FIT_KEYS, *ESTIMATOR_KEYS_SINCE_ISSUE13[:1]),
                description="fit of the CFA"),
     ResultFile("checks", "results/measurement/checks.json", ("checks", "failed", "passed", "total", "warnings"),
                description="every measurement check with its threshold, comparison, reference and status"),
@@ -183,7 +189,8 @@ FILES: tuple[ResultFile, ...] = (
                optional=("estimator",),
                description="R-squared of the endogenous constructs"),
     ResultFile("fit", "results/structural/fit.json", (*FIT_COLUMNS, "problems", "proper"),
-               optional=("problems", "proper", *FIML_FIT_KEYS, *ROBUST_FIT_KEYS, *ESTIMATOR_KEYS_SINCE_ISSUE13[:1]),
+               optional=("problems", "proper", *FIML_FIT_KEYS, *ROBUST_FIT_KEYS, *WLSMV_FIT_KEYS,
+                         *ESTIMATOR_KEYS_SINCE_ISSUE13[:1]),
                description="fit of the SEM; proper = false (with the problems) for an improper solution"),
     ResultFile("indirect", "results/structural/indirect_effects.csv",
                ("x", "mediator", "y", "effect", "est", "se", "std_est", "std_se", "boot_ci_low", "boot_ci_high",
@@ -194,7 +201,7 @@ FILES: tuple[ResultFile, ...] = (
     ResultFile("bootstrap", "results/structural/bootstrap.json",
                ("chunk_size", "converged", "engine", "estimator", "failed", "failures", "mc_draws", "mc_information",
                 "mc_seed", "missing", "requested", "seed"),
-               optional=("engine_requested", "error", "note", *ESTIMATOR_KEYS_SINCE_ISSUE13[:1]),
+               optional=("engine_requested", "error", "note", "categories", *ESTIMATOR_KEYS_SINCE_ISSUE13[:1]),
                description="bootstrap and Monte Carlo interval settings and convergence counts"),
     ResultFile("equivalence", "results/structural/equivalence.csv",
                ("id", "kind", "estimate", "se", "ci90_low", "ci90_high", "sesoi", "pvalue", "verdict", "estimator"),

@@ -734,21 +734,16 @@ class CfaResult:
     method: str = "ML"
 
 
-def fit_cfa_wlsmv(data: pd.DataFrame, items_by_construct: Mapping[str, Sequence[str]]) -> CfaResult:
-    """HOOK for the WLSMV engineer: the correlated-factors CFA by WLSMV (ordered items).
+def fit_cfa_wlsmv(data: pd.DataFrame, items_by_construct: Mapping[str, Sequence[str]], *,
+                  missing: str = MISSING_DEFAULT) -> CfaResult:
+    """The correlated-factors CFA by WLSMV (ordered items): :func:`xhs_sharing.analysis.ordinal.fit_cfa_wlsmv`.
 
-    Must return a :class:`CfaResult` with ``method="WLSMV"``, the loadings
-    table and latent correlations of the WLSMV solution, and ``fit`` with
-    the keys of :data:`~xhs_sharing.sem.fit.FIT_MEASURE_KEYS` (plus the
-    scaled-shifted test and the scaled measures), ``"estimator": "WLSMV"``
-    and ``"missing": "listwise"``. Until then it raises.
-
-    Raises
-    ------
-    SpecError
-        Always (not wired yet).
+    ``method`` and ``fit["estimator"]`` ``"WLSMV"``, ``fit["missing"]``
+    ``"listwise"``; ``sample_cov`` is the polychoric correlation matrix.
     """
-    raise SpecError("estimator WLSMV is not wired yet")
+    from xhs_sharing.analysis.ordinal import fit_cfa_wlsmv as fit_ordinal  # it imports this module
+
+    return fit_ordinal(data, items_by_construct, missing=missing)
 
 
 def cfa_syntax(items_by_construct: Mapping[str, Sequence[str]]) -> str:
@@ -850,7 +845,7 @@ def fit_cfa(
         raise SpecError(f"missing must be 'listwise' or 'fiml', got {missing!r}")
     check_estimator(estimator)
     if estimator == "WLSMV":
-        return fit_cfa_wlsmv(data, spec)
+        return fit_cfa_wlsmv(data, spec, missing=missing)
     syntax = cfa_syntax(spec)
     frame = _item_frame(data, spec, complete=missing == "listwise")
     all_items = list(frame.columns)
@@ -1067,7 +1062,13 @@ def _htmt_checks(htmt: pd.DataFrame, th: Mapping[str, float], n_items: Mapping[s
 
 
 def _fit_checks(fit: Mapping[str, Any], th: Mapping[str, float]) -> list[dict[str, Any]]:
-    """CFI, TLI (at least), RMSEA, SRMR (at most); warnings for a just-identified model."""
+    """CFI, TLI (at least), RMSEA, SRMR (at most); warnings for a just-identified model.
+
+    Under WLSMV CFI, TLI and RMSEA are judged by their scaled versions: the
+    DWLS statistic ``T`` is not chi-square distributed, its mean-and-variance
+    adjusted ``T3`` is (Asparouhov & Muthen 2010; the values Mplus reports).
+    """
+    scaled = fit.get(ESTIMATOR_KEY) == "WLSMV"
     df = fit.get("df")
     just_identified = df is not None and int(df) == 0
     out: list[dict[str, Any]] = []
@@ -1075,7 +1076,7 @@ def _fit_checks(fit: Mapping[str, Any], th: Mapping[str, float]) -> list[dict[st
         if key not in fit:
             raise DataError(f"fit lacks {key!r}")
         out.append(_entry(key, construct=None, statistic=key, threshold=th[key], comparison=comparison,
-                          value=fit[key], reference_key=key,
+                          value=fit[f"{key}_scaled"] if scaled and key != "srmr" else fit[key], reference_key=key,
                           warning="just-identified model (df = 0): global fit is not testable"
                           if just_identified else None))
     return out

@@ -93,23 +93,21 @@ def estimate(parsed: Any, x: np.ndarray, estimator: str, *, xtol: float = XTOL,
 
 
 def fit_structural_wlsmv(
-    syntax: str, data: pd.DataFrame, *, allow_improper: bool = False, lavaan_defaults: bool = True,
+    syntax: str, data: pd.DataFrame, *, missing: str = MISSING_DEFAULT, allow_improper: bool = False,
+    lavaan_defaults: bool = True,
 ) -> StructuralResult:
-    """HOOK for the WLSMV engineer: the structural model by WLSMV (ordered items), as a :class:`StructuralResult`.
+    """The structural model by WLSMV (ordered items): :func:`xhs_sharing.analysis.ordinal.fit_structural_wlsmv`.
 
-    Must return a result with ``method="WLSMV"``, ``estimator="WLSMV"``
-    (``estimator`` is the marker the FIML bootstrap checks for ``"FIML"``),
-    ``acov`` the robust covariance of ``theta``; its scaled-shifted test
-    and fit measures go into ``fit.json`` by
-    :func:`xhs_sharing.pipeline.structural.fit_summary` (the place to add
-    them, as the MLR ones are). Until then it raises.
-
-    Raises
-    ------
-    SpecError
-        Always (not wired yet).
+    A result with ``method`` and ``estimator`` ``"WLSMV"``, ``acov`` the
+    robust covariance carried to ``theta``, ``information`` ``"robust.sem"``
+    and the scaled-shifted test and fit measures in ``measures`` (written to
+    ``fit.json`` by :func:`xhs_sharing.pipeline.structural.fit_summary`).
+    Listwise deletion only: ``missing="fiml"`` with missing answers raises
+    :class:`SpecError`.
     """
-    raise SpecError("estimator WLSMV is not wired yet")
+    from xhs_sharing.analysis.ordinal import fit_structural_wlsmv as fit_ordinal  # it imports this module
+
+    return fit_ordinal(syntax, data, missing=missing, allow_improper=allow_improper, lavaan_defaults=lavaan_defaults)
 
 
 @dataclass(frozen=True, eq=False)
@@ -381,7 +379,8 @@ def fit_structural(
     check_missing(missing)
     check_estimator(estimator)
     if estimator == "WLSMV":
-        return fit_structural_wlsmv(syntax, data, allow_improper=allow_improper, lavaan_defaults=lavaan_defaults)
+        return fit_structural_wlsmv(syntax, data, missing=missing, allow_improper=allow_improper,
+                                    lavaan_defaults=lavaan_defaults)
     input_syntax = syntax
     parsed = load_model(syntax, lavaan_defaults=lavaan_defaults)
     x = observed_matrix(data, parsed.observed, allow_missing=missing == "fiml")

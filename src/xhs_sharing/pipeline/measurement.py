@@ -28,6 +28,7 @@ from xhs_sharing.analysis.measurement import (
     fit_cfa,
     fornell_larcker,
     htmt,
+    htmt_from_corr,
     item_descriptives,
     measurement_checks,
     reliability_table,
@@ -111,7 +112,8 @@ def run_measurement(
     cfa = fit_cfa(items, ibc, missing=missing, estimator=estimator)
     reliability = reliability_table(items, ibc, cfa.loadings, missing=missing, cfa=cfa)
     fl = fornell_larcker(cfa.latent_corr, reliability.set_index("construct")["ave"])
-    ht = htmt(items, ibc, missing=missing)
+    # under WLSMV the HTMT of the polychoric correlations the CFA was fitted to (semTools' htmt(ordered =))
+    ht = htmt_from_corr(cfa.sample_cov, ibc) if cfa.method == "WLSMV" else htmt(items, ibc, missing=missing)
     checks = measurement_checks(reliability, fl, ht, cfa.fit, cfa.loadings, thresholds)
     return MeasurementOutputs(
         item_descriptives=item_descriptives(items, ibc, scale_points),

@@ -55,6 +55,7 @@ from xhs_sharing.analysis.mediation import (
     tost_effect,
     tost_path,
 )
+from xhs_sharing.analysis.ordinal import OrdinalStructuralResult, WlsmvChunkFitter, resample_category_events
 from xhs_sharing.analysis.structural import (
     StructuralResult,
     check_estimator,
@@ -206,14 +207,17 @@ def choose_chunk_fitter(
 def wlsmv_chunk_fitter(
     fit: StructuralResult, items: pd.DataFrame, engine: str, n_jobs: int
 ) -> tuple[ChunkFitter, str, int]:
-    """HOOK for the WLSMV engineer: the chunk fitter of a WLSMV bootstrap, its engine name and worker count.
+    """The chunk fitter of a WLSMV bootstrap (:class:`~xhs_sharing.analysis.ordinal.WlsmvChunkFitter`).
 
-    Raises
-    ------
-    SpecError
-        Always (not wired yet).
+    Every resample of a chunk gets its own thresholds, polychorics and DWLS
+    weights and is refitted by DWLS, all at once, whatever ``engine`` says
+    (``"batched WLSMV"``); chunks run on ``n_jobs`` worker processes. A
+    category a resample does not draw is merged with its neighbour and
+    counted (:func:`bootstrap_summary`).
     """
-    raise SpecError("estimator WLSMV is not wired yet")
+    if not isinstance(fit, OrdinalStructuralResult):
+        raise SpecError("a WLSMV bootstrap needs the WLSMV fit of fit_structural(..., estimator='WLSMV')")
+    return WlsmvChunkFitter(fit), "batched WLSMV", n_jobs
 
 
 def run_bootstrap(
@@ -302,7 +306,10 @@ def fit_summary(fit: StructuralResult, items: pd.DataFrame, missing: str) -> dic
     ``"proper"`` and ``"problems"`` are always present (``True, []`` for a
     proper solution), so the claims step and the report can say so.
     """
-    out: dict[str, Any] = dict(fit_measures(fit, items, missing=missing))
+    if isinstance(fit, OrdinalStructuralResult):  # WLSMV: standard and scaled-shifted measures of the DWLS fit
+        out: dict[str, Any] = dict(fit.measures)
+    else:
+        out = dict(fit_measures(fit, items, missing=missing))
     out[ESTIMATOR_KEY] = fit.method
     out["missing"] = missing_label(fit.estimator)
     if fit.mlr is not None:
@@ -334,9 +341,14 @@ def bootstrap_summary(
 
     Without bootstrap draws every resample counts as failed and ``"error"``
     says why; ``"engine_requested"`` appears when the engine used differs
-    from the configured ``engine`` (FIML). ``"estimator"`` and
+    from the configured ``engine`` (FIML, WLSMV). ``"estimator"`` and
     ``"missing"`` as in ``fit.json``; under MLR ``"note"`` says that the
     bootstrap intervals are the ML bootstrap's (:data:`MLR_BOOTSTRAP_NOTE`).
+    Under WLSMV ``"categories"`` counts the categories the resamples lost
+    (merged with a neighbour, the resample kept;
+    :func:`~xhs_sharing.analysis.ordinal.resample_category_events`) and the
+    scale points nobody used in the full sample; resamples with an item left
+    in one category fail with ``single_category_item``.
     """
     if run.result is not None:
         out: dict[str, Any] = dict(run.result.summary())
@@ -350,6 +362,9 @@ def bootstrap_summary(
                mc_information=fit.information)
     if fit.method == "MLR":
         out["note"] = MLR_BOOTSTRAP_NOTE
+    if isinstance(fit, OrdinalStructuralResult) and fit.ordinal is not None:
+        out["categories"] = resample_category_events(fit.ordinal, n_resamples=n_boot, seed=seed,
+                                                     chunk_size=chunk_size)
     return out
 
 

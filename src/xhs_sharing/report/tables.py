@@ -27,6 +27,7 @@ from xhs_sharing.report.format import (
     passes,
     status_badge,
 )
+from xhs_sharing.report.wlsmv import WLSMV_METHODS
 from xhs_sharing.sem.fit import srmr_label
 from xhs_sharing.study.cutoffs import Cutoff, chi2_df_cutoff
 
@@ -149,7 +150,7 @@ def estimator_text(fit: Mapping[str, Any]) -> str:
     ML estimates, the Yuan-Bentler scaled chi-square (Mplus variant; Yuan &
     Bentler 2000) with its scaling factor, robust (Huber-White sandwich)
     standard errors and the robust CFI, TLI and RMSEA (Brosseau-Liard &
-    Savalei 2014; Savalei 2018).
+    Savalei 2014; Savalei 2018). WLSMV: :data:`xhs_sharing.report.wlsmv.WLSMV_METHODS`.
     """
     est = str(fit.get("estimator") or "ML")
     fiml = fit.get("missing") == "fiml" or est == "FIML"
@@ -161,6 +162,8 @@ def estimator_text(fit: Mapping[str, Any]) -> str:
                 "errors: robust (Huber-White sandwich), used by every SE, z, p-value and Wald and Monte Carlo "
                 "interval; CFI, TLI and RMSEA are shown in their robust versions (Brosseau-Liard & Savalei 2014; "
                 "Savalei 2018) next to the standard ones." + miss)
+    if est == "WLSMV":
+        return "Estimator: " + WLSMV_METHODS
     if est in ("ML", "FIML"):
         return ("Estimator: maximum likelihood (ML); test statistic: the likelihood-ratio chi-square; standard "
                 "errors: from the " + ("observed" if fiml else "expected") + " information." + miss)

@@ -50,6 +50,7 @@ import numpy as np
 from scipy.stats import chi2
 
 from xhs_sharing.errors import EstimationError, SpecError
+from xhs_sharing.sem.fit import cfi, rmsea, tli
 from xhs_sharing.sem.model import ModelStructure, load_model
 from xhs_sharing.sem.ordinal import (
     BatchedOrdinal,
@@ -326,7 +327,7 @@ def fit_dwls(model: DeltaModel, r: np.ndarray, w: np.ndarray, start: np.ndarray 
     f = float(np.sum(w * (r - model.moments(x)) ** 2))
     damping = 1e-3
     for it in range(1, max_iter + 1):
-        jac = model.jacobian(x)
+        jac = model.batched_jacobian(x[None])[1][0]  # = jacobian(x), without the (n_params, p, p) stack
         step = _lm_step(jac, w, r - model.moments(x), np.array(damping))
         f_new = float(np.sum(w * (r - model.moments(x + step)) ** 2))
         if f_new <= f:
@@ -372,7 +373,8 @@ def scaled_shifted(chisq: float, df: int, w: np.ndarray, gamma: np.ndarray, jac:
 
     ``U = W - W D (D'WD)^-1 D'W`` over the correlations (``jac = None``: no
     structure parameters, the independence model, ``U = W``); ``a =
-    sqrt(df / tr(U Gamma U Gamma))``, ``b = df - a tr(U Gamma)``.
+    sqrt(df / tr(U Gamma U Gamma))``, ``b = df - a tr(U Gamma)``. With ``df = 0``
+    ``T3 = T`` and the scaling factor and shift are NaN (lavaan: NA).
     """
     u = np.diag(w)
     if jac is not None and jac.shape[1]:
@@ -380,25 +382,11 @@ def scaled_shifted(chisq: float, df: int, w: np.ndarray, gamma: np.ndarray, jac:
         u = u - wd @ np.linalg.solve(jac.T @ wd, wd.T)
     ug = u @ gamma
     tr1, tr2 = float(np.trace(ug)), float(np.sum(ug * ug.T))
+    if df == 0:  # a saturated model: nothing to scale (lavaan: NA scaling factor and shift)
+        return ScaledShifted(float(chisq), 0, float(chisq), float("nan"), float("nan"), tr1, tr2)
     a = float(np.sqrt(df / tr2))
     shift = df - a * tr1
     return ScaledShifted(float(chisq), int(df), float(a * chisq + shift), 1.0 / a, float(shift), tr1, tr2)
-
-
-def _cfi(x2: float, df: float, x2_null: float, df_null: float) -> float:
-    t1 = max(x2 - df, 0.0)
-    t2 = max(x2 - df, x2_null - df_null, 0.0)
-    return 1.0 if np.isclose(t1, 0.0) and np.isclose(t2, 0.0) else 1.0 - t1 / t2
-
-
-def _tli(x2: float, df: float, x2_null: float, df_null: float) -> float:
-    t1 = (x2 - df) * df_null
-    t2 = (x2_null - df_null) * df
-    return 1.0 - t1 / t2 if df > 0 and abs(t2) > 0 else 1.0
-
-
-def _rmsea(x2: float, df: float, n: float) -> float:
-    return float(np.sqrt(max(x2 / n / df - 1.0 / n, 0.0))) if df > 0 else 0.0
 
 
 def fit_measures(test: ScaledShifted, baseline: ScaledShifted, n: float, resid: np.ndarray, p: int) -> dict[str, float]:
@@ -407,6 +395,11 @@ def fit_measures(test: ScaledShifted, baseline: ScaledShifted, n: float, resid: 
     CFI and TLI as ``lav_fit_cfi``/``lav_fit_tli`` (standard from ``T``,
     ``.scaled`` from ``T3`` of both models), RMSEA with ``N - 1``
     (``lav_utils_get_ntotal`` for DWLS), SRMR ``sqrt(sum resid^2 / (p(p+1)/2))``.
+    The indices are :func:`xhs_sharing.sem.fit.cfi`, :func:`~xhs_sharing.sem.fit.tli`
+    and :func:`~xhs_sharing.sem.fit.rmsea` (the same formulas as for ML; only
+    the ``N`` and the statistics differ). ``T3 >= 0`` always: ``a tr(U Gamma)
+    <= df`` by Cauchy-Schwarz over the ``df`` non-zero eigenvalues of ``U
+    Gamma``, so the shift ``b`` is non-negative.
     """
     m = n - 1.0
     out = {
@@ -417,12 +410,12 @@ def fit_measures(test: ScaledShifted, baseline: ScaledShifted, n: float, resid: 
         "baseline.chisq": baseline.chisq, "baseline.df": float(baseline.df),
         "baseline.chisq.scaled": baseline.chisq_scaled,
         "baseline.chisq.scaling.factor": baseline.scaling_factor,
-        "cfi": _cfi(test.chisq, test.df, baseline.chisq, baseline.df),
-        "tli": _tli(test.chisq, test.df, baseline.chisq, baseline.df),
-        "cfi.scaled": _cfi(test.chisq_scaled, test.df, baseline.chisq_scaled, baseline.df),
-        "tli.scaled": _tli(test.chisq_scaled, test.df, baseline.chisq_scaled, baseline.df),
-        "rmsea": _rmsea(test.chisq, test.df, m),
-        "rmsea.scaled": _rmsea(test.chisq_scaled, test.df, m),
+        "cfi": cfi(test.chisq, test.df, baseline.chisq, baseline.df),
+        "tli": tli(test.chisq, test.df, baseline.chisq, baseline.df),
+        "cfi.scaled": cfi(test.chisq_scaled, test.df, baseline.chisq_scaled, baseline.df),
+        "tli.scaled": tli(test.chisq_scaled, test.df, baseline.chisq_scaled, baseline.df),
+        "rmsea": rmsea(test.chisq, test.df, m),
+        "rmsea.scaled": rmsea(test.chisq_scaled, test.df, m),
         "srmr": float(np.sqrt(np.sum(resid**2) / (p * (p + 1) / 2))),
     }
     return out

@@ -38,6 +38,7 @@ from xhs_sharing.report.tables import (
     fit_table,
     matrix_table,
 )
+from xhs_sharing.report.wlsmv import with_wlsmv_rows, wlsmv_view
 from xhs_sharing.study.cutoffs import default_thresholds, references
 from xhs_sharing.study.spec import Study
 from xhs_sharing.study.syntax import identification_notes
@@ -82,6 +83,37 @@ def descriptives_table(desc: pd.DataFrame, study: Study) -> dict[str, Any]:
         "rows": rows,
         "note": "% k: share of answers at scale point k. Kurt.: excess kurtosis. CITC: corrected item-total correlation. "
                 "Reverse-coded items are described after recoding.",
+    }
+
+
+def category_counts_table(desc: pd.DataFrame, cfa_fit: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Under WLSMV: the answers of each item at each scale point, the margins its thresholds come from.
+
+    The counts are ``n * p_k`` of the item descriptives (whole numbers: under
+    WLSMV every respondent analysed answered every item, listwise). None for
+    the other estimators.
+    """
+    if str(cfa_fit.get("estimator")) != "WLSMV":
+        return None
+    pcols = sorted((c for c in desc.columns if re.fullmatch(r"p\d+", c)), key=lambda c: int(c[1:]))
+    rows = []
+    for r in desc.itertuples(index=False):
+        d = r._asdict()
+        n = int(d["n"])
+        counts = [round(float(d[c]) * n) if _finite(d[c]) else None for c in pcols]
+        used = sum(1 for k in counts if k)
+        rows.append({"cells": [cell(d["construct"]), cell(d["item"], header=True), cell(fmt_int(n), "num")]
+                     + [cell(fmt_int(k) if k is not None else DASH, "num") for k in counts]
+                     + [cell(fmt_int(used), "num"), cell(fmt_int(max(used - 1, 0)), "num")]})
+    return {
+        "caption": "Answers per category (WLSMV: the margins the thresholds come from)",
+        "columns": [col("Construct"), col("Item"), col("n", "num")] + [col(c[1:], "num") for c in pcols]
+                   + [col("Categories", "num"), col("Thresholds", "num")],
+        "rows": rows,
+        "note": "Number of respondents analysed (listwise) giving each answer. WLSMV treats the answers as ordered "
+                "categories of a normal latent response: the thresholds are tau_k = Phi^-1(F_k), F_k the cumulative "
+                "share of answers up to category k (Muthen 1984; lavaan's ordered items). A scale point nobody chose "
+                "is not a category: its two thresholds merge into one, as in lavaan.",
     }
 
 
@@ -162,8 +194,13 @@ def htmt_threshold(checks: Sequence[Mapping[str, Any]]) -> float:
     return float(check["threshold"]) if check else default_thresholds()["htmt"]
 
 
-def htmt_table(hm: pd.DataFrame, checks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """HTMT matrix; a ratio above the cut-off is marked."""
+#: What the HTMT note adds under WLSMV (``htmt.csv`` then holds the ratios of the polychoric correlations).
+HTMT_POLYCHORIC_NOTE = (" Under WLSMV the ratios are of the polychoric correlations, the correlations the model is "
+                        "fitted to (semTools' htmt() with ordered items).")
+
+
+def htmt_table(hm: pd.DataFrame, checks: Sequence[Mapping[str, Any]], estimator: str | None = None) -> dict[str, Any]:
+    """HTMT matrix; a ratio above the cut-off is marked (computed on polychorics under WLSMV, said in the note)."""
     check = _first_check(checks, "htmt")
     thr = htmt_threshold(checks)
 
@@ -173,7 +210,8 @@ def htmt_table(hm: pd.DataFrame, checks: Sequence[Mapping[str, Any]]) -> dict[st
     reference = check.get("reference") if check else references()["htmt"]
     return matrix_table(hm, "Heterotrait\u2013monotrait ratios (HTMT)", flag, diag_bold=False,
                         note=f"\u2717 marks a ratio above {fmt_num(thr)}" + (f" ({reference})" if reference else "")
-                             + ": discriminant validity in doubt.")
+                             + ": discriminant validity in doubt."
+                             + (HTMT_POLYCHORIC_NOTE if estimator == "WLSMV" else ""))
 
 
 def loadings_table(loadings: pd.DataFrame, checks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -260,13 +298,14 @@ def measurement_view(res: Mapping[str, Any], study: Study) -> dict[str, Any]:
     return {
         "constructs": constructs_table(study),
         "descriptives": descriptives_table(res["item_descriptives"], study),
+        "categories": category_counts_table(res["item_descriptives"], cfa_fit),
         "reliability": reliability_table(res["reliability"], checks),
         "fornell_larcker": fornell_table(res["fornell_larcker"]),
-        "htmt": htmt_table(res["htmt"], checks),
+        "htmt": htmt_table(res["htmt"], checks, cfa_fit.get("estimator")),
         "htmt_threshold": fmt_num(htmt_threshold(checks)),
         "loadings": loadings_table(res["loadings"], checks),
-        "fit": fit_table(cfa_fit, "Fit of the confirmatory factor analysis" + estimator, fit_cutoffs(checks),
-                         fit_statuses(checks)),
+        "fit": with_wlsmv_rows(fit_table(wlsmv_view(cfa_fit), "Fit of the confirmatory factor analysis" + estimator,
+                                         fit_cutoffs(checks), fit_statuses(checks)), cfa_fit),
         "checks": checks_table(checks),
         "problems": problems(checks),
         "failed": failed_checks(checks),

@@ -10,6 +10,7 @@ import pandas as pd
 from xhs_sharing.analysis.claims import improper_problems
 from xhs_sharing.report.format import _finite, arrow, cell, col, fmt_ci, fmt_int, fmt_num, fmt_p, num, stars
 from xhs_sharing.report.tables import estimator_label, fit_table
+from xhs_sharing.report.wlsmv import categories_text, with_wlsmv_rows, wlsmv_view
 from xhs_sharing.study.cutoffs import Cutoff
 from xhs_sharing.study.syntax import MEDIATOR_SEP
 
@@ -48,9 +49,12 @@ def paths_table(paths: pd.DataFrame, fit: Mapping[str, Any] | None = None) -> di
 
 
 def _se_note(fit: Mapping[str, Any]) -> str:
-    """The standard errors of the paths table under MLR (robust); nothing to add under ML."""
+    """The standard errors of the paths table under MLR and WLSMV (robust); nothing to add under ML."""
     if fit.get("estimator") == "MLR":
         return " Estimator MLR: SEs, z, p and the Wald intervals are robust (Huber-White sandwich)."
+    if fit.get("estimator") == "WLSMV":
+        return (" Estimator WLSMV: SEs, z, p and the Wald intervals are robust (sandwich, lavaan's robust.sem); "
+                "\u03b2 standardizes by the latent responses (delta parameterization).")
     return ""
 
 
@@ -65,7 +69,7 @@ def structural_view(res: Mapping[str, Any], cutoffs: Mapping[str, Cutoff]) -> di
         "paths": paths_table(res["paths"], fit),
         "r2": {"caption": "Explained variance of the endogenous constructs", "columns": [col("Construct"), col("R\u00b2", "num")],
                "rows": [{"cells": [cell(k, header=True), num(v, 2)]} for k, v in r2.items()], "note": ""},
-        "fit": fit_table(fit, "Fit of the structural model" + estimator, cutoffs),
+        "fit": with_wlsmv_rows(fit_table(wlsmv_view(fit), "Fit of the structural model" + estimator, cutoffs), fit),
         "syntax": res["model_syntax"],
         "r2_values": r2,
         "proper": not improper,
@@ -137,6 +141,6 @@ def mediation_view(res: Mapping[str, Any]) -> dict[str, Any]:
                           "bootstrap and Monte Carlo (parametric draws of the estimates). \u2020 the interval excludes zero. "
                           "Mediation types after Zhao, Lynch & Chen (2010)."},
         "types": types,
-        "bootstrap_text": _bootstrap_text(boot),
+        "bootstrap_text": _bootstrap_text(boot) + categories_text(boot),
         "bootstrap_incomplete": _finite(failed) and float(failed) > 0,
     }

@@ -46,3 +46,18 @@ def test_wlsmv_is_wired_through_fit_cfa_and_run_structural() -> None:
     assert (cfa.method, cfa.fit["estimator"], cfa.fit["df"], cfa.fit["scaling_factor"]) == ("WLSMV", "WLSMV", 0, None)
     out = run_structural(items, study, boot_seed=1, mc_seed=2, n_boot=10, estimator="WLSMV")
     assert (out.fit["estimator"], out.bootstrap["engine"], out.bootstrap["converged"]) == ("WLSMV", "batched WLSMV", 10)
+
+
+def test_fit_checks_judge_the_robust_indices_under_mlr_and_the_scaled_ones_under_wlsmv():
+    """The CFA checks judge CFI, TLI and RMSEA by the version whose test statistic is chi-square distributed."""
+    from xhs_sharing.analysis.measurement import _fit_checks
+
+    th = {"cfi": 0.95, "tli": 0.95, "rmsea": 0.06, "srmr": 0.08}
+    base = {"cfi": 0.94, "tli": 0.93, "rmsea": 0.07, "srmr": 0.05, "df": 10}
+    good = {"cfi": 0.96, "tli": 0.96, "rmsea": 0.05}
+    mlr = {**base, "estimator": "MLR", **{f"{k}_robust": v for k, v in good.items()}}
+    wlsmv = {**base, "estimator": "WLSMV", **{f"{k}_scaled": v for k, v in good.items()}}
+    for fit, expected in (({**base, "estimator": "ML"}, "fail"), (mlr, "pass"), (wlsmv, "pass")):
+        status = {c["statistic"]: c["status"] for c in _fit_checks(fit, th)}
+        assert [status[k] for k in ("cfi", "tli", "rmsea")] == [expected] * 3, fit["estimator"]
+        assert status["srmr"] == "pass"

@@ -6,7 +6,7 @@ import pandas as pd
 
 from xhs_sharing.report.sections.measurement import category_counts_table
 from xhs_sharing.report.tables import fit_table
-from xhs_sharing.report.wlsmv import WLSMV_METHODS, with_wlsmv_rows, wlsmv_view
+from xhs_sharing.report.judged import WLSMV_METHODS, with_wlsmv_rows, wlsmv_view
 from xhs_sharing.study.cutoffs import Cutoff
 
 FIT = {"estimator": "WLSMV", "missing": "listwise", "chi2": 123.12, "df": 250, "pvalue": 1.0, "chi2_scaled": 236.57,
@@ -52,7 +52,7 @@ def test_category_table_counts_categories_and_thresholds():
 
 
 def test_the_bootstrap_text_counts_the_merged_categories():
-    from xhs_sharing.report.wlsmv import categories_text
+    from xhs_sharing.report.judged import categories_text
 
     boot = {"requested": 5000, "categories": {"resamples_with_merged_categories": 770, "merge_events": 844,
                                               "degenerate_resamples": 0, "n_unused_scale_points": 2}}

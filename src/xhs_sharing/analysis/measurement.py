@@ -1061,14 +1061,21 @@ def _htmt_checks(htmt: pd.DataFrame, th: Mapping[str, float], n_items: Mapping[s
     return out
 
 
+_JUDGED_SUFFIX = {"WLSMV": "_scaled", "MLR": "_robust"}
+"""Which version of CFI, TLI and RMSEA the checks judge, by estimator (plain ML: the standard ones)."""
+
+
 def _fit_checks(fit: Mapping[str, Any], th: Mapping[str, float]) -> list[dict[str, Any]]:
     """CFI, TLI (at least), RMSEA, SRMR (at most); warnings for a just-identified model.
 
     Under WLSMV CFI, TLI and RMSEA are judged by their scaled versions: the
     DWLS statistic ``T`` is not chi-square distributed, its mean-and-variance
     adjusted ``T3`` is (Asparouhov & Muthen 2010; the values Mplus reports).
+    Under MLR they are judged by lavaan's ``.robust`` versions (Brosseau-Liard
+    & Savalei 2014; Savalei 2018), for the same reason: with non-normal items
+    the ML statistic is not chi-square distributed.
     """
-    scaled = fit.get(ESTIMATOR_KEY) == "WLSMV"
+    suffix = _JUDGED_SUFFIX.get(str(fit.get(ESTIMATOR_KEY)), "")
     df = fit.get("df")
     just_identified = df is not None and int(df) == 0
     out: list[dict[str, Any]] = []
@@ -1076,7 +1083,7 @@ def _fit_checks(fit: Mapping[str, Any], th: Mapping[str, float]) -> list[dict[st
         if key not in fit:
             raise DataError(f"fit lacks {key!r}")
         out.append(_entry(key, construct=None, statistic=key, threshold=th[key], comparison=comparison,
-                          value=fit[f"{key}_scaled"] if scaled and key != "srmr" else fit[key], reference_key=key,
+                          value=fit[f"{key}{suffix}"] if suffix and key != "srmr" else fit[key], reference_key=key,
                           warning="just-identified model (df = 0): global fit is not testable"
                           if just_identified else None))
     return out

@@ -27,7 +27,7 @@ from xhs_sharing.report.format import (
     passes,
     status_badge,
 )
-from xhs_sharing.report.wlsmv import WLSMV_METHODS
+from xhs_sharing.report.judged import WLSMV_METHODS
 from xhs_sharing.sem.fit import srmr_label
 from xhs_sharing.study.cutoffs import Cutoff, chi2_df_cutoff
 
@@ -150,7 +150,7 @@ def estimator_text(fit: Mapping[str, Any]) -> str:
     ML estimates, the Yuan-Bentler scaled chi-square (Mplus variant; Yuan &
     Bentler 2000) with its scaling factor, robust (Huber-White sandwich)
     standard errors and the robust CFI, TLI and RMSEA (Brosseau-Liard &
-    Savalei 2014; Savalei 2018). WLSMV: :data:`xhs_sharing.report.wlsmv.WLSMV_METHODS`.
+    Savalei 2014; Savalei 2018). WLSMV: :data:`xhs_sharing.report.judged.WLSMV_METHODS`.
     """
     est = str(fit.get("estimator") or "ML")
     fiml = fit.get("missing") == "fiml" or est == "FIML"
@@ -160,30 +160,14 @@ def estimator_text(fit: Mapping[str, Any]) -> str:
         return ("Estimator: robust maximum likelihood (MLR): ML estimates; test statistic: Yuan-Bentler scaled "
                 f"chi-square (Mplus variant), scaling factor {fmt_num(fit.get('scaling_factor'), 3)}; standard "
                 "errors: robust (Huber-White sandwich), used by every SE, z, p-value and Wald and Monte Carlo "
-                "interval; CFI, TLI and RMSEA are shown in their robust versions (Brosseau-Liard & Savalei 2014; "
-                "Savalei 2018) next to the standard ones." + miss)
+                "interval; CFI, TLI and RMSEA are judged in their robust versions (Brosseau-Liard & Savalei 2014; "
+                "Savalei 2018), the standard ones listed below them." + miss)
     if est == "WLSMV":
         return "Estimator: " + WLSMV_METHODS
     if est in ("ML", "FIML"):
         return ("Estimator: maximum likelihood (ML); test statistic: the likelihood-ratio chi-square; standard "
                 "errors: from the " + ("observed" if fiml else "expected") + " information." + miss)
     return f"Estimator: {est}." + miss
-
-
-def _robust_rows(fit: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Under MLR: the scaled chi-square, its scaling factor and the robust CFI, TLI and RMSEA (shown, not judged)."""
-    if not _finite(fit.get("chi2_scaled")):
-        return []
-    ci = fmt_ci(fit.get("rmsea_ci_low_robust"), fit.get("rmsea_ci_high_robust"), 3)
-    shown = [
-        (f"Scaled \u03c7\u00b2({fmt_int(fit.get('df'))}) (Yuan-Bentler, Mplus variant)",
-         f"{fmt_num(fit.get('chi2_scaled'), 2)}, {fmt_p_eq(fit.get('pvalue_scaled'))}"),
-        ("Scaling factor", fmt_num(fit.get("scaling_factor"), 3)),
-        ("CFI (robust)", fmt_num(fit.get("cfi_robust"), 3)),
-        ("TLI (robust)", fmt_num(fit.get("tli_robust"), 3)),
-        ("RMSEA (robust) [90% CI]", f"{fmt_num(fit.get('rmsea_robust'), 3)} {ci}"),
-    ]
-    return [{"cells": [cell(label, header=True), cell(text, "num"), cell(DASH), cell(DASH)]} for label, text in shown]
 
 
 def fit_table(fit: Mapping[str, Any], caption: str, cutoffs: Mapping[str, Cutoff],
@@ -227,7 +211,7 @@ def fit_table(fit: Mapping[str, Any], caption: str, cutoffs: Mapping[str, Cutoff
     return {
         "caption": caption,
         "columns": [col("Index"), col("Value", "num"), col("Threshold"), col("Status")],
-        "rows": rows + _robust_rows(fit) + _extra_rows(fit),
+        "rows": rows + _extra_rows(fit),
         "problems": problems,
         "note": estimator_text(fit) + " "
                 "Thresholds from checks.json where it has a check for the index, else the conventional cut-offs named. "

@@ -38,7 +38,7 @@ from xhs_sharing.report.tables import (
     fit_table,
     matrix_table,
 )
-from xhs_sharing.report.wlsmv import with_wlsmv_rows, wlsmv_view
+from xhs_sharing.report.judged import with_wlsmv_rows, wlsmv_view
 from xhs_sharing.study.cutoffs import default_thresholds, references
 from xhs_sharing.study.spec import Study
 from xhs_sharing.study.syntax import identification_notes

@@ -1,5 +1,9 @@
-"""What the report says about a WLSMV fit: the methods sentence and the fit table's scaled rows.
+"""Which fit values the report judges under a robust estimator, and the rows it lists beside them.
 
+Under MLR (``"estimator": "MLR"``) the judged chi-square is the Yuan-Bentler
+scaled one and CFI, TLI and RMSEA are lavaan's ``.robust`` versions
+(Brosseau-Liard & Savalei 2014; Savalei 2018), as the measurement checks
+judge them; the standard ML values and the scaling factor are listed below.
 Under WLSMV (``fit.json`` / ``cfa_fit.json`` with ``"estimator": "WLSMV"``,
 written by :func:`xhs_sharing.analysis.ordinal.wlsmv_fit_measures`) the fit
 indices that are judged are the scaled ones: the DWLS statistic ``T`` is not
@@ -8,7 +12,8 @@ chi-square distributed, the mean-and-variance adjusted (scaled-shifted)
 judge CFI, TLI and RMSEA by their ``_scaled`` values. :func:`wlsmv_view`
 therefore puts the scaled values under the keys the fit table shows and
 judges; :func:`with_wlsmv_rows` adds the standard values, the scaling factor
-and the shift below them, and the methods sentence to the note.
+and the shift below them, and the methods sentence to the note. Under MLR
+the two functions do the same with the robust values.
 """
 
 from __future__ import annotations
@@ -31,6 +36,11 @@ WLSMV_METHODS: Final = (
     "deleted listwise (pairwise deletion is not offered yet)."
 )
 
+#: Keys the fit table shows, each replaced by its robust value under MLR.
+_ROBUST: Final = {"chi2": "chi2_scaled", "pvalue": "pvalue_scaled", "cfi": "cfi_robust", "tli": "tli_robust",
+                  "rmsea": "rmsea_robust", "rmsea_ci_low": "rmsea_ci_low_robust",
+                  "rmsea_ci_high": "rmsea_ci_high_robust", "baseline_chi2": "baseline_chi2_scaled"}
+
 #: Keys the fit table shows, each replaced by its scaled value under WLSMV.
 _SCALED: Final = {"chi2": "chi2_scaled", "pvalue": "pvalue_scaled", "cfi": "cfi_scaled", "tli": "tli_scaled",
                   "rmsea": "rmsea_scaled", "rmsea_ci_low": "rmsea_ci_low_scaled",
@@ -43,16 +53,14 @@ def is_wlsmv(fit: Mapping[str, Any]) -> bool:
 
 
 def wlsmv_view(fit: Mapping[str, Any]) -> dict[str, Any]:
-    """The fit document with the scaled values under the shown keys (the document itself unless WLSMV).
+    """The fit document with the judged values under the shown keys: scaled (WLSMV), robust (MLR), else itself.
 
-    The ``*_scaled`` keys are dropped from the view, so that no other
-    estimator's rows read them.
+    The replacing keys are dropped from the view, so that no other row reads them.
     """
-    if not is_wlsmv(fit):
-        return dict(fit)
-    scaled = set(_SCALED.values())
-    view = {k: v for k, v in fit.items() if k not in scaled}
-    view.update({k: fit.get(v) for k, v in _SCALED.items()})
+    keys = {"WLSMV": _SCALED, "MLR": _ROBUST}.get(str(fit.get("estimator")), {})
+    keys = {k: v for k, v in keys.items() if v in fit}
+    view = {k: v for k, v in fit.items() if k not in set(keys.values())}
+    view.update({k: fit[v] for k, v in keys.items()})
     return view
 
 
@@ -69,6 +77,8 @@ def with_wlsmv_rows(table: dict[str, Any], fit: Mapping[str, Any]) -> dict[str, 
     :func:`xhs_sharing.report.tables.estimator_text`) says which values are judged.
     Unchanged unless ``fit`` is a WLSMV fit.
     """
+    if str(fit.get("estimator")) == "MLR" and "cfi_robust" in fit:
+        return _with_mlr_rows(table, fit)
     if not is_wlsmv(fit):
         return table
     ci = fmt_ci(fit.get("rmsea_ci_low"), fit.get("rmsea_ci_high"), 3)
@@ -83,6 +93,21 @@ def with_wlsmv_rows(table: dict[str, Any], fit: Mapping[str, Any]) -> dict[str, 
             "scaled-shifted values (lavaan's .scaled measures), judged against the cut-offs; the standard values "
             "are listed below them. The SRMR is that of the polychoric correlations (the residual correlations of "
             "the latent responses, lavaan's srmr for ordered items).")
+    return {**table, "rows": list(table["rows"]) + rows, "note": note}
+
+
+def _with_mlr_rows(table: dict[str, Any], fit: Mapping[str, Any]) -> dict[str, Any]:
+    """MLR: the standard ML chi-square, the scaling factor and the standard CFI, TLI and RMSEA, below the judged rows."""
+    ci = fmt_ci(fit.get("rmsea_ci_low"), fit.get("rmsea_ci_high"), 3)
+    rows = [
+        _row(f"Standard ML \u03c7\u00b2({fit.get('df')})", f"{fmt_num(fit.get('chi2'), 2)}, {fmt_p_eq(fit.get('pvalue'))}"),
+        _row("Scaling factor c (scaled \u03c7\u00b2 = \u03c7\u00b2/c)", fmt_num(fit.get("scaling_factor"), 3)),
+        _row("CFI / TLI (standard)", f"{fmt_num(fit.get('cfi'), 3)} / {fmt_num(fit.get('tli'), 3)}"),
+        _row("RMSEA (standard) [90% CI]", f"{fmt_num(fit.get('rmsea'), 3)} {ci}"),
+    ]
+    note = (str(table.get("note", "")) + " Under MLR the \u03c7\u00b2 row is the Yuan-Bentler scaled statistic "
+            "and CFI, TLI and RMSEA are the robust versions (lavaan's .robust measures), judged against the "
+            "cut-offs; the standard ML values are listed below them.")
     return {**table, "rows": list(table["rows"]) + rows, "note": note}
 
 

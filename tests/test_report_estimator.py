@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from xhs_sharing.report.sections.structural import paths_table
 from xhs_sharing.report.judged import with_wlsmv_rows, wlsmv_view
+from xhs_sharing.report.sections.structural import paths_table
 from xhs_sharing.report.tables import Cutoff, estimator_label, estimator_text, fit_table
 
 FIT = {"chi2": 300.0, "df": 260, "pvalue": 0.04, "cfi": 0.99, "tli": 0.99, "rmsea": 0.02, "rmsea_ci_low": 0.01,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from xhs_sharing.report.judged import WLSMV_METHODS, with_wlsmv_rows, wlsmv_view
 from xhs_sharing.report.sections.measurement import category_counts_table
 from xhs_sharing.report.tables import fit_table
-from xhs_sharing.report.judged import WLSMV_METHODS, with_wlsmv_rows, wlsmv_view
 from xhs_sharing.study.cutoffs import Cutoff
 
 FIT = {"estimator": "WLSMV", "missing": "listwise", "chi2": 123.12, "df": 250, "pvalue": 1.0, "chi2_scaled": 236.57,

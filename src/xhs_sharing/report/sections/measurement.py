@@ -29,6 +29,7 @@ from xhs_sharing.report.format import (
     num,
     status_badge,
 )
+from xhs_sharing.report.judged import with_wlsmv_rows, wlsmv_view
 from xhs_sharing.report.tables import (
     check_cell,
     check_index,
@@ -38,7 +39,6 @@ from xhs_sharing.report.tables import (
     fit_table,
     matrix_table,
 )
-from xhs_sharing.report.judged import with_wlsmv_rows, wlsmv_view
 from xhs_sharing.study.cutoffs import default_thresholds, references
 from xhs_sharing.study.spec import Study
 from xhs_sharing.study.syntax import identification_notes

@@ -9,8 +9,8 @@ import pandas as pd
 
 from xhs_sharing.analysis.claims import improper_problems
 from xhs_sharing.report.format import _finite, arrow, cell, col, fmt_ci, fmt_int, fmt_num, fmt_p, num, stars
-from xhs_sharing.report.tables import estimator_label, fit_table
 from xhs_sharing.report.judged import categories_text, with_wlsmv_rows, wlsmv_view
+from xhs_sharing.report.tables import estimator_label, fit_table
 from xhs_sharing.study.cutoffs import Cutoff
 from xhs_sharing.study.syntax import MEDIATOR_SEP
 

@@ -226,6 +226,7 @@ class _Options:
     want_se: bool
     info_refresh: int
     h0x: np.ndarray | None  # inverse Cholesky factor of the information at a common start
+    memory: int = 0  # quasi-Newton pairs kept per member (0: Fisher scoring)
 
 
 class _Outputs:
@@ -256,11 +257,77 @@ class _Working:
     hx: np.ndarray  # inverse Cholesky factor of the information in use, H^-1 = hx' hx
     have_hx: np.ndarray
     refresh: np.ndarray  # recompute the information at the next step
+    pairs: _Pairs | None = None  # quasi-Newton memory (None: plain Fisher scoring)
 
     def keep(self, mask: np.ndarray) -> _Working:
         return _Working(self.idx[mask], self.th[mask], self.S[mask], self.lds[mask], self.f[mask],
                         self.core.take(mask), self.it[mask], self.hx[mask], self.have_hx[mask],
-                        self.refresh[mask])
+                        self.refresh[mask], None if self.pairs is None else self.pairs.take(mask))
+
+
+@dataclass
+class _Pairs:
+    """Limited-memory BFGS pairs of every working member (Nocedal & Wright 2006, sec. 7.2).
+
+    ``s[:, k]``, ``y[:, k]`` are the step and the change of the gradient of
+    update ``k`` (oldest first); ``rho[:, k] = 1 / s'y``, 0 for an unused
+    slot, which makes the slot a no-op in :meth:`direction`. ``g_prev`` and
+    ``last`` are the gradient at the previous iterate and the step taken
+    from it (zero for a member without one).
+    """
+
+    s: np.ndarray  # (B, m, q)
+    y: np.ndarray  # (B, m, q)
+    rho: np.ndarray  # (B, m)
+    g_prev: np.ndarray  # (B, q)
+    last: np.ndarray  # (B, q)
+
+    @classmethod
+    def empty(cls, nb: int, q: int, memory: int) -> _Pairs:
+        return cls(np.zeros((nb, memory, q)), np.zeros((nb, memory, q)), np.zeros((nb, memory)),
+                   np.zeros((nb, q)), np.zeros((nb, q)))
+
+    def take(self, mask: np.ndarray) -> _Pairs:
+        return _Pairs(self.s[mask], self.y[mask], self.rho[mask], self.g_prev[mask], self.last[mask])
+
+    def add(self, g: np.ndarray, fresh: np.ndarray) -> None:
+        """Store the pair of the last step where ``s'y > 0`` (the curvature condition), not for ``fresh``.
+
+        A member whose memory is full drops its oldest pair.
+        """
+        yv = g - self.g_prev
+        sy = np.einsum("bi,bi->b", self.last, yv)
+        size = np.sqrt(np.einsum("bi,bi->b", self.last, self.last) * np.einsum("bi,bi->b", yv, yv))
+        ok = (sy > 1e-12 * size) & (size > 0) & ~fresh & np.isfinite(sy)
+        if ok.any():
+            used = (self.rho > 0).sum(axis=1)
+            full = ok & (used == self.rho.shape[1])
+            if full.any():
+                for a in (self.s, self.y, self.rho):
+                    a[full] = np.roll(a[full], -1, axis=1)
+                used[full] -= 1
+            b = np.flatnonzero(ok)
+            self.s[b, used[b]] = self.last[b]
+            self.y[b, used[b]] = yv[b]
+            self.rho[b, used[b]] = 1.0 / sy[b]
+        self.g_prev = g.copy()
+
+    def reset(self, mask: np.ndarray) -> None:
+        self.rho[mask] = 0.0
+
+    def direction(self, hx: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """``H_k g`` by the two-loop recursion from ``H_0 = hx' hx`` (N&W Algorithm 7.4)."""
+        v = g.copy()
+        n_used = int((self.rho > 0).sum(axis=1).max(initial=0))
+        alpha = np.zeros((g.shape[0], n_used))
+        for k in range(n_used - 1, -1, -1):
+            alpha[:, k] = self.rho[:, k] * np.einsum("bi,bi->b", self.s[:, k], v)
+            v -= alpha[:, k, None] * self.y[:, k]
+        r = (np.swapaxes(hx, 1, 2) @ (hx @ v[:, :, None]))[:, :, 0]
+        for k in range(n_used):
+            beta = self.rho[:, k] * np.einsum("bi,bi->b", self.y[:, k], r)
+            r += (alpha[:, k] - beta)[:, None] * self.s[:, k]
+        return r
 
 
 class BatchedModel:
@@ -358,7 +425,15 @@ class BatchedModel:
     def _gradient_from_core(self, core: _Core, S: np.ndarray) -> np.ndarray:
         """``g_t = 2 s_t v_t' (K - KSK) u_t``: entries of ``P'(K - KSK)P``."""
         K = core.K
-        R = K - K @ S @ K
+        return self._gradient_from_weight(core, K - K @ S @ K)
+
+    def _gradient_from_weight(self, core: _Core, R: np.ndarray) -> np.ndarray:
+        """``g_t = tr(R dSigma_t) = 2 s_t v_t' R u_t`` for symmetric ``R`` ``(B, p, p)``: entries of ``P'RP``.
+
+        ML has ``R = K - KSK``; FIML the weight ``W`` of
+        :mod:`xhs_sharing.sem.fiml_batched`.
+        """
+        K = core.K
         P = self._pool(core)
         Q = (np.swapaxes(P, 1, 2) @ (R @ P)).reshape(K.shape[0], -1)
         g = np.take(Q, self._idx_g, axis=1)
@@ -467,6 +542,7 @@ class BatchedModel:
         info_refresh: int = 2,
         max_halvings: int = 30,
         n_threads: int | None = None,
+        memory: int = 0,
     ) -> BatchFit:
         """ML estimates for every covariance matrix of a stack.
 
@@ -505,7 +581,7 @@ class BatchedModel:
         if chunk_size < 1 or max_iter < 0 or tol <= 0:
             raise DataError("fit_batch needs chunk_size >= 1, max_iter >= 0 and tol > 0")
         opts = _Options(tol=tol, max_iter=max_iter, max_halvings=max_halvings, want_se=se,
-                        info_refresh=info_refresh,
+                        info_refresh=info_refresh, memory=max(0, int(memory)),
                         h0x=self._shared_information(st[0]) if common_start and nb else None)
         out = _Outputs(nb, self.q, se, n_arr)
         self._run_chunks(S_all, st, out, opts, chunk_size, n_threads)
@@ -602,8 +678,9 @@ class BatchedModel:
         if opts.h0x is not None:
             hx[:] = opts.h0x
             have_hx[:] = True
+        pairs = _Pairs.empty(nw, self.q, opts.memory) if opts.memory else None
         return _Working(idx[keep], th[keep], S[idx][keep], logdet_s[idx][keep], f[keep], core.take(keep),
-                        np.zeros(nw, dtype=np.int64), hx, have_hx, np.zeros(nw, dtype=bool))
+                        np.zeros(nw, dtype=np.int64), hx, have_hx, np.zeros(nw, dtype=bool), pairs)
 
     def _retire(self, w: _Working, g: np.ndarray, offset: int, out: _Outputs,
                 opts: _Options) -> tuple[_Working, np.ndarray]:
@@ -632,10 +709,17 @@ class BatchedModel:
         # expected information: fresh at the first iterates and after a step needed halving
         shared = (w.it == 0) & w.have_hx
         upd = ~w.have_hx | w.refresh | ((w.it < opts.info_refresh) & ~shared)
+        if w.pairs is not None:
+            w.pairs.add(g, upd | (w.it == 0))
         if upd.any():
             w.hx[upd] = _inv_chol_factor(self._info_from_core(w.core.take(upd)))[0]
             w.have_hx |= upd
-        step = -(np.swapaxes(w.hx, 1, 2) @ (w.hx @ g[:, :, None]))[:, :, 0]
+            if w.pairs is not None:
+                w.pairs.reset(upd)
+        if w.pairs is None:
+            step = -(np.swapaxes(w.hx, 1, 2) @ (w.hx @ g[:, :, None]))[:, :, 0]
+        else:
+            step = -w.pairs.direction(w.hx, g)
         return step, np.einsum("bi,bi->b", g, step)
 
     def _line_search(self, w: _Working, step: np.ndarray, slope: np.ndarray, offset: int,
@@ -678,7 +762,9 @@ class BatchedModel:
             out.to_refit.append((offset + int(w.idx[j]), w.th[j].copy()))
         if new_core is None:
             return None
-        nxt = _Working(w.idx, new_th, w.S, w.lds, new_f, new_core, w.it + 1, w.hx, w.have_hx, halved)
+        if w.pairs is not None:
+            w.pairs.last = new_th - w.th
+        nxt = _Working(w.idx, new_th, w.S, w.lds, new_f, new_core, w.it + 1, w.hx, w.have_hx, halved, w.pairs)
         return nxt.keep(~lost) if lost.any() else nxt
 
     # --------------------------------------------------------------- refits
@@ -726,11 +812,27 @@ class BatchedChunkFitter:
         parameter order is the structure's.
     tol : float
         Gradient tolerance of the batched scoring.
+    memory : int
+        Quasi-Newton (limited-memory BFGS) pairs per member on top of the
+        information; 0 gives plain Fisher scoring (the solver before issue 14).
+    info_refresh : int
+        As :meth:`BatchedModel.fit_batch`: 1 keeps the full-sample information
+        (the quasi-Newton pairs do the rest), 2 recomputes it at each member's
+        first iterate.
+    n_threads : int or None
+        Threads over the chunk's members (default: the CPUs available, at most 2).
+
+    With ``memory=0, info_refresh=2, n_threads=1`` this is the solver of the
+    redesign (kept for the benchmark's before/after comparison).
     """
 
-    def __init__(self, model: BatchedModel, tol: float = 1e-8) -> None:
+    def __init__(self, model: BatchedModel, tol: float = 1e-8, *, memory: int = 10, info_refresh: int = 1,
+                 n_threads: int | None = None) -> None:
         self.model = model
         self.tol = tol
+        self.memory = memory
+        self.info_refresh = info_refresh
+        self.n_threads = n_threads
 
     def __call__(self, structure: ModelStructure, data: np.ndarray, indices: np.ndarray,
                  theta0: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -738,7 +840,10 @@ class BatchedChunkFitter:
             raise EstimationError("the batched model and the structure have different parameters or variables")
         n_obs = data.shape[0]
         covs = resample_covariances(data, counts_from_indices(indices, n_obs))
-        fit = self.model.fit_batch(covs, n_obs, start=theta0, tol=self.tol, refit=False, n_threads=1)
+        threads = self.n_threads if self.n_threads is not None else min(2, _available_cpus())
+        chunk = 128 if threads == 1 else -(-len(covs) // threads)
+        fit = self.model.fit_batch(covs, n_obs, start=theta0, tol=self.tol, refit=False, n_threads=threads,
+                                   chunk_size=max(1, chunk), memory=self.memory, info_refresh=self.info_refresh)
         thetas = fit.params.copy()
         status: list[str] = []
         for j in range(indices.shape[0]):

@@ -819,15 +819,17 @@ class BatchedChunkFitter:
         As :meth:`BatchedModel.fit_batch`: 1 keeps the full-sample information
         (the quasi-Newton pairs do the rest), 2 recomputes it at each member's
         first iterate.
-    n_threads : int or None
-        Threads over the chunk's members (default: the CPUs available, at most 2).
+    n_threads : int
+        Threads over the chunk's members. Default 1: the members' matrices
+        are small, numpy holds the GIL for most of the time, and two threads
+        measured no faster than one (issue 14).
 
     With ``memory=0, info_refresh=2, n_threads=1`` this is the solver of the
     redesign (kept for the benchmark's before/after comparison).
     """
 
     def __init__(self, model: BatchedModel, tol: float = 1e-8, *, memory: int = 10, info_refresh: int = 1,
-                 n_threads: int | None = None) -> None:
+                 n_threads: int = 1) -> None:
         self.model = model
         self.tol = tol
         self.memory = memory
@@ -840,7 +842,7 @@ class BatchedChunkFitter:
             raise EstimationError("the batched model and the structure have different parameters or variables")
         n_obs = data.shape[0]
         covs = resample_covariances(data, counts_from_indices(indices, n_obs))
-        threads = self.n_threads if self.n_threads is not None else min(2, _available_cpus())
+        threads = max(1, int(self.n_threads))
         chunk = 128 if threads == 1 else -(-len(covs) // threads)
         fit = self.model.fit_batch(covs, n_obs, start=theta0, tol=self.tol, refit=False, n_threads=threads,
                                    chunk_size=max(1, chunk), memory=self.memory, info_refresh=self.info_refresh)

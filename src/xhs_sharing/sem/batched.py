@@ -54,7 +54,8 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -191,6 +192,31 @@ class _PoolTerms:
         """Flat positions of ``v' R u`` in ``P' R P``."""
         return self.iv * self.n_pool + self.iu
 
+    def _pairs(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Flat positions in ``P'XP`` of ``a_i' X b_j`` for every pair of terms ``(i, j)``, ``(terms^2,)``."""
+        return (a[:, None] * self.n_pool + b[None, :]).ravel()
+
+    @cached_property
+    def idx_uu(self) -> np.ndarray:
+        return self._pairs(self.iu, self.iu)
+
+    @cached_property
+    def idx_vv(self) -> np.ndarray:
+        return self._pairs(self.iv, self.iv)
+
+    @cached_property
+    def idx_uv(self) -> np.ndarray:
+        return self._pairs(self.iu, self.iv)
+
+    @cached_property
+    def idx_vu(self) -> np.ndarray:
+        return self._pairs(self.iv, self.iu)
+
+    @cached_property
+    def scale_h(self) -> np.ndarray:
+        """``2 s_i s_j`` flattened, the factor of every information entry."""
+        return (2.0 * self.sc[:, None] * self.sc[None, :]).ravel()
+
 
 @dataclass
 class _Core:
@@ -225,7 +251,7 @@ class _Options:
     max_halvings: int
     want_se: bool
     info_refresh: int
-    h0x: np.ndarray | None  # inverse Cholesky factor of the information at a common start
+    h0inv: np.ndarray | None  # inverse of the information at a common start
     memory: int = 0  # quasi-Newton pairs kept per member (0: Fisher scoring)
 
 
@@ -254,15 +280,13 @@ class _Working:
     f: np.ndarray
     core: _Core
     it: np.ndarray
-    hx: np.ndarray  # inverse Cholesky factor of the information in use, H^-1 = hx' hx
-    have_hx: np.ndarray
+    pre: _Precond  # the inverse information in use
     refresh: np.ndarray  # recompute the information at the next step
     pairs: _Pairs | None = None  # quasi-Newton memory (None: plain Fisher scoring)
 
     def keep(self, mask: np.ndarray) -> _Working:
         return _Working(self.idx[mask], self.th[mask], self.S[mask], self.lds[mask], self.f[mask],
-                        self.core.take(mask), self.it[mask], self.hx[mask], self.have_hx[mask],
-                        self.refresh[mask], None if self.pairs is None else self.pairs.take(mask))
+                        self.core.take(mask), self.it[mask], self.pre.take(mask), self.refresh[mask], None if self.pairs is None else self.pairs.take(mask))
 
 
 @dataclass
@@ -315,19 +339,59 @@ class _Pairs:
     def reset(self, mask: np.ndarray) -> None:
         self.rho[mask] = 0.0
 
-    def direction(self, hx: np.ndarray, g: np.ndarray) -> np.ndarray:
-        """``H_k g`` by the two-loop recursion from ``H_0 = hx' hx`` (N&W Algorithm 7.4)."""
+    def direction(self, h0: Callable[[np.ndarray], np.ndarray], g: np.ndarray) -> np.ndarray:
+        """``H_k g`` by the two-loop recursion from ``H_0`` (N&W Algorithm 7.4); ``h0(v)`` applies ``H_0`` to rows ``v``."""
         v = g.copy()
         n_used = int((self.rho > 0).sum(axis=1).max(initial=0))
         alpha = np.zeros((g.shape[0], n_used))
         for k in range(n_used - 1, -1, -1):
             alpha[:, k] = self.rho[:, k] * np.einsum("bi,bi->b", self.s[:, k], v)
             v -= alpha[:, k, None] * self.y[:, k]
-        r = (np.swapaxes(hx, 1, 2) @ (hx @ v[:, :, None]))[:, :, 0]
+        r = h0(v)
         for k in range(n_used):
             beta = self.rho[:, k] * np.einsum("bi,bi->b", self.y[:, k], r)
             r += (alpha[:, k] - beta)[:, None] * self.s[:, k]
         return r
+
+
+@dataclass
+class _Precond:
+    """The inverse information each working member steps with.
+
+    ``shared`` is one ``(q, q)`` inverse for every member (the information
+    at a common start), applied to the whole stack in one matrix product;
+    a member with ``has_own`` uses its own inverse Cholesky factor
+    ``own[b]`` (``H^-1 = own' own``) instead. ``own`` is only allocated
+    once some member needs one.
+    """
+
+    shared: np.ndarray | None
+    own: np.ndarray | None
+    has_own: np.ndarray
+
+    @property
+    def have(self) -> np.ndarray:
+        """``(B,)``: the member has an inverse to step with."""
+        return self.has_own | (self.shared is not None)
+
+    def take(self, mask: np.ndarray) -> _Precond:
+        return _Precond(self.shared, None if self.own is None else self.own[mask], self.has_own[mask])
+
+    def set(self, rows: np.ndarray, factors: np.ndarray) -> None:
+        """Give the members ``rows`` (boolean) their own inverse Cholesky factors."""
+        if self.own is None:
+            self.own = np.zeros((len(self.has_own), *factors.shape[1:]))
+        self.own[rows] = factors
+        self.has_own |= rows
+
+    def apply(self, v: np.ndarray) -> np.ndarray:
+        """``H^-1 v`` for every row of ``v`` ``(B, q)``."""
+        out = v @ self.shared if self.shared is not None else np.empty_like(v)
+        if self.has_own.any():
+            r = self.has_own
+            X = self.own[r]
+            out[r] = (np.swapaxes(X, 1, 2) @ (X @ v[r][:, :, None]))[:, :, 0]
+        return out
 
 
 class BatchedModel:
@@ -413,19 +477,27 @@ class BatchedModel:
         f[~core.ok] = np.inf
         return f
 
-    def _pool(self, core: _Core) -> np.ndarray:
-        """The pool ``P = [I | M | G]``, ``(B, p, p + 2m)``."""
-        nb, p = core.K.shape[0], self.p
-        P = np.empty((nb, p, self._terms.n_pool))
-        P[:, :, :p] = np.eye(p)
-        P[:, :, p : p + self.m] = core.M
-        P[:, :, p + self.m :] = core.G
-        return P
-
     def _gradient_from_core(self, core: _Core, S: np.ndarray) -> np.ndarray:
         """``g_t = 2 s_t v_t' (K - KSK) u_t``: entries of ``P'(K - KSK)P``."""
         K = core.K
         return self._gradient_from_weight(core, K - K @ S @ K)
+
+    def _pool_quadratic(self, core: _Core, X: np.ndarray) -> np.ndarray:
+        """``P'XP`` for symmetric ``X`` ``(B, p, p)`` and the pool ``P = [I | M | G]``, flattened ``(B, n_pool^2)``.
+
+        The identity block needs no product: ``P'XP = [[X, XF], [F'X, F'XF]]``
+        with ``F = [M | G]`` (``p x 2m``), two products of ``p x p`` by ``p x
+        2m`` size instead of ``(p + 2m)^2 p``.
+        """
+        nb, p = X.shape[0], self.p
+        F = np.concatenate([core.M, core.G], axis=2)
+        XF = X @ F
+        out = np.empty((nb, self._terms.n_pool, self._terms.n_pool))
+        out[:, :p, :p] = X
+        out[:, :p, p:] = XF
+        out[:, p:, :p] = np.swapaxes(XF, 1, 2)
+        out[:, p:, p:] = np.swapaxes(F, 1, 2) @ XF
+        return out.reshape(nb, -1)
 
     def _gradient_from_weight(self, core: _Core, R: np.ndarray) -> np.ndarray:
         """``g_t = tr(R dSigma_t) = 2 s_t v_t' R u_t`` for symmetric ``R`` ``(B, p, p)``: entries of ``P'RP``.
@@ -433,31 +505,29 @@ class BatchedModel:
         ML has ``R = K - KSK``; FIML the weight ``W`` of
         :mod:`xhs_sharing.sem.fiml_batched`.
         """
-        K = core.K
-        P = self._pool(core)
-        Q = (np.swapaxes(P, 1, 2) @ (R @ P)).reshape(K.shape[0], -1)
-        g = np.take(Q, self._idx_g, axis=1)
+        g = np.take(self._pool_quadratic(core, R), self._idx_g, axis=1)
         g *= self._scale_g
         if self._terms.agg is not None:
             g = g @ self._terms.agg
         return g
 
     def _info_from_core(self, core: _Core) -> np.ndarray:
-        """``H = 2 [(U'KU) o (V'KV) + (U'KV) o (U'KV)']`` (``v`` scaled by ``s``)."""
+        """``H_ij = 2 s_i s_j [A(u_i,u_j) A(v_i,v_j) + A(u_i,v_j) A(v_i,u_j)]`` with ``A = P'KP``.
+
+        Every term's vectors are pool columns, so the ``q x q`` information
+        is gathered from the ``(p + 2m)^2`` entries of ``A``: no ``q x p x q``
+        product (issue 14).
+        """
         t = self._terms
-        P = self._pool(core)
-        KP = core.K @ P
-        U = np.take(P, t.iu, axis=2)
-        V = np.take(P, t.iv, axis=2) * t.sc
-        KU = np.take(KP, t.iu, axis=2)
-        KV = np.take(KP, t.iv, axis=2) * t.sc
-        Ut = np.swapaxes(U, 1, 2)
-        H = Ut @ KU
-        H *= np.swapaxes(V, 1, 2) @ KV
-        C = Ut @ KV
-        C *= np.swapaxes(C, 1, 2)
+        nb = core.K.shape[0]
+        A = self._pool_quadratic(core, core.K)
+        H = np.take(A, t.idx_uu, axis=1)
+        H *= np.take(A, t.idx_vv, axis=1)
+        C = np.take(A, t.idx_uv, axis=1)
+        C *= np.take(A, t.idx_vu, axis=1)
         H += C
-        H *= 2.0
+        H *= t.scale_h
+        H = H.reshape(nb, len(t.iu), len(t.iu))
         if t.agg is not None:
             H = t.agg.T @ H @ t.agg
         return H
@@ -582,7 +652,7 @@ class BatchedModel:
             raise DataError("fit_batch needs chunk_size >= 1, max_iter >= 0 and tol > 0")
         opts = _Options(tol=tol, max_iter=max_iter, max_halvings=max_halvings, want_se=se,
                         info_refresh=info_refresh, memory=max(0, int(memory)),
-                        h0x=self._shared_information(st[0]) if common_start and nb else None)
+                        h0inv=self._shared_information(st[0]) if common_start and nb else None)
         out = _Outputs(nb, self.q, se, n_arr)
         self._run_chunks(S_all, st, out, opts, chunk_size, n_threads)
         refitted = np.zeros(nb, dtype=bool)
@@ -601,9 +671,12 @@ class BatchedModel:
         return (np.broadcast_to(st, (nb, self.q)) if common else st), common
 
     def _shared_information(self, theta: np.ndarray) -> np.ndarray | None:
-        """Inverse Cholesky factor of the information at a common start (one matrix for the batch)."""
+        """Inverse of the information at a common start (one matrix for the batch); None if not PD."""
         h0x, h_ok = _inv_chol_factor(self.information(theta))
-        return h0x[0] if h_ok[0] else None
+        if not h_ok[0]:
+            return None
+        inv = h0x[0].T @ h0x[0]
+        return 0.5 * (inv + inv.T)
 
     def _run_chunks(self, S_all: np.ndarray, st: np.ndarray, out: _Outputs, opts: _Options,
                     chunk_size: int, n_threads: int | None) -> None:
@@ -673,14 +746,10 @@ class BatchedModel:
             out.to_refit.append((offset + int(b), None))
         keep = ~bad
         nw = int(keep.sum())
-        hx = np.empty((nw, self.q, self.q))
-        have_hx = np.zeros(nw, dtype=bool)
-        if opts.h0x is not None:
-            hx[:] = opts.h0x
-            have_hx[:] = True
+        pre = _Precond(opts.h0inv, None, np.zeros(nw, dtype=bool))
         pairs = _Pairs.empty(nw, self.q, opts.memory) if opts.memory else None
         return _Working(idx[keep], th[keep], S[idx][keep], logdet_s[idx][keep], f[keep], core.take(keep),
-                        np.zeros(nw, dtype=np.int64), hx, have_hx, np.zeros(nw, dtype=bool), pairs)
+                        np.zeros(nw, dtype=np.int64), pre, np.zeros(nw, dtype=bool), pairs)
 
     def _retire(self, w: _Working, g: np.ndarray, offset: int, out: _Outputs,
                 opts: _Options) -> tuple[_Working, np.ndarray]:
@@ -707,19 +776,16 @@ class BatchedModel:
     def _scoring_step(self, w: _Working, g: np.ndarray, opts: _Options) -> tuple[np.ndarray, np.ndarray]:
         """``step = -H^-1 g`` with the information refreshed where due; and the slope ``g'step``."""
         # expected information: fresh at the first iterates and after a step needed halving
-        shared = (w.it == 0) & w.have_hx
-        upd = ~w.have_hx | w.refresh | ((w.it < opts.info_refresh) & ~shared)
+        have = w.pre.have
+        shared = (w.it == 0) & have
+        upd = ~have | w.refresh | ((w.it < opts.info_refresh) & ~shared)
         if w.pairs is not None:
             w.pairs.add(g, upd | (w.it == 0))
         if upd.any():
-            w.hx[upd] = _inv_chol_factor(self._info_from_core(w.core.take(upd)))[0]
-            w.have_hx |= upd
+            w.pre.set(upd, _inv_chol_factor(self._info_from_core(w.core.take(upd)))[0])
             if w.pairs is not None:
                 w.pairs.reset(upd)
-        if w.pairs is None:
-            step = -(np.swapaxes(w.hx, 1, 2) @ (w.hx @ g[:, :, None]))[:, :, 0]
-        else:
-            step = -w.pairs.direction(w.hx, g)
+        step = -(w.pre.apply(g) if w.pairs is None else w.pairs.direction(w.pre.apply, g))
         return step, np.einsum("bi,bi->b", g, step)
 
     def _line_search(self, w: _Working, step: np.ndarray, slope: np.ndarray, offset: int,
@@ -764,7 +830,7 @@ class BatchedModel:
             return None
         if w.pairs is not None:
             w.pairs.last = new_th - w.th
-        nxt = _Working(w.idx, new_th, w.S, w.lds, new_f, new_core, w.it + 1, w.hx, w.have_hx, halved, w.pairs)
+        nxt = _Working(w.idx, new_th, w.S, w.lds, new_f, new_core, w.it + 1, w.pre, halved, w.pairs)
         return nxt.keep(~lost) if lost.any() else nxt
 
     # --------------------------------------------------------------- refits

@@ -225,6 +225,8 @@ class BatchedFimlChunkFitter:
         except np.linalg.LinAlgError as exc:
             raise EstimationError("the full-sample FIML Hessian is not positive definite") from exc
         self._h0x = np.linalg.inv(chol)  # H0^-1 = h0x' h0x
+        h0inv = self._h0x.T @ self._h0x
+        self._h0inv = 0.5 * (h0inv + h0inv.T)
         self.tol, self.max_iter, self.memory, self.batch = tol, max_iter, memory, batch
         self.max_halvings = max_halvings
         self.n_threads = n_threads
@@ -285,6 +287,10 @@ class BatchedFimlChunkFitter:
                 status.append(out.status)
         return thetas, status
 
+    def _apply_h0(self, v: np.ndarray) -> np.ndarray:
+        """``H0^-1 v`` for every row of ``v``."""
+        return v @ self._h0inv
+
     def _terms(self, md: MissingData, counts: np.ndarray, x: np.ndarray) -> FimlBatchTerms:
         assert self._model is not None
         q = self._model.q
@@ -300,7 +306,6 @@ class BatchedFimlChunkFitter:
         st = _FimlState(np.arange(nb), x, t.f, t.g, np.zeros(nb, dtype=np.int64),
                         _Pairs.empty(nb, x0.size, self.memory))
         st = st.keep(np.isfinite(st.f))
-        h0x = np.broadcast_to(self._h0x, (1, *self._h0x.shape))
         while len(st.idx):
             done = np.max(np.abs(st.g), axis=1) < self.tol
             x_out[st.idx[done]], conv[st.idx[done]] = st.x[done], True
@@ -308,7 +313,7 @@ class BatchedFimlChunkFitter:
             if not len(st.idx):
                 break
             st.pairs.add(st.g, st.it == 0)
-            step = -st.pairs.direction(np.broadcast_to(h0x, (len(st.idx), *self._h0x.shape)), st.g)
+            step = -st.pairs.direction(self._apply_h0, st.g)
             slope = np.einsum("bi,bi->b", st.g, step)
             if np.any(slope >= 0):  # not a descent direction: start again from H0
                 bad = slope >= 0

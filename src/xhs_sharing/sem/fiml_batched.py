@@ -54,7 +54,7 @@ from xhs_sharing.sem.resample import counts_from_indices
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BatchedFimlChunkFitter", "FimlBatchTerms", "fiml_batch_terms", "singular_members"]
+__all__ = ["BatchedFimlChunkFitter", "FimlBatchTerms", "FimlMoments", "fiml_batch_terms", "singular_members"]
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,61 @@ def small_spd_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, logdet
 
 
+@dataclass(frozen=True)
+class FimlMoments:
+    """Count-weighted moments of the observed data of a stack of members, fixed for a whole solve.
+
+    With ``xo_i`` row ``i`` centred at ``center`` and zero where missing and
+    ``o_i`` its observed indicator: ``A = sum_i c_i xo_i xo_i'``, ``X =
+    sum_i c_i xo_i o_i'``, ``O = sum_i c_i o_i o_i'``, ``sx = sum_i c_i
+    xo_i``, ``so = sum_i c_i o_i`` and ``n = sum_i c_i`` (one matrix product
+    of the counts each). Every member's ``sum_i c_i r_i r_i'`` with ``r_i =
+    o_i (x_i - mu)`` then follows for any ``mu`` without touching the rows
+    (:meth:`residual_moments`).
+    """
+
+    counts: np.ndarray
+    center: np.ndarray
+    xo: np.ndarray  # (n, p) centred data, 0 where missing
+    A: np.ndarray
+    X: np.ndarray
+    O: np.ndarray
+    sx: np.ndarray
+    so: np.ndarray
+    n: np.ndarray
+
+    @classmethod
+    def of(cls, md: MissingData, counts: np.ndarray, center: np.ndarray | None = None) -> FimlMoments:
+        counts = np.asarray(counts, dtype=np.float64)
+        c0 = np.zeros(md.p) if center is None else np.asarray(center, dtype=np.float64)
+        o = md.observed.astype(np.float64)
+        xo = (md.x - c0) * o
+        nb, p = counts.shape[0], md.p
+
+        def outer(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+            return (counts @ (u[:, :, None] * v[:, None, :]).reshape(len(u), -1)).reshape(nb, p, p)
+
+        return cls(counts, c0, xo, outer(xo, xo), outer(xo, o), outer(o, o), counts @ xo, counts @ o,
+                   counts.sum(axis=1))
+
+    def take(self, sel: np.ndarray) -> FimlMoments:
+        return FimlMoments(self.counts[sel], self.center, self.xo, self.A[sel], self.X[sel], self.O[sel],
+                           self.sx[sel], self.so[sel], self.n[sel])
+
+    def residual_moments(self, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(sum_i c_i r_i r_i', sum_i c_i r_i)`` at the means ``mean`` ``(B, p)``.
+
+        ``r_i r_i' = xo xo' - (xo o') diag(mu) - diag(mu) (o xo') + diag(mu) (o o') diag(mu)``
+        with ``mu`` centred like ``xo``.
+        """
+        mu = mean - self.center
+        Xm = self.X * mu[:, None, :]
+        rr = self.A - Xm - np.swapaxes(Xm, 1, 2) + self.O * (mu[:, :, None] * mu[:, None, :])
+        return rr, self.sx - self.so * mu
+
+
 def fiml_batch_terms(model: BatchedModel, md: MissingData, counts: np.ndarray, theta: np.ndarray,
-                     mean: np.ndarray) -> FimlBatchTerms:
+                     mean: np.ndarray, moments: FimlMoments | None = None) -> FimlBatchTerms:
     """FIML discrepancy and gradient of every member of a stack of reweighted samples.
 
     Parameters
@@ -116,6 +169,9 @@ def fiml_batch_terms(model: BatchedModel, md: MissingData, counts: np.ndarray, t
     counts : (B, n) weights of the rows (bootstrap counts).
     theta : (B, q) and mean : (B, p)
         The members' points.
+    moments : FimlMoments, optional
+        ``FimlMoments.of(md, counts)``, computed here when not given (a
+        solver computes it once per batch).
 
     Returns
     -------
@@ -123,33 +179,50 @@ def fiml_batch_terms(model: BatchedModel, md: MissingData, counts: np.ndarray, t
         ``F_b`` as in the module docstring (equal to
         :meth:`~xhs_sharing.sem.mvnorm_missing.FimlObjective.value_and_gradient`
         of the resampled data) and its gradient.
+
+    Notes
+    -----
+    Row ``i``'s completed residual is ``t_i = r_i - s_i`` with ``s_i =
+    (Omega_JJ)^-1 z_J`` embedded at ``J`` (``z = Omega r_i``), and ``y_i =
+    Omega t_i``. Only ``z_J`` needs the rows; the sums over rows come from
+    the moments: ``sum c r'Omega r = tr(Omega sum c r r')`` and ``sum c
+    t t' = sum c r r' - C - C' + sum c s s'`` with the cross term ``C = sum
+    c r s'``, so ``W = Omega - Omega (E + sum c t t') Omega / n_b``.
     """
+    mom = FimlMoments.of(md, counts) if moments is None else moments
     nb, p = theta.shape[0], md.p
     core = model._core(theta)
     omega = core.K
-    n_b = counts.sum(axis=1)
-    r = (md.x[None] - mean[:, None, :]) * md.observed[None]  # (B, n, p)
-    z = r @ omega
-    logdets = np.broadcast_to(core.logdet[:, None], z.shape[:2]).copy()
-    shift = np.zeros_like(z)  # (Omega_JJ)^-1 z_J embedded at J
+    n_b = mom.n
+    mu = mean - mom.center
+    rr, sr = mom.residual_moments(mean)
+    f_rows = np.zeros(nb)  # sum_i c_i (log|Omega_JJ| - z_J' (Omega_JJ)^-1 z_J)
+    cross = np.zeros((nb, p, p))
+    s_sum = np.zeros((nb, p))
     e_flat = np.zeros(nb * p * p)
     offsets = (np.arange(nb) * p * p)[:, None]
+    bi = np.arange(nb)[:, None, None]
     for rows, cols in md.groups:
+        c = mom.counts[:, rows]  # (B, k)
         a_inv, ld = small_spd_inverse(omega[:, cols[:, :, None], cols[:, None, :]])  # (B, k, m, m)
-        logdets[:, rows] += ld
-        sh = np.einsum("bkij,bkj->bki", a_inv, z[:, rows[:, None], cols])
-        shift[:, rows[:, None], cols] = sh
+        r = mom.xo[rows][None] - mu[:, None, :] * md.observed[rows][None]  # (B, k, p)
+        zj = np.take_along_axis(r @ omega, np.broadcast_to(cols, (nb, *cols.shape)), axis=2)  # (B, k, m)
+        sh = np.einsum("bkij,bkj->bki", a_inv, zj)
+        f_rows += np.einsum("bk,bk->b", c, ld - np.einsum("bki,bki->bk", zj, sh))
+        csh = c[:, :, None] * sh
+        v = np.zeros_like(r)
+        v[bi, np.arange(len(rows))[None, :, None], cols[None]] = csh
+        cross += np.swapaxes(r, 1, 2) @ v
+        s_sum += v.sum(axis=1)
+        w = c[:, :, None, None] * (a_inv + sh[:, :, :, None] * sh[:, :, None, :])
         flat = (cols[:, :, None] * p + cols[:, None, :]).reshape(1, -1)
-        w = (counts[:, rows][:, :, None, None] * a_inv).reshape(nb, -1)
-        e_flat += np.bincount((offsets + flat).ravel(), weights=w.ravel(), minlength=nb * p * p)
-    quad = np.einsum("bnp,bnp->bn", r, z) - np.einsum("bnp,bnp->bn", z, shift)
-    y = z - shift @ omega
-    f = np.einsum("bn,bn->b", counts, logdets + quad) / n_b
-    E = e_flat.reshape(nb, p, p)
-    yc = y * counts[:, :, None]
-    W = n_b[:, None, None] * omega - omega @ E @ omega - np.swapaxes(yc, 1, 2) @ y
-    W = 0.5 * (W + np.swapaxes(W, 1, 2)) / n_b[:, None, None]
-    g = np.concatenate([model._gradient_from_weight(core, W), -2.0 * yc.sum(axis=1) / n_b[:, None]], axis=1)
+        e_flat += np.bincount((offsets + flat).ravel(), weights=w.reshape(nb, -1).ravel(), minlength=nb * p * p)
+    f = core.logdet + (f_rows + np.einsum("bij,bij->b", omega, rr)) / n_b
+    T = e_flat.reshape(nb, p, p) + rr - cross - np.swapaxes(cross, 1, 2)
+    W = omega - omega @ T @ omega / n_b[:, None, None]
+    W = 0.5 * (W + np.swapaxes(W, 1, 2))
+    g_mu = -2.0 * ((sr - s_sum)[:, None, :] @ omega)[:, 0, :] / n_b[:, None]
+    g = np.concatenate([model._gradient_from_weight(core, W), g_mu], axis=1)
     f[~core.ok] = np.inf
     g[~core.ok] = np.nan
     return FimlBatchTerms(f, g)
@@ -291,10 +364,10 @@ class BatchedFimlChunkFitter:
         """``H0^-1 v`` for every row of ``v``."""
         return v @ self._h0inv
 
-    def _terms(self, md: MissingData, counts: np.ndarray, x: np.ndarray) -> FimlBatchTerms:
+    def _terms(self, md: MissingData, mom: FimlMoments, x: np.ndarray) -> FimlBatchTerms:
         assert self._model is not None
         q = self._model.q
-        return fiml_batch_terms(self._model, md, counts, x[:, :q], x[:, q:])
+        return fiml_batch_terms(self._model, md, mom.counts, x[:, :q], x[:, q:], mom)
 
     def _solve(self, md: MissingData, counts: np.ndarray, x0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Quasi-Newton iterations for one batch: ``(x, converged)``."""
@@ -302,7 +375,8 @@ class BatchedFimlChunkFitter:
         x_out = np.full((nb, x0.size), np.nan)
         conv = np.zeros(nb, dtype=bool)
         x = np.tile(x0, (nb, 1))
-        t = self._terms(md, counts, x)
+        mom = FimlMoments.of(md, counts, center=self.mean0)
+        t = self._terms(md, mom, x)
         st = _FimlState(np.arange(nb), x, t.f, t.g, np.zeros(nb, dtype=np.int64),
                         _Pairs.empty(nb, x0.size, self.memory))
         st = st.keep(np.isfinite(st.f))
@@ -319,10 +393,10 @@ class BatchedFimlChunkFitter:
                 bad = slope >= 0
                 st.pairs.reset(bad)
                 step[bad] = -(st.g[bad] @ self._h0x.T) @ self._h0x
-            st = self._line_search(md, counts, st, step)
+            st = self._line_search(md, mom, st, step)
         return x_out, conv
 
-    def _line_search(self, md: MissingData, counts: np.ndarray, st: _FimlState, step: np.ndarray) -> _FimlState:
+    def _line_search(self, md: MissingData, mom: FimlMoments, st: _FimlState, step: np.ndarray) -> _FimlState:
         """Step halving until ``F`` does not increase (the one-by-one rule); members that never decrease leave."""
         nw = len(st.idx)
         alpha = np.ones(nw)
@@ -332,7 +406,7 @@ class BatchedFimlChunkFitter:
             if not len(pending):
                 break
             cand = st.x[pending] + alpha[pending, None] * step[pending]
-            t = self._terms(md, counts[st.idx[pending]], cand)
+            t = self._terms(md, mom.take(st.idx[pending]), cand)
             acc = np.isfinite(t.f) & (t.f <= st.f[pending] + 1e-12 * np.maximum(1.0, np.abs(st.f[pending])))
             a = pending[acc]
             new_x[a], new_f[a], new_g[a] = cand[acc], t.f[acc], t.g[acc]

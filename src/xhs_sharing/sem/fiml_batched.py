@@ -44,10 +44,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from xhs_sharing.errors import EstimationError, SpecError
 from xhs_sharing.sem.batched import BatchedModel, _available_cpus, _Pairs
 from xhs_sharing.sem.bootstrap import CONVERGED, IMPROPER, SINGULAR_DATA, refit_resample_fiml
+from xhs_sharing.sem.linalg import tri_inv
 from xhs_sharing.sem.model import ModelStructure
 from xhs_sharing.sem.mvnorm_missing import MissingData
 from xhs_sharing.sem.resample import counts_from_indices
@@ -76,12 +78,16 @@ def small_spd_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ``a = L L'`` by the Cholesky recurrences (Golub & Van Loan 2013, alg.
     4.2.1) evaluated elementwise over the stack, ``L^-1`` by forward
     substitution and ``a^-1 = L^-T L^-1``, ``log|a| = 2 sum log L_jj``. For
-    ``m > SMALL_BLOCK`` LAPACK (``np.linalg``) does the work.
+    ``m > SMALL_BLOCK`` LAPACK factors (``np.linalg.cholesky``) and
+    :func:`~xhs_sharing.sem.linalg.tri_inv` inverts the factors (LAPACK's
+    per-matrix general inverse costs several times more for such blocks).
     """
     m = a.shape[-1]
     if m > SMALL_BLOCK:
         chol = np.linalg.cholesky(a)
-        return np.linalg.inv(a), 2.0 * np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
+        x = tri_inv(chol.reshape(-1, m, m))
+        inv = (np.swapaxes(x, 1, 2) @ x).reshape(a.shape)
+        return inv, 2.0 * np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
     low = [[None] * m for _ in range(m)]
     for j in range(m):
         d = a[..., j, j] - sum(low[j][k] ** 2 for k in range(j))
@@ -104,6 +110,25 @@ def small_spd_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass(frozen=True)
+class _Group:
+    """The rows with ``m`` missing values: indices, missing columns, centred data and the scatter of their blocks."""
+
+    rows: np.ndarray  # (k,)
+    cols: np.ndarray  # (k, m)
+    xo: np.ndarray  # (k, p) centred data, 0 where missing
+    o: np.ndarray  # (k, p) 1.0 where observed
+    scatter: sparse.csr_matrix  # (p^2, k m^2): sums every row's m x m block into p x p
+
+    @classmethod
+    def of(cls, rows: np.ndarray, cols: np.ndarray, xo: np.ndarray, o: np.ndarray) -> _Group:
+        k, m = cols.shape
+        p = xo.shape[1]
+        flat = (cols[:, :, None] * p + cols[:, None, :]).ravel()
+        scatter = sparse.csr_matrix((np.ones(k * m * m), (flat, np.arange(k * m * m))), shape=(p * p, k * m * m))
+        return cls(rows, cols, xo[rows], o[rows], scatter)
+
+
+@dataclass(frozen=True)
 class FimlMoments:
     """Count-weighted moments of the observed data of a stack of members, fixed for a whole solve.
 
@@ -118,7 +143,7 @@ class FimlMoments:
 
     counts: np.ndarray
     center: np.ndarray
-    xo: np.ndarray  # (n, p) centred data, 0 where missing
+    groups: tuple[_Group, ...]
     A: np.ndarray
     X: np.ndarray
     O: np.ndarray
@@ -137,11 +162,12 @@ class FimlMoments:
         def outer(u: np.ndarray, v: np.ndarray) -> np.ndarray:
             return (counts @ (u[:, :, None] * v[:, None, :]).reshape(len(u), -1)).reshape(nb, p, p)
 
-        return cls(counts, c0, xo, outer(xo, xo), outer(xo, o), outer(o, o), counts @ xo, counts @ o,
+        groups = tuple(_Group.of(rows, cols, xo, o) for rows, cols in md.groups)
+        return cls(counts, c0, groups, outer(xo, xo), outer(xo, o), outer(o, o), counts @ xo, counts @ o,
                    counts.sum(axis=1))
 
     def take(self, sel: np.ndarray) -> FimlMoments:
-        return FimlMoments(self.counts[sel], self.center, self.xo, self.A[sel], self.X[sel], self.O[sel],
+        return FimlMoments(self.counts[sel], self.center, self.groups, self.A[sel], self.X[sel], self.O[sel],
                            self.sx[sel], self.so[sel], self.n[sel])
 
     def residual_moments(self, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -199,26 +225,26 @@ def fiml_batch_terms(model: BatchedModel, md: MissingData, counts: np.ndarray, t
     f_rows = np.zeros(nb)  # sum_i c_i (log|Omega_JJ| - z_J' (Omega_JJ)^-1 z_J)
     cross = np.zeros((nb, p, p))
     s_sum = np.zeros((nb, p))
-    e_flat = np.zeros(nb * p * p)
-    offsets = (np.arange(nb) * p * p)[:, None]
+    e_sum = np.zeros((p * p, nb))
     bi = np.arange(nb)[:, None, None]
-    for rows, cols in md.groups:
-        c = mom.counts[:, rows]  # (B, k)
+    for gr in mom.groups:
+        c = mom.counts[:, gr.rows]  # (B, k)
+        cols = gr.cols
         a_inv, ld = small_spd_inverse(omega[:, cols[:, :, None], cols[:, None, :]])  # (B, k, m, m)
-        r = mom.xo[rows][None] - mu[:, None, :] * md.observed[rows][None]  # (B, k, p)
+        r = gr.xo[None] - mu[:, None, :] * gr.o[None]  # (B, k, p)
         zj = np.take_along_axis(r @ omega, np.broadcast_to(cols, (nb, *cols.shape)), axis=2)  # (B, k, m)
         sh = np.einsum("bkij,bkj->bki", a_inv, zj)
         f_rows += np.einsum("bk,bk->b", c, ld - np.einsum("bki,bki->bk", zj, sh))
         csh = c[:, :, None] * sh
         v = np.zeros_like(r)
-        v[bi, np.arange(len(rows))[None, :, None], cols[None]] = csh
+        v[bi, np.arange(len(gr.rows))[None, :, None], cols[None]] = csh
         cross += np.swapaxes(r, 1, 2) @ v
         s_sum += v.sum(axis=1)
-        w = c[:, :, None, None] * (a_inv + sh[:, :, :, None] * sh[:, :, None, :])
-        flat = (cols[:, :, None] * p + cols[:, None, :]).reshape(1, -1)
-        e_flat += np.bincount((offsets + flat).ravel(), weights=w.reshape(nb, -1).ravel(), minlength=nb * p * p)
+        a_inv += sh[:, :, :, None] * sh[:, :, None, :]
+        a_inv *= c[:, :, None, None]
+        e_sum += gr.scatter @ a_inv.reshape(nb, -1).T
     f = core.logdet + (f_rows + np.einsum("bij,bij->b", omega, rr)) / n_b
-    T = e_flat.reshape(nb, p, p) + rr - cross - np.swapaxes(cross, 1, 2)
+    T = e_sum.T.reshape(nb, p, p) + rr - cross - np.swapaxes(cross, 1, 2)
     W = omega - omega @ T @ omega / n_b[:, None, None]
     W = 0.5 * (W + np.swapaxes(W, 1, 2))
     g_mu = -2.0 * ((sr - s_sum)[:, None, :] @ omega)[:, 0, :] / n_b[:, None]
@@ -262,6 +288,8 @@ class _FimlState:
     pairs: _Pairs
 
     def keep(self, mask: np.ndarray) -> _FimlState:
+        if mask.all():  # nobody leaves: no copies
+            return self
         return _FimlState(self.idx[mask], self.x[mask], self.f[mask], self.g[mask], self.it[mask],
                           self.pairs.take(mask))
 

@@ -65,7 +65,7 @@ from xhs_sharing.errors import DataError, EstimationError
 from xhs_sharing.sem.bootstrap import CONVERGED, IMPROPER, refit_resample
 from xhs_sharing.sem.checks import check_matrices
 from xhs_sharing.sem.estimation import solve_ml
-from xhs_sharing.sem.linalg import cholesky_stack, logdet_from_cholesky, tri_inv
+from xhs_sharing.sem.linalg import cholesky_stack, keep_freed_memory, logdet_from_cholesky, tri_inv
 from xhs_sharing.sem.model import BETA, LAMBDA, PSI, THETA, ModelStructure
 from xhs_sharing.sem.objectives import ml_from_factors
 from xhs_sharing.sem.resample import counts_from_indices, resample_covariances
@@ -698,6 +698,7 @@ class BatchedModel:
         n_threads : chunks fitted in parallel threads (numpy releases the GIL
             in its array kernels); default: the CPUs available, at most 2.
         """
+        keep_freed_memory()
         S_all = self._check_covs(covs)
         nb = S_all.shape[0]
         n_arr = np.broadcast_to(np.asarray(n, dtype=np.float64), (nb,)).copy()

@@ -49,7 +49,7 @@ from scipy import sparse
 from xhs_sharing.errors import EstimationError, SpecError
 from xhs_sharing.sem.batched import BatchedModel, _available_cpus, _Pairs
 from xhs_sharing.sem.bootstrap import CONVERGED, IMPROPER, SINGULAR_DATA, refit_resample_fiml
-from xhs_sharing.sem.linalg import tri_inv
+from xhs_sharing.sem.linalg import keep_freed_memory, tri_inv
 from xhs_sharing.sem.model import ModelStructure
 from xhs_sharing.sem.mvnorm_missing import MissingData
 from xhs_sharing.sem.resample import counts_from_indices
@@ -348,6 +348,7 @@ class BatchedFimlChunkFitter:
         q = structure.n_params
         if self.hessian0.shape != (q + data.shape[1],) * 2:
             raise EstimationError(f"hessian0 must be {q + data.shape[1]} x {q + data.shape[1]}")
+        keep_freed_memory()
         md = MissingData(data)
         counts = counts_from_indices(indices, data.shape[0])
         singular = singular_members(md, counts)

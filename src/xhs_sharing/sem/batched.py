@@ -164,6 +164,7 @@ class _PoolTerms:
     sc: np.ndarray  # s: 1/2 on the diagonal of Psi and Theta, else 1
     agg: np.ndarray | None  # (terms, q) sums the terms of a parameter with several locations
     n_pool: int
+    n_obs: int
 
     @classmethod
     def from_structure(cls, st: ModelStructure) -> _PoolTerms:
@@ -186,16 +187,34 @@ class _PoolTerms:
         if not (n_terms == q and np.array_equal(st.loc_param, np.arange(q))):
             agg = np.zeros((n_terms, q))
             agg[np.arange(n_terms), st.loc_param] = 1.0
-        return cls(np.array(iu, dtype=np.intp), np.array(iv, dtype=np.intp), np.array(sc), agg, p + 2 * m)
+        return cls(np.array(iu, dtype=np.intp), np.array(iv, dtype=np.intp), np.array(sc), agg, p + 2 * m, p)
+
+    def _packed(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Positions of ``a' X b`` (pool columns ``a, b``) in the packed ``P'XP`` of :meth:`BatchedModel._pool_quadratic`.
+
+        The pack is ``[X (p x p) | XF (p x 2m) | F'XF (2m x 2m)]`` flattened;
+        ``F'X`` entries are read from ``XF`` (``X`` symmetric).
+        """
+        p, m2 = self.n_obs, self.n_inner2
+        a, b = np.broadcast_arrays(a, b)
+        lo, hi = np.minimum(a, b), np.maximum(a, b)  # X symmetric: one I column reads XF
+        out = np.where(hi < p, a * p + b, p * p + lo * m2 + (hi - p))  # in X, or in XF
+        out = np.where(lo >= p, p * p + p * m2 + (a - p) * m2 + (b - p), out)  # in F'XF
+        return out.astype(np.intp)
 
     @property
+    def n_inner2(self) -> int:
+        """Columns of ``F = [M | G]``."""
+        return self.n_pool - self.n_obs
+
+    @cached_property
     def idx_g(self) -> np.ndarray:
-        """Flat positions of ``v' R u`` in ``P' R P``."""
-        return self.iv * self.n_pool + self.iu
+        """Positions of ``v' R u`` in the packed ``P' R P``."""
+        return self._packed(self.iv, self.iu)
 
     def _pairs(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Flat positions in ``P'XP`` of ``a_i' X b_j`` for every pair of terms ``(i, j)``, ``(terms^2,)``."""
-        return (a[:, None] * self.n_pool + b[None, :]).ravel()
+        """Packed positions of ``a_i' X b_j`` for every pair of terms ``(i, j)``, ``(terms^2,)``."""
+        return self._packed(a[:, None], b[None, :]).ravel()
 
     @cached_property
     def idx_uu(self) -> np.ndarray:
@@ -537,21 +556,21 @@ class BatchedModel:
         return self._gradient_from_weight(core, K - K @ S @ K)
 
     def _pool_quadratic(self, core: _Core, X: np.ndarray) -> np.ndarray:
-        """``P'XP`` for symmetric ``X`` ``(B, p, p)`` and the pool ``P = [I | M | G]``, flattened ``(B, n_pool^2)``.
+        """``P'XP`` for symmetric ``X`` ``(B, p, p)`` and the pool ``P = [I | M | G]``, packed ``(B, .)``.
 
         The identity block needs no product: ``P'XP = [[X, XF], [F'X, F'XF]]``
         with ``F = [M | G]`` (``p x 2m``), two products of ``p x p`` by ``p x
-        2m`` size instead of ``(p + 2m)^2 p``.
+        2m`` size instead of ``(p + 2m)^2 p``. Packed as ``[X | XF | F'XF]``
+        flattened (``_PoolTerms`` holds the positions of the entries used).
         """
-        nb, p = X.shape[0], self.p
+        nb, p, m2 = X.shape[0], self.p, 2 * self.m
         F = np.concatenate([core.M, core.G], axis=2)
-        XF = X @ F
-        out = np.empty((nb, self._terms.n_pool, self._terms.n_pool))
-        out[:, :p, :p] = X
-        out[:, :p, p:] = XF
-        out[:, p:, :p] = np.swapaxes(XF, 1, 2)
-        out[:, p:, p:] = np.swapaxes(F, 1, 2) @ XF
-        return out.reshape(nb, -1)
+        out = np.empty((nb, p * p + p * m2 + m2 * m2))
+        out[:, : p * p] = X.reshape(nb, -1)
+        XF = out[:, p * p : p * p + p * m2].reshape(nb, p, m2)
+        np.matmul(X, F, out=XF)
+        np.matmul(np.swapaxes(F, 1, 2), XF, out=out[:, p * p + p * m2 :].reshape(nb, m2, m2))
+        return out
 
     def _gradient_from_weight(self, core: _Core, R: np.ndarray) -> np.ndarray:
         """``g_t = tr(R dSigma_t) = 2 s_t v_t' R u_t`` for symmetric ``R`` ``(B, p, p)``: entries of ``P'RP``.

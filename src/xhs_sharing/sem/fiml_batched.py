@@ -318,7 +318,7 @@ class BatchedFimlChunkFitter:
     handles_missing = True
 
     def __init__(self, mean0: np.ndarray, hessian0: np.ndarray, *, tol: float = 1e-9, max_iter: int = 200,
-                 memory: int = 30, batch: int = 64, max_halvings: int = 30, n_threads: int | None = None) -> None:
+                 memory: int = 30, batch: int = 128, max_halvings: int = 30, n_threads: int | None = None) -> None:
         self.mean0 = np.asarray(mean0, dtype=float)
         self.hessian0 = np.asarray(hessian0, dtype=float)
         try:

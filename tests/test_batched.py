@@ -462,3 +462,11 @@ def test_woodbury_inverse_equals_the_cholesky_inverse_and_falls_back(bm, boot_co
     assert fast.tolist() == [True, False, True, True, True, True]
     th[2, bm.index("is1", "~~", "is1")] = -50.0  # Sigma not PD at all
     assert bm._core(th).ok.tolist() == [True, True, False, True, True, True]
+
+
+def test_keep_freed_memory_is_set_once_and_reported():
+    from xhs_sharing.sem.linalg import keep_freed_memory
+
+    first = keep_freed_memory()
+    assert isinstance(first, bool)
+    assert keep_freed_memory() is first  # made once per process

@@ -101,3 +101,20 @@ def test_an_ml_fit_is_refused(setting):
     ml = fit_structural(HS, pd.DataFrame(np.nan_to_num(x, nan=5.0), columns=list(fit.structure.observed)))
     with pytest.raises(SpecError, match="needs a FIML fit"):
         BatchedFimlChunkFitter.from_fit(ml)
+
+
+def test_moments_give_every_members_residual_sums(setting):
+    """sum_i c_i r_i r_i' and sum_i c_i r_i from the count-weighted moments equal the direct sums."""
+    from xhs_sharing.sem.fiml_batched import FimlMoments
+
+    fit, x = setting
+    md = MissingData(x)
+    idx = chunk_indices(np.random.SeedSequence(11), 3, len(x))
+    counts = counts_from_indices(idx, len(x))
+    mean = fit.means + np.array([[0.0], [0.3], [-0.2]])
+    rr, sr = FimlMoments.of(md, counts, center=fit.means).residual_moments(mean)
+    for b in range(3):
+        r = np.where(md.observed, md.x - mean[b], 0.0)
+        np.testing.assert_allclose(rr[b], (r * counts[b][:, None]).T @ r, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(sr[b], counts[b] @ r, rtol=1e-12, atol=1e-10)
+    assert np.abs(sr[1]).max() > 1.0  # the means moved: not a vacuous zero

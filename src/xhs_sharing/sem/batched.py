@@ -28,6 +28,19 @@ information and the gradient reduce to entries of the two small matrices
 so no ``q x p x p`` derivative array is ever formed. ``H`` is the unit
 information of ``F`` (the Fisher information of a sample of ``n`` rows is
 ``n/2 H``), so ``theta - H^-1 g`` is a Fisher-scoring step for ``F``.
+``P'XP`` is built from ``X`` itself (the identity block), ``XF`` and
+``F'XF`` with ``F = [M | G]`` and the entries are gathered at positions
+fixed once per model, so the information costs ``O(p^2 m + q^2)`` per
+member. When Theta is diagonal, ``K`` and ``log|Sigma|`` come from
+Woodbury's identity on the ``m x m`` capacitance
+(:meth:`BatchedModel._inverse_by_woodbury`), not from a ``p x p``
+factorisation.
+
+With ``memory > 0`` (the bootstrap's setting, :class:`BatchedChunkFitter`)
+the steps are limited-memory BFGS steps (Nocedal & Wright 2006, sec. 7.2)
+whose initial matrix is the inverse information, one matrix for the whole
+batch at the common start (the full-sample estimates): a step then costs a
+gradient, no information at all (issue 14).
 
 Fisher scoring converges linearly (here ~0.25 per step for bootstrap
 resamples). The information changes little once the iterates have settled,

@@ -44,7 +44,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 from xhs_sharing.errors import EstimationError, SpecError
 from xhs_sharing.sem.batched import BatchedModel, _available_cpus, _Pairs
@@ -111,21 +110,45 @@ def small_spd_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class _Group:
-    """The rows with ``m`` missing values: indices, missing columns, centred data and the scatter of their blocks."""
+    """The rows with ``m`` missing values: indices, missing columns and centred data."""
 
     rows: np.ndarray  # (k,)
     cols: np.ndarray  # (k, m)
     xo: np.ndarray  # (k, p) centred data, 0 where missing
     o: np.ndarray  # (k, p) 1.0 where observed
-    scatter: sparse.csr_matrix  # (p^2, k m^2): sums every row's m x m block into p x p
 
     @classmethod
     def of(cls, rows: np.ndarray, cols: np.ndarray, xo: np.ndarray, o: np.ndarray) -> _Group:
-        k, m = cols.shape
-        p = xo.shape[1]
-        flat = (cols[:, :, None] * p + cols[:, None, :]).ravel()
-        scatter = sparse.csr_matrix((np.ones(k * m * m), (flat, np.arange(k * m * m))), shape=(p * p, k * m * m))
-        return cls(rows, cols, xo[rows], o[rows], scatter)
+        return cls(rows, cols, xo[rows], o[rows])
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    """A group's rows that each member drew, ``(B, kd)``: drawn rows first, then undrawn ones (count 0) as padding.
+
+    ``kd`` is the most rows of the group any member drew (about 3/4 of the
+    group for bootstrap counts), so a step skips most undrawn rows.
+    """
+
+    c: np.ndarray  # (B, kd) counts
+    xo: np.ndarray  # (B, kd, p)
+    o: np.ndarray  # (B, kd, p)
+    cols: np.ndarray  # (B, kd, m)
+    flat: np.ndarray  # (B, kd m^2) positions of every block entry in the member's p x p
+
+    @classmethod
+    def of(cls, gr: _Group, counts: np.ndarray) -> _Drawn:
+        cg = counts[:, gr.rows]
+        drawn = cg > 0
+        kd = max(1, int(drawn.sum(axis=1).max(initial=0)))
+        order = np.argsort(~drawn, axis=1, kind="stable")[:, :kd]
+        cols = gr.cols[order]
+        p = gr.xo.shape[1]
+        flat = (cols[..., :, None] * p + cols[..., None, :]).reshape(len(cg), -1)
+        return cls(np.take_along_axis(cg, order, axis=1), gr.xo[order], gr.o[order], cols, flat)
+
+    def take(self, sel: np.ndarray) -> _Drawn:
+        return _Drawn(self.c[sel], self.xo[sel], self.o[sel], self.cols[sel], self.flat[sel])
 
 
 @dataclass(frozen=True)
@@ -143,7 +166,7 @@ class FimlMoments:
 
     counts: np.ndarray
     center: np.ndarray
-    groups: tuple[_Group, ...]
+    drawn: tuple[_Drawn, ...]
     A: np.ndarray
     X: np.ndarray
     O: np.ndarray
@@ -162,12 +185,15 @@ class FimlMoments:
         def outer(u: np.ndarray, v: np.ndarray) -> np.ndarray:
             return (counts @ (u[:, :, None] * v[:, None, :]).reshape(len(u), -1)).reshape(nb, p, p)
 
-        groups = tuple(_Group.of(rows, cols, xo, o) for rows, cols in md.groups)
-        return cls(counts, c0, groups, outer(xo, xo), outer(xo, o), outer(o, o), counts @ xo, counts @ o,
+        drawn = tuple(_Drawn.of(_Group.of(rows, cols, xo, o), counts) for rows, cols in md.groups)
+        return cls(counts, c0, drawn, outer(xo, xo), outer(xo, o), outer(o, o), counts @ xo, counts @ o,
                    counts.sum(axis=1))
 
     def take(self, sel: np.ndarray) -> FimlMoments:
-        return FimlMoments(self.counts[sel], self.center, self.groups, self.A[sel], self.X[sel], self.O[sel],
+        """The moments of the members ``sel`` (integer positions)."""
+        if len(sel) == len(self.n) and np.array_equal(sel, np.arange(len(self.n))):
+            return self
+        return FimlMoments(self.counts[sel], self.center, tuple(d.take(sel) for d in self.drawn), self.A[sel], self.X[sel], self.O[sel],
                            self.sx[sel], self.so[sel], self.n[sel])
 
     def residual_moments(self, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -225,26 +251,25 @@ def fiml_batch_terms(model: BatchedModel, md: MissingData, counts: np.ndarray, t
     f_rows = np.zeros(nb)  # sum_i c_i (log|Omega_JJ| - z_J' (Omega_JJ)^-1 z_J)
     cross = np.zeros((nb, p, p))
     s_sum = np.zeros((nb, p))
-    e_sum = np.zeros((p * p, nb))
+    e_flat = np.zeros(nb * p * p)
+    offsets = (np.arange(nb) * p * p)[:, None]
     bi = np.arange(nb)[:, None, None]
-    for gr in mom.groups:
-        c = mom.counts[:, gr.rows]  # (B, k)
-        cols = gr.cols
-        a_inv, ld = small_spd_inverse(omega[:, cols[:, :, None], cols[:, None, :]])  # (B, k, m, m)
-        r = gr.xo[None] - mu[:, None, :] * gr.o[None]  # (B, k, p)
-        zj = np.take_along_axis(r @ omega, np.broadcast_to(cols, (nb, *cols.shape)), axis=2)  # (B, k, m)
+    for dg in mom.drawn:
+        c, cols = dg.c, dg.cols  # (B, kd), (B, kd, m)
+        a_inv, ld = small_spd_inverse(omega[bi[..., None], cols[..., :, None], cols[..., None, :]])  # (B, kd, m, m)
+        r = dg.xo - mu[:, None, :] * dg.o  # (B, kd, p)
+        zj = np.take_along_axis(r @ omega, cols, axis=2)  # (B, kd, m)
         sh = np.einsum("bkij,bkj->bki", a_inv, zj)
         f_rows += np.einsum("bk,bk->b", c, ld - np.einsum("bki,bki->bk", zj, sh))
-        csh = c[:, :, None] * sh
         v = np.zeros_like(r)
-        v[bi, np.arange(len(gr.rows))[None, :, None], cols[None]] = csh
+        v[bi, np.arange(c.shape[1])[None, :, None], cols] = c[:, :, None] * sh
         cross += np.swapaxes(r, 1, 2) @ v
         s_sum += v.sum(axis=1)
         a_inv += sh[:, :, :, None] * sh[:, :, None, :]
         a_inv *= c[:, :, None, None]
-        e_sum += gr.scatter @ a_inv.reshape(nb, -1).T
+        e_flat += np.bincount((offsets + dg.flat).ravel(), weights=a_inv.ravel(), minlength=nb * p * p)
     f = core.logdet + (f_rows + np.einsum("bij,bij->b", omega, rr)) / n_b
-    T = e_sum.T.reshape(nb, p, p) + rr - cross - np.swapaxes(cross, 1, 2)
+    T = e_flat.reshape(nb, p, p) + rr - cross - np.swapaxes(cross, 1, 2)
     W = omega - omega @ T @ omega / n_b[:, None, None]
     W = 0.5 * (W + np.swapaxes(W, 1, 2))
     g_mu = -2.0 * ((sr - s_sum)[:, None, :] @ omega)[:, 0, :] / n_b[:, None]
@@ -286,12 +311,13 @@ class _FimlState:
     g: np.ndarray
     it: np.ndarray
     pairs: _Pairs
+    mom: FimlMoments  # the members' moments and drawn rows
 
     def keep(self, mask: np.ndarray) -> _FimlState:
         if mask.all():  # nobody leaves: no copies
             return self
         return _FimlState(self.idx[mask], self.x[mask], self.f[mask], self.g[mask], self.it[mask],
-                          self.pairs.take(mask))
+                          self.pairs.take(mask), self.mom.take(np.flatnonzero(mask)))
 
 
 class BatchedFimlChunkFitter:
@@ -407,7 +433,7 @@ class BatchedFimlChunkFitter:
         mom = FimlMoments.of(md, counts, center=self.mean0)
         t = self._terms(md, mom, x)
         st = _FimlState(np.arange(nb), x, t.f, t.g, np.zeros(nb, dtype=np.int64),
-                        _Pairs.empty(nb, x0.size, self.memory))
+                        _Pairs.empty(nb, x0.size, self.memory), mom)
         st = st.keep(np.isfinite(st.f))
         while len(st.idx):
             done = np.max(np.abs(st.g), axis=1) < self.tol
@@ -422,10 +448,10 @@ class BatchedFimlChunkFitter:
                 bad = slope >= 0
                 st.pairs.reset(bad)
                 step[bad] = -(st.g[bad] @ self._h0x.T) @ self._h0x
-            st = self._line_search(md, mom, st, step)
+            st = self._line_search(md, st, step)
         return x_out, conv
 
-    def _line_search(self, md: MissingData, mom: FimlMoments, st: _FimlState, step: np.ndarray) -> _FimlState:
+    def _line_search(self, md: MissingData, st: _FimlState, step: np.ndarray) -> _FimlState:
         """Step halving until ``F`` does not increase (the one-by-one rule); members that never decrease leave."""
         nw = len(st.idx)
         alpha = np.ones(nw)
@@ -435,7 +461,7 @@ class BatchedFimlChunkFitter:
             if not len(pending):
                 break
             cand = st.x[pending] + alpha[pending, None] * step[pending]
-            t = self._terms(md, mom.take(st.idx[pending]), cand)
+            t = self._terms(md, st.mom.take(pending), cand)
             acc = np.isfinite(t.f) & (t.f <= st.f[pending] + 1e-12 * np.maximum(1.0, np.abs(st.f[pending])))
             a = pending[acc]
             new_x[a], new_f[a], new_g[a] = cand[acc], t.f[acc], t.g[acc]
@@ -444,5 +470,5 @@ class BatchedFimlChunkFitter:
         ok = np.ones(nw, dtype=bool)
         ok[pending] = False
         st.pairs.last = new_x - st.x
-        nxt = _FimlState(st.idx, new_x, new_f, new_g, st.it + 1, st.pairs)
+        nxt = _FimlState(st.idx, new_x, new_f, new_g, st.it + 1, st.pairs, st.mom)
         return nxt.keep(ok)

@@ -20,8 +20,11 @@ and ``log|Sigma_oo| = log|Sigma| + log|Omega_JJ|`` (Schur complement), so a
 row costs one ``m x m`` inverse (``m`` missing values) per member; ``sum_i
 c_bi K_i = n_b Omega - Omega E_b Omega`` with ``E_b = sum_i c_bi
 (Omega_JJ)^-1`` embedded. :func:`fiml_batch_terms` evaluates ``F`` and its
-gradient for a whole stack of members in array operations (count-matrix
-products over the rows, as the ML path forms the resamples' covariances),
+gradient for a whole stack of members in array operations: the sums over
+rows that do not depend on the missing blocks come from count-weighted
+moments of the data formed once per batch (:class:`FimlMoments`, matrix
+products of the counts, as the ML path forms the resamples' covariances),
+and per step only the rows a member drew enter the missing-block terms;
 and :class:`BatchedFimlChunkFitter` minimises it for every resample of a
 chunk by the quasi-Newton method of the one-by-one refit
 (:func:`~xhs_sharing.sem.bootstrap.refit_resample_fiml`): BFGS from the
@@ -193,7 +196,8 @@ class FimlMoments:
         """The moments of the members ``sel`` (integer positions)."""
         if len(sel) == len(self.n) and np.array_equal(sel, np.arange(len(self.n))):
             return self
-        return FimlMoments(self.counts[sel], self.center, tuple(d.take(sel) for d in self.drawn), self.A[sel], self.X[sel], self.O[sel],
+        drawn = tuple(d.take(sel) for d in self.drawn)
+        return FimlMoments(self.counts[sel], self.center, drawn, self.A[sel], self.X[sel], self.O[sel],
                            self.sx[sel], self.so[sel], self.n[sel])
 
     def residual_moments(self, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -422,3 +422,51 @@ def test_input_errors_are_package_errors(default_fit, bm):
         bm.fit_batch(np.eye(bm.p)[None], n=N, start=np.zeros(bm.q + 1))
     with pytest.raises(EstimationError):
         BatchedModel(default_fit[0].structure, start=np.zeros(bm.q + 1))
+
+
+def test_quasi_newton_batch_equals_one_by_one_fisher_scoring(default_fit, bm, boot_covs):
+    """The bootstrap's solver (L-BFGS pairs on the full-sample information): solve_ml's estimates to 1e-8."""
+    fit = bm.fit_batch(boot_covs, n=N, tol=1e-10, memory=10, info_refresh=1)
+    plain = bm.fit_batch(boot_covs, n=N, tol=1e-10)
+    assert fit.converged.all() and fit.refit_count == 0 and np.all(fit.max_abs_grad < 1e-10)
+    assert np.array_equal(fit.proper, plain.proper)
+    structure = default_fit[0].structure
+    for b in range(0, len(boot_covs), 4):
+        ref = solve_ml(structure, boot_covs[b], bm.start)
+        np.testing.assert_allclose(fit.params[b], ref.theta, rtol=0, atol=1e-8)
+
+
+def test_quasi_newton_members_at_the_iteration_limit_go_to_the_refit(bm, boot_covs):
+    good = bm.fit_batch(boot_covs[:4], n=N, memory=10, info_refresh=1)
+    capped = bm.fit_batch(boot_covs[:4], n=N, max_iter=2, memory=10, info_refresh=1)
+    assert capped.refit_count == 4 and capped.converged.all()
+    np.testing.assert_allclose(capped.params, good.params, atol=1e-5)
+
+
+def test_woodbury_inverse_equals_the_cholesky_inverse_and_falls_back(bm, boot_covs):
+    """K and log|Sigma| by the m x m capacitance equal the direct factorisation; members it cannot take go direct."""
+    from xhs_sharing.sem.batched import _inverse_sigma
+
+    assert bm._woodbury  # the default model has a diagonal Theta
+    rng = np.random.default_rng(5)
+    th = bm.start + 0.01 * rng.standard_normal((6, bm.q))
+    th[1, bm.index("is1", "~~", "is1")] = -0.05  # a negative residual variance: Sigma still PD
+    core = bm._core(th)
+    _, lam, _, theta = bm.matrices(th)
+    K, logdet, ok = _inverse_sigma(core.G, lam, theta)
+    assert ok.all() and core.ok.all()
+    np.testing.assert_allclose(core.K, K, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(core.logdet, logdet, rtol=1e-12)
+    _, _, psi, _ = bm.matrices(th)
+    fast = bm._inverse_by_woodbury(core.M, psi, theta)[2]
+    assert fast.tolist() == [True, False, True, True, True, True]
+    th[2, bm.index("is1", "~~", "is1")] = -50.0  # Sigma not PD at all
+    assert bm._core(th).ok.tolist() == [True, True, False, True, True, True]
+
+
+def test_keep_freed_memory_is_set_once_and_reported():
+    from xhs_sharing.sem.linalg import keep_freed_memory
+
+    first = keep_freed_memory()
+    assert isinstance(first, bool)
+    assert keep_freed_memory() is first  # made once per process

@@ -445,7 +445,7 @@ def test_stages_run_end_to_end_on_a_survey_with_missing_answers(study, survey):
                        missing="fiml")
     assert (s.fit["estimator"], s.fit["missing"], s.fit["n"]) == ("ML", "fiml", len(survey))
     assert (s.bootstrap["estimator"], s.bootstrap["missing"]) == ("ML", "fiml")
-    assert s.bootstrap["engine"] == "one-by-one FIML" and s.bootstrap["engine_requested"] == "batched"
+    assert s.bootstrap["engine"] == "batched FIML" and s.bootstrap["engine_requested"] == "batched"
     assert s.bootstrap["mc_information"] == "observed"
     assert s.bootstrap["requested"] == 10 and s.bootstrap["converged"] + s.bootstrap["failed"] == 10
     assert len(s.indirect_effects) == len(mediation_triples(study)) + 3 * len(

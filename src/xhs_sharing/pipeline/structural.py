@@ -68,6 +68,7 @@ from xhs_sharing.results import with_estimator
 from xhs_sharing.sem.batched import BatchedChunkFitter, BatchedModel
 from xhs_sharing.sem.bootstrap import BootstrapProgress, ChunkFitter, FimlChunkFitter, fit_chunk
 from xhs_sharing.sem.checks import solution_problems
+from xhs_sharing.sem.fiml_batched import BatchedFimlChunkFitter
 from xhs_sharing.sem.fit import ESTIMATOR_KEY, fit_measures, robust_fit_measures
 from xhs_sharing.study.spec import Study, config_defaults, load_schema
 from xhs_sharing.study.syntax import mediation_chains, structural_syntax
@@ -177,10 +178,12 @@ def choose_chunk_fitter(
 ) -> tuple[ChunkFitter, str, int]:
     """The chunk fitter of the bootstrap for ``engine``, the engine it is, and the worker count.
 
-    * FIML fit (missing answers): every resample refitted by FIML one by one
-      (:class:`~xhs_sharing.sem.bootstrap.FimlChunkFitter`), whatever
-      ``engine`` says: the batched estimator needs complete covariance
-      matrices;
+    * FIML fit (missing answers): ``"batched"`` refits all resamples of a
+      chunk by FIML at once
+      (:class:`~xhs_sharing.sem.fiml_batched.BatchedFimlChunkFitter`,
+      count-weighted moments of each missing-data pattern), ``"one-by-one"``
+      one at a time (:class:`~xhs_sharing.sem.bootstrap.FimlChunkFitter`,
+      the reference: same estimates to about 1e-8);
     * ``"batched"``: :class:`~xhs_sharing.sem.batched.BatchedChunkFitter`,
       in this process (the batch is the parallelism: ``n_jobs`` becomes 1);
     * ``"one-by-one"``: :func:`~xhs_sharing.sem.bootstrap.fit_chunk` on
@@ -195,9 +198,11 @@ def choose_chunk_fitter(
         return wlsmv_chunk_fitter(fit, items, engine, n_jobs)
     if fit.estimator == "FIML":
         logger.info("%d of %d respondents have missing answers (%d patterns): every bootstrap "
-                    "resample is refitted by FIML one by one (the %s engine needs complete data)",
+                    "resample is refitted by FIML (%s)",
                     int(items[list(fit.structure.observed)].isna().any(axis=1).sum()), fit.n_obs,
                     fit.n_patterns, engine)
+        if engine == "batched":
+            return BatchedFimlChunkFitter.from_fit(fit), "batched FIML", 1
         return FimlChunkFitter.from_fit(fit), "one-by-one FIML", n_jobs
     if engine == "batched":
         return BatchedChunkFitter(BatchedModel.from_fit(fit)), engine, 1

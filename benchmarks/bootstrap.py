@@ -1,10 +1,11 @@
-"""Benchmark: the structural step's bootstrap, ML and FIML, before/after and side by side with lavaan.
+"""Benchmark: the structural step's bootstrap, ML, FIML and WLSMV, before/after and side by side with lavaan.
 
 Run from the repository root (not a test; a few minutes on 2 cores, most of
 it lavaan):
 
     PYTHONPATH=src python benchmarks/bootstrap.py [--resamples 5000] [--lavaan-r 1000]
-        [--fiml-resamples 500] [--fiml-loop 20] [--lavaan-fiml-r 40] [--no-lavaan]
+        [--fiml-resamples 500] [--fiml-loop 20] [--lavaan-fiml-r 40]
+        [--wlsmv-resamples 1000] [--lavaan-wlsmv-r 40] [--no-lavaan]
 
 Data: the default survey as analysed (tests/reference/data/default_items.csv,
 the file the default run writes as results/data/items.csv; N = 500, 25
@@ -29,13 +30,18 @@ like with like on a shared machine:
   (:class:`~xhs_sharing.sem.fiml_batched.BatchedFimlChunkFitter`, ``--fiml-resamples``);
   the first ``--fiml-loop`` resamples are the same draws in both, and their
   estimates are compared;
+* WLSMV (issue 13): every item ordered, the batched bootstrap
+  (:func:`~xhs_sharing.sem.wls.bootstrap_wlsmv`: thresholds, polychorics,
+  weights and a DWLS refit of ``--wlsmv-resamples`` resamples);
 * lavaan 0.6.x's ``bootstrapLavaan(fit, R, parallel = "multicore", ncpus = 2)``
   on the same data and model through Rscript (benchmarks/lavaan_bootstrap.R),
   R = 1000 for ML; for FIML R = 40 by default (lavaan takes about a second
   per FIML resample, and its per-resample time varies little between
-  resamples, so 40 pin the mean to a few per cent); "lavaan not installed"
+  resamples, so 40 pin the mean to a few per cent), for WLSMV R = 40 (about
+  0.6 s each); "lavaan not installed"
   when Rscript or lavaan is missing;
-* the ratios ours/lavaan per resample (wall time) and the targets of issue 14.
+* the ratios ours/lavaan per resample (wall and CPU time) and the targets of
+  issues 13 and 14.
 """
 
 from __future__ import annotations
@@ -58,6 +64,9 @@ from xhs_sharing.analysis.structural import fit_structural
 from xhs_sharing.sem.batched import BatchedChunkFitter, BatchedModel
 from xhs_sharing.sem.bootstrap import BootstrapRefits, FimlChunkFitter, bootstrap_refits
 from xhs_sharing.sem.fiml_batched import BatchedFimlChunkFitter
+from xhs_sharing.sem.ordinal import ordinal_statistics, prepare_ordinal
+from xhs_sharing.sem.resample import bootstrap_counts
+from xhs_sharing.sem.wls import bootstrap_wlsmv, fit_wlsmv, ordinal_model
 
 ROOT = Path(__file__).resolve().parents[1]
 ITEMS = ROOT / "tests" / "reference" / "data" / "default_items.csv"
@@ -168,6 +177,22 @@ def lavaan_rate(out: dict[str, str], label: str) -> tuple[float, float]:
     return per, cpu
 
 
+def wlsmv_section(items: pd.DataFrame, syntax: str, n: int) -> tuple[float, float]:
+    """The batched WLSMV bootstrap (issue 13): wall and CPU seconds per resample, merged categories printed."""
+    data = prepare_ordinal(items.to_numpy(float), list(items.columns), scale=tuple(range(1, 8)))
+    model = ordinal_model(syntax, data.names)
+    stats = ordinal_statistics(data)
+    full = fit_wlsmv(model, stats, data.threshold_names)
+    counts = bootstrap_counts(data.n, n, np.random.default_rng(np.random.SeedSequence(SEED)))
+    t0, c0 = time.perf_counter(), time.process_time()
+    boot = bootstrap_wlsmv(model, data, counts, full, 128)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(f"\nWLSMV bootstrap, batched ({n} resamples: thresholds, polychorics, weights, DWLS refit):")
+    print(f"  {wall:.1f} s wall, {cpu:.1f} s CPU: {wall / n * 1e3:.1f} ms wall, {cpu / n * 1e3:.1f} ms CPU per resample;"
+          f" failed {int(boot.failed.sum())}")
+    return wall / n, cpu / n
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--resamples", type=int, default=5000, help="ML resamples")
@@ -175,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fiml-resamples", type=int, default=500, help="batched FIML resamples")
     ap.add_argument("--fiml-loop", type=int, default=20, help="one-by-one FIML resamples")
     ap.add_argument("--lavaan-fiml-r", type=int, default=40, help="lavaan FIML resamples")
+    ap.add_argument("--wlsmv-resamples", type=int, default=1000, help="batched WLSMV resamples")
+    ap.add_argument("--lavaan-wlsmv-r", type=int, default=40, help="lavaan WLSMV resamples")
     ap.add_argument("--no-lavaan", action="store_true", help="skip lavaan")
     args = ap.parse_args(argv)
     items = pd.read_csv(ITEMS).drop(columns="respondent_id")
@@ -186,9 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     w_ml, c_ml, peak = ml_section(items, syntax, args.resamples)
     per_one, per_fiml, cpu_fiml = fiml_section(missing, syntax, args.fiml_resamples, args.fiml_loop)
     per_ml, cpu_ml = w_ml / args.resamples, c_ml / args.resamples
+    per_wlsmv, cpu_wlsmv = wlsmv_section(items, syntax, args.wlsmv_resamples)
 
     print("\nlavaan bootstrapLavaan, side by side (parallel = \"multicore\", ncpus = 2):")
-    ratio_ml = ratio_fiml = None
+    ratio_ml = ratio_fiml = ratio_wlsmv = None
     if args.no_lavaan or not lavaan_available():
         print("  lavaan not installed" if not args.no_lavaan else "  skipped (--no-lavaan)")
     else:
@@ -197,7 +225,10 @@ def main(argv: list[str] | None = None) -> int:
             missing.to_csv(miss_csv, index=False, na_rep="NA")
             lav_ml, lav_ml_cpu = lavaan_rate(run_lavaan(ITEMS, args.lavaan_r, "listwise"), "ML")
             lav_fiml, lav_fiml_cpu = lavaan_rate(run_lavaan(miss_csv, args.lavaan_fiml_r, "ml"), "FIML")
-        ratio_ml, ratio_fiml = lav_ml / per_ml, lav_fiml / per_fiml
+            lav_wlsmv, lav_wlsmv_cpu = lavaan_rate(run_lavaan(ITEMS, args.lavaan_wlsmv_r, "wlsmv"), "WLSMV")
+        ratio_ml, ratio_fiml, ratio_wlsmv = lav_ml / per_ml, lav_fiml / per_fiml, lav_wlsmv / per_wlsmv
+        print(f"  ratio ours/lavaan per resample, WLSMV: {ratio_wlsmv:.1f}x wall, "
+              f"{lav_wlsmv_cpu / cpu_wlsmv:.1f}x CPU")
         print(f"  ratio ours/lavaan per resample, wall time: ML {ratio_ml:.1f}x, FIML {ratio_fiml:.1f}x")
         print(f"  ratio ours/lavaan per resample, CPU time: ML {lav_ml_cpu / cpu_ml:.1f}x, "
               f"FIML {lav_fiml_cpu / cpu_fiml:.1f}x")
@@ -213,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
                   " the lavaan ratios below are not quiet-machine figures)")
         print(f"  ML >= 40x lavaan: {ratio_ml:.1f}x -> {'met' if ratio_ml >= 40 else 'NOT met'}")
         print(f"  FIML >= 100x lavaan: {ratio_fiml:.1f}x -> {'met' if ratio_fiml >= 100 else 'NOT met'}")
+        print(f"  WLSMV >= 20x lavaan (issue 13): {ratio_wlsmv:.1f}x -> {'met' if ratio_wlsmv >= 20 else 'NOT met'}")
     speed = per_one / per_fiml
     print(f"  FIML >= 10x the one-by-one path: {speed:.1f}x -> {'met' if speed >= 10 else 'NOT met'}")
     print(f"  peak memory < 1 GiB: {peak / GIB:.2f} GiB -> {'met' if peak < GIB else 'NOT met'}")

@@ -4,8 +4,8 @@
 #
 # ITEMS.csv: the items (a respondent_id column is dropped), NA for a missing
 # answer; MODEL.lav: lavaan syntax; R: resamples; NCPUS: cores of
-# parallel = "multicore"; MISSING: "listwise" (ML on complete data) or "ml"
-# (FIML). Fits sem(model, data, missing = MISSING) once, then times
+# parallel = "multicore"; MISSING: "listwise" (ML on complete data), "ml"
+# (FIML) or "wlsmv" (every item ordered, estimator = "WLSMV", listwise). Fits sem(model, data, missing = MISSING) once, then times
 # bootstrapLavaan(fit, R, type = "ordinary", FUN = "coef",
 # parallel = "multicore", ncpus = NCPUS, iseed = 20261127) and prints one
 # "key=value" line per figure for the Python side to parse.
@@ -23,7 +23,13 @@ n_boot <- as.integer(args[3])
 ncpus <- as.integer(args[4])
 missing <- args[5]
 
-t_fit <- system.time(fit <- sem(model, data = items, missing = missing))[["elapsed"]]
+t_fit <- system.time(
+  fit <- if (missing == "wlsmv") {
+    sem(model, data = items, ordered = names(items), estimator = "WLSMV")
+  } else {
+    sem(model, data = items, missing = missing)
+  }
+)[["elapsed"]]
 if (!lavInspect(fit, "converged")) stop("the full-sample fit did not converge")
 timing <- system.time(
   boot <- bootstrapLavaan(fit, R = n_boot, type = "ordinary", FUN = "coef",

@@ -26,6 +26,22 @@ def study_dict() -> dict[str, Any]:
     return copy.deepcopy(read_yaml(STUDY_YAML))
 
 
+def without_population(data: dict[str, Any], keep_loadings: bool = False, keep_stds: bool = False,
+                       keep_correlation: bool = False) -> dict[str, Any]:
+    """``data`` (a parsed study spec, changed in place and returned) without its population values:
+    item ``loading``, path ``std`` and ``exogenous_correlation``, each unless kept."""
+    for c in data["constructs"]:
+        for it in c["items"]:
+            if not keep_loadings:
+                it.pop("loading")
+    for p in data["paths"]:
+        if not keep_stds:
+            p.pop("std")
+    if not keep_correlation:
+        data.pop("exogenous_correlation")
+    return data
+
+
 def tiny_spec(b: float = 0.5, loading: float = 0.8, r: float = 0.0, b2: float | None = None) -> dict[str, Any]:
     """X (and optionally Z) -> Y, two items each: small enough to work by hand."""
     def construct(cid: str, role: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import tiny_spec
+from conftest import tiny_spec, without_population
 from xhs_sharing.errors import SpecError
 from xhs_sharing.study.population import (
     claim_population_value,
@@ -104,13 +104,7 @@ def test_population_document_records_whether_values_are_declared(study, study_di
     doc = population_document(study)
     assert doc["declared"] is True and doc["paths"]["IS->SN"] == 0.20 and set(doc) - {"declared"} == set(
         population_summary(study))
-    for c in study_dict["constructs"]:
-        for it in c["items"]:
-            it.pop("loading")
-    for p in study_dict["paths"]:
-        p.pop("std")
-    study_dict.pop("exogenous_correlation")
-    own = study_from_dict(study_dict, "own.yaml")
+    own = study_from_dict(without_population(study_dict), "own.yaml")
     assert population_document(own) == {
         "declared": False,
         "missing": "loading of every item (25); std of every path (15); exogenous_correlation",

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import without_population
 from test_e2e import ROOT, run, scratch_copy
 
 pytestmark = pytest.mark.slow
@@ -26,13 +27,7 @@ MONTECARLO_RULES = ("montecarlo_chunk", "montecarlo_sensitivity", "montecarlo_ga
 
 def own_spec(path: Path) -> Path:
     """config/study.yaml without any population value, written to ``path``."""
-    data = yaml.safe_load((ROOT / "config" / "study.yaml").read_text(encoding="utf-8"))
-    data.pop("exogenous_correlation")
-    for c in data["constructs"]:
-        for it in c["items"]:
-            it.pop("loading")
-    for p in data["paths"]:
-        p.pop("std")
+    data = without_population(yaml.safe_load((ROOT / "config" / "study.yaml").read_text(encoding="utf-8")))
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
 

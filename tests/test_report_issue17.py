@@ -4,8 +4,14 @@ chi-square/df cut-off credited to its source."""
 
 from __future__ import annotations
 
-import pandas as pd
+import re
 
+import pandas as pd
+import pytest
+
+from report_fixtures import fixed_inputs, repo_study, write_fixture_results
+from xhs_sharing.report.context import build_context
+from xhs_sharing.report.render import render_report
 from xhs_sharing.report.sections.structural import MEDIATION_TYPES, mediation_text, mediation_view
 
 
@@ -63,3 +69,44 @@ def test_mediation_labels_use_the_files_hyphenated_values_and_none_is_printed_ra
     assert mediation_text("indirect_only") == "indirect-only (full) mediation"
     assert mediation_text("") == "not classified"
     assert mediation_text("made-up") == "made-up"
+
+
+def test_path_diagram_caption_says_the_default_model_fixes_the_sn_cn_disturbance_covariance() -> None:
+    from xhs_sharing.report.figures import path_diagram_caption
+    from xhs_sharing.study.syntax import structural_syntax
+
+    study = repo_study()[0]
+    caption = path_diagram_caption(study, structural_syntax(study))
+    assert "residual covariances are estimated" not in caption
+    assert caption.endswith("Not drawn: the 10 covariances among the exogenous constructs (estimated); the disturbance "
+                            "covariance SN\u2013CN (fixed at 0, not estimated); no residual covariance between items "
+                            "is estimated.")
+    freed = path_diagram_caption(study, structural_syntax(study) + "SN ~~ CN\nis1 ~~ is2\n")
+    assert "the disturbance covariance SN\u2013CN (estimated); 1 residual covariance between items (estimated)." in freed
+    assert "(fixed at 0" in path_diagram_caption(study, structural_syntax(study) + "SN ~~ 0*CN\n")
+
+
+PERTURB = {("IS", "CN"): 0.05, ("ES", "SN"): 0.03, ("PA", "WSI"): -0.16}
+"""IS -> CN stays non-significant but its equivalence test is inconclusive (90% CI [-.04, .13]); ES -> SN fails;
+PA -> WSI, a path that is no claim and whose population value is 0, comes out significant."""
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory) -> str:
+    study, text = repo_study()
+    out = write_fixture_results(tmp_path_factory.mktemp("rep17"), study, perturb=PERTURB, with_montecarlo=False)
+    fx = fixed_inputs("synthetic")
+    return render_report(build_context(out["results"], study, fx["config_text"], text, fx["data_source"],
+                                       fx["run_info"], None))
+
+
+def section(html: str, sid: str) -> str:
+    m = re.search(rf'<section id="{sid}">(.*?)</section>', html, re.S)
+    assert m, f"section {sid} missing"
+    return m.group(1)
+
+
+def test_rendered_report_carries_the_generated_caption(page: str) -> None:
+    struct = section(page, "structural")
+    assert "residual covariances are estimated" not in struct
+    assert "the disturbance covariance SN\u2013CN (fixed at 0, not estimated)" in struct

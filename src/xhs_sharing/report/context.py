@@ -70,6 +70,11 @@ def _figures(res: dict[str, Any], study: Study, measurement: dict[str, Any], str
     }
 
 
+def _captions(res: dict[str, Any], study: Study) -> dict[str, str]:
+    """Figure captions generated from the fitted model (the path diagram's says what is estimated and fixed)."""
+    return {"paths": figures.path_diagram_caption(study, str(res["model_syntax"]))}
+
+
 def build_context(
     results_dir: Path,
     study: Study,
@@ -138,4 +143,5 @@ def build_context(
         "provenance": provenance_view(run_info, config_text, study_text, data, hashes),
         "generated": run_info.get("finished") or run_info.get("started") or DASH,
         "figures": _figures(res, study, measurement, structural),
+        "captions": _captions(res, study),
     }

@@ -4,6 +4,7 @@ chi-square/df cut-off credited to its source."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import pandas as pd
@@ -110,3 +111,19 @@ def test_rendered_report_carries_the_generated_caption(page: str) -> None:
     struct = section(page, "structural")
     assert "residual covariances are estimated" not in struct
     assert "the disturbance covariance SN\u2013CN (fixed at 0, not estimated)" in struct
+
+
+def _summary_items(page: str) -> dict[str, str]:
+    ul = re.search(r'<ul class="claim-list" id="summary-claims">(.*?)</ul>', page, re.S).group(1)
+    items = re.findall(r'<li><span class="badge (\w+)">([^<]*)</span> <a href="#[^"]*"><span class="claim-id">([^<]*)</span>', ul)
+    return {html.unescape(cid): f"{cls}: {text}" for cls, text, cid in items}
+
+
+def test_summary_list_flags_a_reproduced_null_claim_whose_equivalence_test_is_inconclusive(page: str) -> None:
+    items = _summary_items(page)
+    assert len(items) == 19
+    assert items["IS->CN"] == "warn: \u2713 reproduced, equivalence inconclusive"
+    assert items["ES->SN"] == "bad: \u2717 not reproduced"
+    assert items["IS->SN"] == "ok: \u2713 reproduced"
+    card = re.search(r'id="claim-is-cn".*?</tr>', page, re.S).group(0)
+    assert '<span class="badge warn">inconclusive</span>' in card  # the claim card says the same

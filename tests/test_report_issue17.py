@@ -127,3 +127,34 @@ def test_summary_list_flags_a_reproduced_null_claim_whose_equivalence_test_is_in
     assert items["IS->SN"] == "ok: \u2713 reproduced"
     card = re.search(r'id="claim-is-cn".*?</tr>', page, re.S).group(0)
     assert '<span class="badge warn">inconclusive</span>' in card  # the claim card says the same
+
+
+def test_significant_paths_that_are_not_claims_are_listed_in_the_structural_section_and_the_summary(page: str) -> None:
+    line = "PA \u2192 WSI: B = \u22120.144, SE = 0.050, \u03b2 = \u22120.16, p = .004; population value 0.00"
+    struct = section(page, "structural")
+    box = re.search(r'<div class="callout warn" id="unclaimed-paths">(.*?)</div>', struct, re.S).group(1)
+    assert "Significant paths that are not claims" in box
+    assert re.findall(r"<li>(.*?)</li>", box) == [line]  # IS -> CN (.05, not significant) and the claims are not listed
+    summary = section(page, "summary")
+    assert f"1 significant path that is not a claim</strong> (see <a href=\"#unclaimed-paths\">Structural model</a>): {line}." in summary
+
+
+def test_unclaimed_paths_without_population_values_and_with_none_significant() -> None:
+    import yaml
+
+    from conftest import without_population
+    from xhs_sharing.report.sections.structural import unclaimed_significant_paths
+    from xhs_sharing.study.spec import study_from_dict
+
+    study, text = repo_study()
+    no_population = study_from_dict(without_population(yaml.safe_load(text)), "no population values")
+    paths = pd.DataFrame([
+        {"lhs": "WSI", "op": "~", "rhs": "PA", "est": -0.144, "se": 0.05, "z": -2.88, "pvalue": 0.004, "std_all": -0.16},
+        {"lhs": "WSI", "op": "~", "rhs": "IS", "est": 0.05, "se": 0.05, "z": 1.0, "pvalue": 0.32, "std_all": 0.06},
+        {"lhs": "SN", "op": "~", "rhs": "IS", "est": 0.2, "se": 0.05, "z": 4.0, "pvalue": 0.0001, "std_all": 0.25},
+    ])
+    assert unclaimed_significant_paths(paths, study) == [
+        "PA \u2192 WSI: B = \u22120.144, SE = 0.050, \u03b2 = \u22120.16, p = .004; population value 0.00"]
+    assert unclaimed_significant_paths(paths, no_population) == [
+        "PA \u2192 WSI: B = \u22120.144, SE = 0.050, \u03b2 = \u22120.16, p = .004"]
+    assert unclaimed_significant_paths(paths.iloc[1:], study) == []

@@ -119,7 +119,7 @@ def build_context(
     claims = claims_view(res, study)
     _check_improper(res, claims)
     measurement = measurement_view(res, study)
-    structural = structural_view(res, fit_cutoffs(res["checks"].get("checks", [])))
+    structural = structural_view(res, fit_cutoffs(res["checks"].get("checks", [])), study)
     data = data_view(data_source)
     mc = read_montecarlo(Path(montecarlo_dir)) if montecarlo_dir is not None else None
     hashes = dict(res["hashes"], **(mc["hashes"] if mc else {}))

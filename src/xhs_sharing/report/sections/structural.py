@@ -8,10 +8,23 @@ from typing import Any
 import pandas as pd
 
 from xhs_sharing.analysis.claims import improper_problems
-from xhs_sharing.report.format import _finite, arrow, cell, col, fmt_ci, fmt_int, fmt_num, fmt_p, num, stars
+from xhs_sharing.report.format import (
+    _finite,
+    arrow,
+    cell,
+    col,
+    fmt_ci,
+    fmt_int,
+    fmt_num,
+    fmt_p,
+    fmt_p_eq,
+    num,
+    stars,
+)
 from xhs_sharing.report.judged import categories_text, with_wlsmv_rows, wlsmv_view
 from xhs_sharing.report.tables import estimator_label, fit_table
 from xhs_sharing.study.cutoffs import Cutoff
+from xhs_sharing.study.spec import Study
 from xhs_sharing.study.syntax import MEDIATOR_SEP
 
 MEDIATION_TYPES = {
@@ -53,7 +66,7 @@ def paths_table(paths: pd.DataFrame, fit: Mapping[str, Any] | None = None) -> di
     for r in paths[paths["op"] == "~"].itertuples(index=False):
         d = r._asdict()
         p = d["pvalue"]
-        sig = _finite(p) and float(p) < 0.05
+        sig = _finite(p) and float(p) < ALPHA
         rows.append({"cls": "" if sig else "nonsig", "cells": [
             cell(arrow(d["rhs"], d["lhs"]), header=True), num(d["est"], 3), num(d["se"], 3), num(d["z"], 2),
             cell(fmt_p(p), "num"), cell(fmt_num(d["std_all"], 2) + stars(p), "num"), cell(fmt_ci(d["ci_low"], d["ci_high"], 3), "num")]})
@@ -74,9 +87,40 @@ def _se_note(fit: Mapping[str, Any]) -> str:
     return ""
 
 
-def structural_view(res: Mapping[str, Any], cutoffs: Mapping[str, Cutoff]) -> dict[str, Any]:
+ALPHA = 0.05
+"""Significance level of the paths table's greying and of :func:`unclaimed_significant_paths`."""
+
+
+def unclaimed_significant_paths(paths: pd.DataFrame, study: Study | None) -> list[str]:
+    """One line per estimated structural path (``op == '~'``) that no path claim of the spec names and whose
+    Wald p value is below :data:`ALPHA`: ``"PA → WSI: B = −0.144, SE = 0.050, β = −0.16, p = .007; population
+    value 0.00"`` (the population value only when the spec declares one).
+
+    A significant path that is no claim is a finding too (on synthetic data a population value of 0 found
+    significant is a type I error, or a sign that the generator and the model differ); the report lists it
+    instead of letting it pass in a greyed table.
+    """
+    if study is None:
+        return []
+    claimed = {tuple(c.path) for c in study.claims if c.kind == "path"}
+    population = {(p.source, p.target): p.std for p in study.paths}
+    lines = []
+    for r in paths[paths["op"] == "~"].itertuples(index=False):
+        d = r._asdict()
+        src, dst = str(d["rhs"]), str(d["lhs"])
+        if (src, dst) in claimed or not (_finite(d["pvalue"]) and float(d["pvalue"]) < ALPHA):
+            continue
+        pop = population.get((src, dst))
+        lines.append(f"{arrow(src, dst)}: B = {fmt_num(d['est'], 3)}, SE = {fmt_num(d['se'], 3)}, "
+                     f"\u03b2 = {fmt_num(d['std_all'], 2)}, {fmt_p_eq(d['pvalue'])}"
+                     + (f"; population value {fmt_num(pop, 2)}" if pop is not None else ""))
+    return lines
+
+
+def structural_view(res: Mapping[str, Any], cutoffs: Mapping[str, Cutoff], study: Study | None = None) -> dict[str, Any]:
     """Everything the structural section shows; ``cutoffs`` (:func:`~xhs_sharing.report.tables.fit_cutoffs` of
-    checks.json) judge its fit indices."""
+    checks.json) judge its fit indices; with ``study``, the significant paths that are not claims
+    (:func:`unclaimed_significant_paths`)."""
     r2 = {str(r.variable): float(r.r2) for r in res["r2"].itertuples(index=False)}
     fit = res["fit"]
     estimator = estimator_label(fit)
@@ -90,6 +134,7 @@ def structural_view(res: Mapping[str, Any], cutoffs: Mapping[str, Cutoff]) -> di
         "r2_values": r2,
         "proper": not improper,
         "improper": improper,
+        "unclaimed": unclaimed_significant_paths(res["paths"], study),
     }
 
 

@@ -278,8 +278,11 @@ def test_thresholds_are_read_from_checks_json(tmp_path: Path) -> None:
     html = render_report(build_context(out["results"], study, fx["config_text"], text, fx["data_source"], fx["run_info"]))
     # no loading check in the fixture: the schema's default cut-off (.50), not another copy of it
     assert "! marks \u03bb below 0.50." in section(html, "measurement")
-    kline = "\u2264 3.0 (Kline (2016), Principles and Practice of Structural Equation Modeling, 4th ed.)"
-    assert kline in section(html, "measurement") and kline in section(html, "structural")
+    chi2_df = ("\u2264 3.0 (Carmines &amp; McIver (1981), in Bohrnstedt &amp; Borgatta (eds.), Social Measurement: "
+               "Current Issues, p. 80)")
+    assert chi2_df in section(html, "measurement") and chi2_df in section(html, "structural")
+    assert "the cut-off is Carmines &amp; McIver&#39;s (1981, p. 80: 2 to 3)" in section(html, "structural")
+    assert "Kline (2016) advises against it" in section(html, "structural")
 
     out = write_fixture_results(tmp_path / "b", study, with_montecarlo=False)
     path = out["results"] / "measurement" / "checks.json"

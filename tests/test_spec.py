@@ -86,7 +86,7 @@ def test_measurement_cutoffs_come_from_the_config_schema():
     assert refs["cfi"] == refs["rmsea"] == "Hu & Bentler (1999), Struct. Equ. Modeling 6:1-55"
     assert refs["htmt"].startswith("Henseler, Ringle & Sarstedt (2015)")
     assert refs["std_loading"].startswith("Hair, Black, Babin & Anderson (2010)")
-    assert chi2_df_cutoff() == Cutoff("le", 3.0, refs["chi2_df"]) and refs["chi2_df"].startswith("Kline (2016)")
+    assert chi2_df_cutoff() == Cutoff("le", 3.0, refs["chi2_df"]) and refs["chi2_df"].startswith("Carmines & McIver (1981)")
     default_thresholds()["alpha"] = 0.0  # a fresh dict each time: callers cannot change the defaults
     assert default_thresholds()["alpha"] == 0.70
 

@@ -70,6 +70,11 @@ def _figures(res: dict[str, Any], study: Study, measurement: dict[str, Any], str
     }
 
 
+def _captions(res: dict[str, Any], study: Study) -> dict[str, str]:
+    """Figure captions generated from the fitted model (the path diagram's says what is estimated and fixed)."""
+    return {"paths": figures.path_diagram_caption(study, str(res["model_syntax"]))}
+
+
 def build_context(
     results_dir: Path,
     study: Study,
@@ -114,7 +119,7 @@ def build_context(
     claims = claims_view(res, study)
     _check_improper(res, claims)
     measurement = measurement_view(res, study)
-    structural = structural_view(res, fit_cutoffs(res["checks"].get("checks", [])))
+    structural = structural_view(res, fit_cutoffs(res["checks"].get("checks", [])), study)
     data = data_view(data_source)
     mc = read_montecarlo(Path(montecarlo_dir)) if montecarlo_dir is not None else None
     hashes = dict(res["hashes"], **(mc["hashes"] if mc else {}))
@@ -138,4 +143,5 @@ def build_context(
         "provenance": provenance_view(run_info, config_text, study_text, data, hashes),
         "generated": run_info.get("finished") or run_info.get("started") or DASH,
         "figures": _figures(res, study, measurement, structural),
+        "captions": _captions(res, study),
     }

@@ -451,3 +451,71 @@ def reproduction_curves(
         for axis in (left, right):
             axis.grid(color="#eeeeee", linewidth=0.6)
         return _to_svg(fig, prefix, "Reproduction rate of each claim and of all claims jointly against sample size")
+
+
+_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def syntax_covariances(syntax: str) -> dict[frozenset[str], bool]:
+    """The covariances a lavaan model syntax states: {pair: free?} (a variance, ``a ~~ a``, is left out).
+
+    A term with a numeric modifier (``SN ~~ 0*CN``) is fixed; a bare or labelled term (``SN ~~ CN``,
+    ``SN ~~ c1*CN``) is free. Comments (``#``) are ignored.
+
+    >>> cov = syntax_covariances("IS ~~ ES + PR  # exogenous\\nSN ~~ 0*CN\\nis1 ~~ 0*is1")
+    >>> sorted((sorted(k), v) for k, v in cov.items())
+    [(['CN', 'SN'], False), (['ES', 'IS'], True), (['IS', 'PR'], True)]
+    """
+    out: dict[frozenset[str], bool] = {}
+    for line in syntax.splitlines():
+        line = line.split("#", 1)[0]
+        if "~~" not in line:
+            continue
+        lhs, rhs = (s.strip() for s in line.split("~~", 1))
+        for term in rhs.split("+"):
+            mod, _, var = term.strip().rpartition("*")
+            if var and var != lhs:
+                out[frozenset((lhs, var))] = not _NUMBER.match(mod.strip())
+    return out
+
+
+def _disturbance_pairs(study: Study) -> list[tuple[str, str]]:
+    """Pairs of endogenous constructs of which neither is regressed on the other (their disturbances may covary)."""
+    linked = {frozenset((p.source, p.target)) for p in study.paths}
+    endo = list(study.endogenous)
+    return [(a, b) for i, a in enumerate(endo) for b in endo[i + 1:] if frozenset((a, b)) not in linked]
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def path_diagram_caption(study: Study, syntax: str) -> str:
+    """The path diagram's caption, with what the fitted model (``model_syntax.txt``) estimates and fixes.
+
+    The covariances among the exogenous constructs and the disturbance covariances of endogenous
+    constructs that do not predict one another are named as estimated (free in the syntax) or fixed
+    at 0 (fixed in the syntax, or absent from it: semopy and lavaan's ``sem()`` do not free the
+    disturbance covariance of a construct that predicts another); none is drawn.
+    """
+    cov = syntax_covariances(syntax)
+    exo = list(study.exogenous)
+    n_exo = sum(1 for i, a in enumerate(exo) for b in exo[i + 1:] if cov.get(frozenset((a, b))))
+    pairs = _disturbance_pairs(study)
+    free = [f"{a}\u2013{b}" for a, b in pairs if cov.get(frozenset((a, b)))]
+    fixed = [f"{a}\u2013{b}" for a, b in pairs if not cov.get(frozenset((a, b)))]
+    items = {it.id for it in study.items}
+    n_items = sum(1 for k, v in cov.items() if v and k <= items)
+    text = ("Path diagram. Exogenous constructs on the left, the mediators in the middle, the outcome on the right; "
+            "standardized coefficients on the arrows (* p < .05, ** p < .01, *** p < .001), dashed grey arrows are "
+            "not significant; R\u00b2 inside the endogenous constructs. Not drawn: ")
+    parts = [f"the {n_exo} covariance{'s' if n_exo != 1 else ''} among the exogenous constructs (estimated)" if n_exo
+             else "covariances among the exogenous constructs (none stated in the model syntax)"]
+    if free:
+        parts.append(f"the disturbance covariance{'s' if len(free) > 1 else ''} {_and(free)} (estimated)")
+    if fixed:
+        parts.append(f"the disturbance covariance{'s' if len(fixed) > 1 else ''} {_and(fixed)} "
+                     f"({'both ' if len(fixed) == 2 else 'all ' if len(fixed) > 2 else ''}fixed at 0, not estimated)")
+    parts.append(f"{n_items} residual covariance{'s' if n_items != 1 else ''} between items (estimated)" if n_items
+                 else "no residual covariance between items is estimated")
+    return text + "; ".join(parts) + "."

@@ -215,8 +215,14 @@ def fit_table(fit: Mapping[str, Any], caption: str, cutoffs: Mapping[str, Cutoff
         "problems": problems,
         "note": estimator_text(fit) + " "
                 "Thresholds from checks.json where it has a check for the index, else the conventional cut-offs named. "
-                "The 90% interval of RMSEA is shown in brackets. " + SRMR_NOTES[str(fit.get("srmr_variant", "bentler"))],
+                "The 90% interval of RMSEA is shown in brackets. " + CHI2_DF_NOTE + " " + SRMR_NOTES[str(fit.get("srmr_variant", "bentler"))],
     }
+
+
+CHI2_DF_NOTE = ("\u03c7\u00b2/df: the cut-off is Carmines & McIver's (1981, p. 80: 2 to 3); the ratio has no "
+                "sampling distribution and grows with n, and Kline (2016) advises against it: read it beside the "
+                "other indices.")
+"""The fit table's note on the chi-square/df row (its cut-off's source and its critic)."""
 
 
 SRMR_NOTES = {

@@ -66,8 +66,12 @@ def references() -> dict[str, str]:
 def chi2_df_cutoff() -> Cutoff:
     """The chi-square/df cut-off the report shows beside the fit indices (no check applies it).
 
-    >>> chi2_df_cutoff()
-    Cutoff(comparison='le', threshold=3.0, reference='Kline (2016), Principles and Practice of Structural Equation Modeling, 4th ed.')
+    The ratio cut-off is Carmines & McIver's (1981, p. 80: "ratios in the range of 2 to 1 or 3 to 1 are
+    indicative of an acceptable fit"); Kline (2016), once credited here, argues against the index.
+
+    >>> chi2_df_cutoff()  # doctest: +NORMALIZE_WHITESPACE
+    Cutoff(comparison='le', threshold=3.0,
+           reference='Carmines & McIver (1981), in Bohrnstedt & Borgatta (eds.), Social Measurement: Current Issues, p. 80')
     """
     prop = _conventions()["chi2_df"]
     return Cutoff(str(prop["x-comparison"]), float(prop["default"]), str(prop["x-reference"]))

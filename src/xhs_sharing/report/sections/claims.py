@@ -37,6 +37,22 @@ def equivalence_view(eq: Mapping[str, Any] | None) -> dict[str, str] | None:
     return {"cls": cls, "text": raw or DASH, "detail": ", ".join(detail)}
 
 
+def summary_verdict(reproduced: bool, eq: Mapping[str, str] | None) -> dict[str, str]:
+    """The badge of a claim in the summary list: its verdict, qualified by its equivalence test when that
+    did not establish equivalence (a claim of no effect reproduced with an inconclusive test is no plain tick).
+
+    >>> summary_verdict(True, {"cls": "warn", "text": "inconclusive"})
+    {'cls': 'warn', 'text': '✓ reproduced, equivalence inconclusive'}
+    >>> summary_verdict(True, {"cls": "ok", "text": "equivalent"})["text"]
+    '✓ reproduced'
+    """
+    if not reproduced:
+        return {"cls": "bad", "text": "\u2717 not reproduced"}
+    if eq is not None and eq.get("cls") != "ok":
+        return {"cls": "warn", "text": f"\u2713 reproduced, equivalence {eq.get('text') or DASH}"}
+    return {"cls": "ok", "text": "\u2713 reproduced"}
+
+
 def _check_claims(doc: Mapping[str, Any], study: Study) -> int:
     """Number of claims reproduced; raises when claims.json and the spec (or its own tally) disagree."""
     items = list(doc["claims"])
@@ -78,6 +94,7 @@ def _claim_row(c: Mapping[str, Any], anchor: str, eq_table: Mapping[str, Any]) -
         "verdict": {"cls": "ok" if reproduced else "bad", "text": "\u2713 reproduced" if reproduced else "\u2717 not reproduced"},
         "reason": c.get("reason", ""),
         "equivalence": eq,
+        "summary_verdict": summary_verdict(reproduced, eq),
     }
 
 

@@ -8,20 +8,49 @@ from typing import Any
 import pandas as pd
 
 from xhs_sharing.analysis.claims import improper_problems
-from xhs_sharing.report.format import _finite, arrow, cell, col, fmt_ci, fmt_int, fmt_num, fmt_p, num, stars
+from xhs_sharing.report.format import (
+    _finite,
+    arrow,
+    cell,
+    col,
+    fmt_ci,
+    fmt_int,
+    fmt_num,
+    fmt_p,
+    fmt_p_eq,
+    num,
+    stars,
+)
 from xhs_sharing.report.judged import categories_text, with_wlsmv_rows, wlsmv_view
 from xhs_sharing.report.tables import estimator_label, fit_table
 from xhs_sharing.study.cutoffs import Cutoff
+from xhs_sharing.study.spec import Study
 from xhs_sharing.study.syntax import MEDIATOR_SEP
 
 MEDIATION_TYPES = {
     "complementary": "complementary (partial) mediation",
     "competitive": "competitive (partial) mediation",
-    "indirect_only": "indirect-only (full) mediation",
-    "direct_only": "direct-only (no mediation)",
-    "no_effect": "no effect (no mediation)",
+    "indirect-only": "indirect-only (full) mediation",
+    "direct-only": "direct-only (no mediation)",
+    "no-effect": "no effect (no mediation)",
 }
-"""Zhao, Lynch & Chen (2010) mediation types, as written in the report."""
+"""Zhao, Lynch & Chen (2010) mediation types, as written in the report, keyed by the values of
+``indirect_effects.csv`` (:class:`xhs_sharing.analysis.mediation.MediationType`)."""
+
+
+def mediation_text(mtype: Any) -> str:
+    """The report's words for one ``mediation_type`` value of ``indirect_effects.csv``.
+
+    Keys are the file's hyphenated values; an underscore spelling (``indirect_only``) reads the same.
+    An empty or missing value is "not classified"; an unknown one is shown as written.
+
+    >>> mediation_text("no-effect"), mediation_text("indirect_only"), mediation_text("")
+    ('no effect (no mediation)', 'indirect-only (full) mediation', 'not classified')
+    """
+    text = "" if mtype is None or (isinstance(mtype, float) and not _finite(mtype)) else str(mtype).strip()
+    if not text:
+        return "not classified"
+    return MEDIATION_TYPES.get(text.replace("_", "-"), text)
 
 
 EFFECT_ORDER = {"indirect": 0, "total_indirect": 1, "direct": 2, "total": 3}
@@ -37,7 +66,7 @@ def paths_table(paths: pd.DataFrame, fit: Mapping[str, Any] | None = None) -> di
     for r in paths[paths["op"] == "~"].itertuples(index=False):
         d = r._asdict()
         p = d["pvalue"]
-        sig = _finite(p) and float(p) < 0.05
+        sig = _finite(p) and float(p) < ALPHA
         rows.append({"cls": "" if sig else "nonsig", "cells": [
             cell(arrow(d["rhs"], d["lhs"]), header=True), num(d["est"], 3), num(d["se"], 3), num(d["z"], 2),
             cell(fmt_p(p), "num"), cell(fmt_num(d["std_all"], 2) + stars(p), "num"), cell(fmt_ci(d["ci_low"], d["ci_high"], 3), "num")]})
@@ -58,9 +87,40 @@ def _se_note(fit: Mapping[str, Any]) -> str:
     return ""
 
 
-def structural_view(res: Mapping[str, Any], cutoffs: Mapping[str, Cutoff]) -> dict[str, Any]:
+ALPHA = 0.05
+"""Significance level of the paths table's greying and of :func:`unclaimed_significant_paths`."""
+
+
+def unclaimed_significant_paths(paths: pd.DataFrame, study: Study | None) -> list[str]:
+    """One line per estimated structural path (``op == '~'``) that no path claim of the spec names and whose
+    Wald p value is below :data:`ALPHA`: ``"PA → WSI: B = −0.144, SE = 0.050, β = −0.16, p = .007; population
+    value 0.00"`` (the population value only when the spec declares one).
+
+    A significant path that is no claim is a finding too (on synthetic data a population value of 0 found
+    significant is a type I error, or a sign that the generator and the model differ); the report lists it
+    instead of letting it pass in a greyed table.
+    """
+    if study is None:
+        return []
+    claimed = {tuple(c.path) for c in study.claims if c.kind == "path"}
+    population = {(p.source, p.target): p.std for p in study.paths}
+    lines = []
+    for r in paths[paths["op"] == "~"].itertuples(index=False):
+        d = r._asdict()
+        src, dst = str(d["rhs"]), str(d["lhs"])
+        if (src, dst) in claimed or not (_finite(d["pvalue"]) and float(d["pvalue"]) < ALPHA):
+            continue
+        pop = population.get((src, dst))
+        lines.append(f"{arrow(src, dst)}: B = {fmt_num(d['est'], 3)}, SE = {fmt_num(d['se'], 3)}, "
+                     f"\u03b2 = {fmt_num(d['std_all'], 2)}, {fmt_p_eq(d['pvalue'])}"
+                     + (f"; population value {fmt_num(pop, 2)}" if pop is not None else ""))
+    return lines
+
+
+def structural_view(res: Mapping[str, Any], cutoffs: Mapping[str, Cutoff], study: Study | None = None) -> dict[str, Any]:
     """Everything the structural section shows; ``cutoffs`` (:func:`~xhs_sharing.report.tables.fit_cutoffs` of
-    checks.json) judge its fit indices."""
+    checks.json) judge its fit indices; with ``study``, the significant paths that are not claims
+    (:func:`unclaimed_significant_paths`)."""
     r2 = {str(r.variable): float(r.r2) for r in res["r2"].itertuples(index=False)}
     fit = res["fit"]
     estimator = estimator_label(fit)
@@ -74,6 +134,7 @@ def structural_view(res: Mapping[str, Any], cutoffs: Mapping[str, Cutoff]) -> di
         "r2_values": r2,
         "proper": not improper,
         "improper": improper,
+        "unclaimed": unclaimed_significant_paths(res["paths"], study),
     }
 
 
@@ -91,28 +152,33 @@ def chain_label(x: str, mediator: str, y: str) -> str:
     return arrow(x, *str(mediator).split(MEDIATOR_SEP), y)
 
 
-def _effect_row(d: Mapping[str, Any], mtext: str) -> dict[str, Any]:
+def _effect_row(d: Mapping[str, Any]) -> dict[str, Any]:
+    """One effect row; its mediation type is the row's own (a chain's, or the total indirect effect's)."""
     indirect = d["effect"] == "indirect"
     label = chain_label(d["x"], d["mediator"], d["y"]) if indirect else EFFECT_LABELS.get(d["effect"], d["effect"])
     return {"cells": [cell(label, "indent" if not indirect else ""), cell(d["effect"].replace("_", " ")),
                       num(d["est"], 3), num(d.get("se"), 3), num(d["std_est"], 3),
                       _sig_ci(d["boot_ci_low"], d["boot_ci_high"]),
-                      _sig_ci(d["mc_ci_low"], d["mc_ci_high"]), cell(mtext if not indirect else "")]}
+                      _sig_ci(d["mc_ci_low"], d["mc_ci_high"]), cell(mediation_text(d.get("mediation_type")))]}
 
 
 def _effect_rows(ind: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-    """Table rows grouped by (x, y) pair, and the mediation type of each pair."""
+    """Table rows grouped by (x, y) pair, and the mediation type of each pair.
+
+    The type of a pair (its group heading) is that of its ``total_indirect`` row (the total indirect
+    effect against the direct one); every row shows its own type from the file.
+    """
     rows: list[dict[str, Any]] = []
     types = []
     for x, y in dict.fromkeys(zip(ind["x"].astype(str), ind["y"].astype(str))):
         sub = ind[(ind["x"].astype(str) == x) & (ind["y"].astype(str) == y)].copy()
         sub["_o"] = sub["effect"].map(EFFECT_ORDER).fillna(9)
         sub = sub.sort_values("_o", kind="stable")
-        mtype = next((t for t in sub["mediation_type"] if t), "")
-        mtext = MEDIATION_TYPES.get(mtype, mtype.replace("_", " ") if mtype else "not classified")
+        total = sub[sub["effect"] == "total_indirect"]["mediation_type"]
+        mtext = mediation_text(total.iloc[0] if len(total) else "")
         types.append({"x": x, "y": y, "type": mtext})
         rows.append({"cls": "group", "cells": [cell(f"{arrow(x, y)}: {mtext}", header=True, colspan=8)]})
-        rows += [_effect_row(r._asdict(), mtext) for r in sub.itertuples(index=False)]
+        rows += [_effect_row(r._asdict()) for r in sub.itertuples(index=False)]
     return rows, types
 
 
@@ -139,7 +205,9 @@ def mediation_view(res: Mapping[str, Any]) -> dict[str, Any]:
                           "(lavaan's for a := product); \u03b2: standardized. Every chain of the model is listed, so the "
                           "specific effects of a pair sum to its total indirect effect. Intervals are for B: percentile "
                           "bootstrap and Monte Carlo (parametric draws of the estimates). \u2020 the interval excludes zero. "
-                          "Mediation types after Zhao, Lynch & Chen (2010)."},
+                          "Mediation types after Zhao, Lynch & Chen (2010), as indirect_effects.csv gives them: a chain's row "
+                          "classifies that specific indirect effect against the direct effect; the Total indirect, Direct "
+                          "and Total rows (and the pair's heading) classify the total indirect effect."},
         "types": types,
         "bootstrap_text": _bootstrap_text(boot) + categories_text(boot),
         "bootstrap_incomplete": _finite(failed) and float(failed) > 0,

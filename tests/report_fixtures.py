@@ -102,14 +102,14 @@ def _p(z: float) -> float:
 
 
 def _zhao(direct_sig: bool, indirect_sig: bool, direct: float, indirect: float) -> str:
-    """Mediation type after Zhao, Lynch & Chen (2010)."""
+    """Mediation type after Zhao, Lynch & Chen (2010), spelt as indirect_effects.csv spells it."""
     if indirect_sig and direct_sig:
         return "complementary" if direct * indirect > 0 else "competitive"
     if indirect_sig:
-        return "indirect_only"
+        return "indirect-only"
     if direct_sig:
-        return "direct_only"
-    return "no_effect"
+        return "direct-only"
+    return "no-effect"
 
 
 def _file(res: Path, key: str, **wildcards: Any) -> Path:
@@ -245,14 +245,15 @@ def _effect_rows(x: str, y: str, study: Study, std: dict[tuple[str, str], float]
             specific.append((m, a * b, std[(x, m)] * std[(m, y)], math.sqrt(b * b * SE * SE + a * a * SE * SE)))
     if not specific and (x, y) not in std:
         return []
+    d = SCALE * std.get((x, y), 0.0)
     rows = [{"x": x, "mediator": m, "y": y, "effect": "indirect", "est": est, "se": se, "std_est": sest, "std_se": se,
              "boot_ci_low": est - 1.90 * se, "boot_ci_high": est + 2.05 * se,
-             "mc_ci_low": est - 1.96 * se, "mc_ci_high": est + 1.96 * se, "mediation_type": ""}
+             "mc_ci_low": est - 1.96 * se, "mc_ci_high": est + 1.96 * se,
+             "mediation_type": _zhao(abs(d / SE) > 1.96, abs(est / se) > 1.96, d, est)}
             for m, est, sest, se in specific]
     ti = sum(s[1] for s in specific)
     tis = sum(s[2] for s in specific)
     tse = math.sqrt(sum(s[3] ** 2 for s in specific)) if specific else 0.0
-    d = SCALE * std.get((x, y), 0.0)
     ds = std.get((x, y), 0.0)
     ind_sig = bool(specific) and (ti - 1.96 * tse > 0 or ti + 1.96 * tse < 0)
     mtype = _zhao(abs(d / SE) > 1.96, ind_sig, d, ti)

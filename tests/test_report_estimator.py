@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from xhs_sharing.report.judged import with_wlsmv_rows, wlsmv_view
+from xhs_sharing.report.judged import judged_view, with_unjudged_rows
 from xhs_sharing.report.sections.structural import paths_table
 from xhs_sharing.report.tables import Cutoff, estimator_label, estimator_text, fit_table
 
@@ -19,7 +19,7 @@ MLR = {**FIT, "estimator": "MLR", "missing": "listwise", "chi2_scaled": 280.37, 
 def test_mlr_fit_table_judges_the_scaled_test_and_the_robust_indices() -> None:
     """Under MLR the judged rows carry the scaled chi-square and the robust CFI/TLI/RMSEA (as the CFA checks);
     the standard ML values and the scaling factor are listed below them."""
-    table = with_wlsmv_rows(fit_table(wlsmv_view(MLR), "SEM" + estimator_label(MLR), {}), MLR)
+    table = with_unjudged_rows(fit_table(judged_view(MLR), "SEM" + estimator_label(MLR), {}), MLR)
     rows = {r["cells"][0]["text"]: r["cells"] for r in table["rows"]}
     text = {label: cells[1]["text"] for label, cells in rows.items()}
     assert table["caption"] == "SEM (MLR)"
@@ -28,7 +28,7 @@ def test_mlr_fit_table_judges_the_scaled_test_and_the_robust_indices() -> None:
     assert text["RMSEA [90% CI]"].startswith("0.021 ")
     # judged on the robust value: a cut-off of .9905 lies between the standard .990 and the robust .991
     between = {"cfi": Cutoff("ge", 0.9905, "test")}
-    cfi_row = next(r for r in fit_table(wlsmv_view(MLR), "SEM", between)["rows"] if r["cells"][0]["text"] == "CFI")
+    cfi_row = next(r for r in fit_table(judged_view(MLR), "SEM", between)["rows"] if r["cells"][0]["text"] == "CFI")
     assert cfi_row["cells"][3]["text"].endswith(" pass")
     cfi_ml = next(r for r in fit_table(FIT, "SEM", between)["rows"] if r["cells"][0]["text"] == "CFI")
     assert cfi_ml["cells"][3]["text"].endswith(" fail")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from xhs_sharing.report.judged import WLSMV_METHODS, with_wlsmv_rows, wlsmv_view
+from xhs_sharing.report.judged import WLSMV_METHODS, judged_view, with_unjudged_rows
 from xhs_sharing.report.sections.measurement import category_counts_table
 from xhs_sharing.report.tables import fit_table
 from xhs_sharing.study.cutoffs import Cutoff
@@ -23,7 +23,7 @@ def _rows(table):
 
 
 def test_the_judged_rows_are_the_scaled_ones_and_the_standard_ones_follow():
-    table = with_wlsmv_rows(fit_table(wlsmv_view(FIT), "Fit (WLSMV)", CUTOFFS), FIT)
+    table = with_unjudged_rows(fit_table(judged_view(FIT), "Fit (WLSMV)", CUTOFFS), FIT)
     rows = _rows(table)
     assert rows["\u03c7\u00b2(250)"].startswith("236.57") and rows["CFI"] == "0.940"
     assert rows["RMSEA [90% CI]"] == "0.070 [0.050, 0.090]"
@@ -36,9 +36,9 @@ def test_the_judged_rows_are_the_scaled_ones_and_the_standard_ones_follow():
 
 def test_other_estimators_are_left_alone():
     ml = {k: v for k, v in FIT.items() if not k.endswith("_scaled")} | {"estimator": "ML"}
-    assert wlsmv_view(ml) == ml
+    assert judged_view(ml) == ml
     table = fit_table(ml, "Fit (ML)", CUTOFFS)
-    assert with_wlsmv_rows(table, ml) is table
+    assert with_unjudged_rows(table, ml) is table
     desc = pd.DataFrame({"construct": ["A"], "item": ["a1"], "n": [10], "p1": [0.3], "p2": [0.7], "p3": [0.0]})
     assert category_counts_table(desc, {"estimator": "ML"}) is None
 

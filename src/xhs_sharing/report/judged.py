@@ -9,9 +9,9 @@ written by :func:`xhs_sharing.analysis.ordinal.wlsmv_fit_measures`) the fit
 indices that are judged are the scaled ones: the DWLS statistic ``T`` is not
 chi-square distributed, the mean-and-variance adjusted (scaled-shifted)
 ``T3 = T / c + b`` is (Asparouhov & Muthen 2010), and the measurement checks
-judge CFI, TLI and RMSEA by their ``_scaled`` values. :func:`wlsmv_view`
+judge CFI, TLI and RMSEA by their ``_scaled`` values. :func:`judged_view`
 therefore puts the scaled values under the keys the fit table shows and
-judges; :func:`with_wlsmv_rows` adds the standard values, the scaling factor
+judges; :func:`with_unjudged_rows` adds the standard values, the scaling factor
 and the shift below them, and the methods sentence to the note. Under MLR
 the two functions do the same with the robust values.
 """
@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from xhs_sharing.report.format import DASH, cell, fmt_ci, fmt_num, fmt_p_eq
 
-__all__ = ["WLSMV_METHODS", "categories_text", "is_wlsmv", "with_wlsmv_rows", "wlsmv_view"]
+__all__ = ["WLSMV_METHODS", "categories_text", "is_wlsmv", "judged_view", "with_unjudged_rows"]
 
 #: The methods sentence of a WLSMV fit.
 WLSMV_METHODS: Final = (
@@ -52,7 +52,7 @@ def is_wlsmv(fit: Mapping[str, Any]) -> bool:
     return str(fit.get("estimator")) == "WLSMV"
 
 
-def wlsmv_view(fit: Mapping[str, Any]) -> dict[str, Any]:
+def judged_view(fit: Mapping[str, Any]) -> dict[str, Any]:
     """The fit document with the judged values under the shown keys: scaled (WLSMV), robust (MLR), else itself.
 
     The replacing keys are dropped from the view, so that no other row reads them.
@@ -68,14 +68,15 @@ def _row(label: str, text: str) -> dict[str, Any]:
     return {"cells": [cell(label, header=True), cell(text, "num"), cell(DASH), cell(DASH)]}
 
 
-def with_wlsmv_rows(table: dict[str, Any], fit: Mapping[str, Any]) -> dict[str, Any]:
-    """``table`` (:func:`xhs_sharing.report.tables.fit_table` of :func:`wlsmv_view`) with WLSMV's rows and note.
+def with_unjudged_rows(table: dict[str, Any], fit: Mapping[str, Any]) -> dict[str, Any]:
+    """``table`` (:func:`xhs_sharing.report.tables.fit_table` of :func:`judged_view`) with the unjudged rows.
 
-    Adds, not judged: the standard DWLS chi-square with its p-value, the
-    scaling factor and shift of the scaled-shifted test, and the standard
+    WLSMV adds, not judged: the standard DWLS chi-square with its p-value,
+    the scaling factor and shift of the scaled-shifted test, and the standard
     CFI, TLI and RMSEA; the note (which opens with :data:`WLSMV_METHODS`,
-    :func:`xhs_sharing.report.tables.estimator_text`) says which values are judged.
-    Unchanged unless ``fit`` is a WLSMV fit.
+    :func:`xhs_sharing.report.tables.estimator_text`) says which values are
+    judged. MLR adds the standard ML chi-square, the scaling factor and the
+    standard CFI, TLI and RMSEA. Unchanged for any other estimator.
     """
     if str(fit.get("estimator")) == "MLR" and "cfi_robust" in fit:
         return _with_mlr_rows(table, fit)

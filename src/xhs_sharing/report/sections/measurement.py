@@ -29,7 +29,7 @@ from xhs_sharing.report.format import (
     num,
     status_badge,
 )
-from xhs_sharing.report.judged import with_wlsmv_rows, wlsmv_view
+from xhs_sharing.report.judged import judged_view, with_unjudged_rows
 from xhs_sharing.report.tables import (
     check_cell,
     check_index,
@@ -304,7 +304,7 @@ def measurement_view(res: Mapping[str, Any], study: Study) -> dict[str, Any]:
         "htmt": htmt_table(res["htmt"], checks, cfa_fit.get("estimator")),
         "htmt_threshold": fmt_num(htmt_threshold(checks)),
         "loadings": loadings_table(res["loadings"], checks),
-        "fit": with_wlsmv_rows(fit_table(wlsmv_view(cfa_fit), "Fit of the confirmatory factor analysis" + estimator,
+        "fit": with_unjudged_rows(fit_table(judged_view(cfa_fit), "Fit of the confirmatory factor analysis" + estimator,
                                          fit_cutoffs(checks), fit_statuses(checks)), cfa_fit),
         "checks": checks_table(checks),
         "problems": problems(checks),

@@ -21,7 +21,7 @@ from xhs_sharing.report.format import (
     num,
     stars,
 )
-from xhs_sharing.report.judged import categories_text, with_wlsmv_rows, wlsmv_view
+from xhs_sharing.report.judged import categories_text, judged_view, with_unjudged_rows
 from xhs_sharing.report.tables import estimator_label, fit_table
 from xhs_sharing.study.cutoffs import Cutoff
 from xhs_sharing.study.spec import Study
@@ -129,7 +129,7 @@ def structural_view(res: Mapping[str, Any], cutoffs: Mapping[str, Cutoff], study
         "paths": paths_table(res["paths"], fit),
         "r2": {"caption": "Explained variance of the endogenous constructs", "columns": [col("Construct"), col("R\u00b2", "num")],
                "rows": [{"cells": [cell(k, header=True), num(v, 2)]} for k, v in r2.items()], "note": ""},
-        "fit": with_wlsmv_rows(fit_table(wlsmv_view(fit), "Fit of the structural model" + estimator, cutoffs), fit),
+        "fit": with_unjudged_rows(fit_table(judged_view(fit), "Fit of the structural model" + estimator, cutoffs), fit),
         "syntax": res["model_syntax"],
         "r2_values": r2,
         "proper": not improper,

@@ -1,7 +1,7 @@
 """Snakemake entry point: validate the survey against its codebook and write the analysis table."""
 
-from xhs_sharing.data.stale import remove_downstream
 from xhs_sharing.data.careless import CarelessSettings
+from xhs_sharing.data.stale import remove_downstream
 from xhs_sharing.data.survey import load_survey, read_codebook
 from xhs_sharing.io import run_step, write_csv, write_json
 from xhs_sharing.results import check_document, check_table

@@ -22,13 +22,10 @@ def main(logger):
                                                                snakemake.params.careless))  # noqa: F821
     doc = {"kind": snakemake.params.kind, **survey.summary()}  # noqa: F821
     md = doc["missing_data"]
-    logger.info("%s: %d rows in the file, %d respondents analysed, %d dropped (%d answered no item, %d by "
-                "listwise deletion); %d with a missing answer, %d missing-data pattern(s); sha256 %s",
+    logger.info("%s: %d rows in the file, %d respondents analysed, %d dropped (%d answered no item, %d flagged as "
+                "careless, %d by listwise deletion); %d with a missing answer, %d missing-data pattern(s); sha256 %s",
                 survey.path, doc["n_rows"], doc["n_analysed"], doc["dropped_rows"], doc["no_answer_rows"],
-                doc["listwise_rows"], md["n_incomplete"], md["n_patterns"], survey.sha256)
-    cs = doc["careless"]
-    logger.info("careless-responding screen (data.screen: %s): %d of %d respondents flagged, %d dropped",
-                cs["screen"], cs["n_flagged"], cs["n_screened"], doc["careless_rows"])
+                doc["careless_rows"], doc["listwise_rows"], md["n_incomplete"], md["n_patterns"], survey.sha256)
     write_json(check_document("source", doc), snakemake.output.source)  # noqa: F821
     write_csv(check_table("careless", survey.careless_table), snakemake.output.careless, index=False)  # noqa: F821
     write_csv(check_table("coverage", survey.coverage.reset_index()), snakemake.output.coverage)  # noqa: F821

@@ -19,7 +19,8 @@ SCHEMA = load_schema("config.schema.yaml")
 
 def test_the_schema_holds_the_survey_settings_in_one_data_block():
     d = config_defaults()
-    assert d["data"] == {"path": "", "scale_points": 7, "missing": "listwise"}
+    assert d["data"] == {"path": "", "scale_points": 7, "missing": "listwise", "screen": "flag",
+                         "careless": {"longstring_share": 0.5, "irv": 0.0, "warn_share": 0.10}}
     assert "scale_points" not in d["synthetic"] and "missing" not in d and d["strict"] is False
 
 

@@ -146,8 +146,10 @@ FILES: tuple[ResultFile, ...] = (
                description="the analysis table: recoded items of the respondents analysed"),
     ResultFile("source", "results/data/source.json",
                ("answer_range", "dropped_ids", "dropped_rows", "kind", "listwise_rows", "missing", "missing_data",
-                "n_analysed", "n_rows", "no_answer_rows", "path", "renamed_columns", "sha256", "warnings"),
-               optional=("answer_range", "listwise_rows", "missing_data", "no_answer_rows", "renamed_columns"),
+                "n_analysed", "n_rows", "no_answer_rows", "path", "renamed_columns", "sha256", "warnings",
+                "careless", "careless_rows"),
+               optional=("answer_range", "listwise_rows", "missing_data", "no_answer_rows", "renamed_columns",
+                         "careless", "careless_rows"),
                description="which survey was analysed (synthetic or observed), its SHA-256, the respondents analysed "
                            "and dropped, the missing-data summary (xhs_sharing.data.survey.missing_summary) and the "
                            "warnings of the data checks"),
@@ -155,6 +157,11 @@ FILES: tuple[ResultFile, ...] = (
                extra="one column per item of the study spec, in the order of the rows",
                description="covariance coverage: share of the respondents with an answer who answered both items "
                            "(lavaan's lavInspect(fit, 'coverage'))"),
+    ResultFile("careless", "results/data/careless.csv",
+               ("respondent_id", "n_answered", "longstring", "irv", "flagged_longstring", "flagged_irv", "flagged"),
+               ("respondent_id",),
+               description="careless-responding screen of every respondent with an answer: long-string index, "
+                           "answer SD (IRV) and the flags (xhs_sharing.data.careless; R's careless::longstring, irv)"),
     # ---- measurement (rule measurement)
     ResultFile("item_descriptives", "results/measurement/item_descriptives.csv",
                ("construct", "item", "n", "mean", "sd", "skewness", "kurtosis", "citc"), ("construct", "item"),

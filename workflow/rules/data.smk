@@ -66,9 +66,12 @@ rule prepare_data:
         table=PATHS["items"],
         source=PATHS["source"],
         coverage=PATHS["coverage"],
+        careless=PATHS["careless"],
     params:
         kind="observed" if own_data() else "synthetic",
         missing=config["data"]["missing"],
+        screen=config["data"]["screen"],
+        careless=config["data"]["careless"],
     conda:
         "../../environment.yml"
     benchmark:

@@ -23,7 +23,7 @@ from pathlib import Path
 from xhs_sharing.results import FILES, MONTECARLO_DIR
 
 DATA_STAGE: tuple[str, ...] = (
-    "population", "synthetic_survey", "synthetic_codebook", "codebook", "items", "source", "coverage",
+    "population", "synthetic_survey", "synthetic_codebook", "codebook", "items", "source", "coverage", "careless",
 )
 """Result keys written by the data stage or before it: never stale because of a new survey."""
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xhs_sharing.data.careless import CarelessSettings, careless_summary, careless_warnings, screen_table
 from xhs_sharing.data.reverse import already_reversed_warnings
 from xhs_sharing.errors import DataError
 from xhs_sharing.io import sha256_file
@@ -67,6 +68,12 @@ class Survey:
         Covariance coverage of :func:`coverage`.
     answer_range : list of int
         Smallest and largest answer in the file's item columns.
+    careless : dict
+        The careless-responding screen of :func:`xhs_sharing.data.careless.careless_summary`.
+    careless_table : DataFrame
+        Each screened respondent's indices and flags (``results/data/careless.csv``).
+    excluded : list of str
+        Respondent ids dropped as careless (``data.screen: exclude``).
     warnings : list of str
         Problems that do not stop the analysis (extra columns, unused scale
         ends, respondents with no answer, reverse-coded items that look
@@ -85,6 +92,9 @@ class Survey:
     missing_data: dict[str, Any] = field(default_factory=dict)
     coverage: pd.DataFrame = field(default_factory=pd.DataFrame)
     answer_range: list[int] = field(default_factory=list)
+    careless: dict[str, Any] = field(default_factory=dict)
+    careless_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    excluded: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -93,7 +103,10 @@ class Survey:
         ``n_rows`` counts the rows of the file, ``n_analysed`` the respondents
         the models use, ``dropped_rows = n_rows - n_analysed`` every row left
         out: ``no_answer_rows`` answered no item (dropped under either method),
-        ``listwise_rows`` had a missing answer (dropped under listwise deletion).
+        ``careless_rows`` were flagged by the careless-responding screen and
+        dropped (``data.screen: exclude``; 0 under ``flag``), ``listwise_rows``
+        had a missing answer (dropped under listwise deletion). ``careless``
+        is the screen's summary (counts and thresholds).
         """
         return {
             "path": self.path,
@@ -104,11 +117,13 @@ class Survey:
             "dropped_rows": self.n_rows - int(len(self.items)),
             "listwise_rows": len(self.dropped),
             "no_answer_rows": len(self.no_answer),
-            "dropped_ids": (self.no_answer + self.dropped)[:MAX_ROWS_SHOWN],
+            "dropped_ids": (self.no_answer + self.excluded + self.dropped)[:MAX_ROWS_SHOWN],
             "renamed_columns": dict(self.renamed),
             "answer_range": list(self.answer_range),
             "missing_data": self.missing_data,
             "warnings": self.warnings,
+            "careless": self.careless,
+            "careless_rows": len(self.excluded),
         }
 
 
@@ -464,8 +479,55 @@ def analysis_frame(data: pd.DataFrame, book: dict[str, Any]) -> pd.DataFrame:
     return recode_reverse_items(data[items], book).astype(float).reset_index(drop=True)
 
 
+@dataclass
+class Screened:
+    """The respondents left after the careless-responding screen (:func:`screen_careless`)."""
+
+    table: pd.DataFrame
+    summary: dict[str, Any]
+    indices: pd.DataFrame
+    excluded: list[str]
+    warnings: list[str]
+
+
+def screen_careless(table: pd.DataFrame, book: dict[str, Any], settings: CarelessSettings, source: str,
+                    min_rows: int) -> Screened:
+    """Screen every respondent with an answer for careless responding; under ``exclude`` drop the flagged ones.
+
+    The indices (:mod:`xhs_sharing.data.careless`) are computed on the answers
+    as given, in codebook order, before listwise deletion, so every respondent
+    with an answer is screened.
+
+    Raises
+    ------
+    DataError
+        Under ``exclude``, fewer than ``min_rows`` respondents left.
+    """
+    id_col = book["id_column"]
+    items = [it["id"] for it in book["items"]]
+    indices = screen_table(table[items], table[id_col], settings)
+    summary = careless_summary(indices, settings, len(items))
+    log.info("careless-responding screen (%s): %d of %d respondents flagged (%d by the long string >= %d, %d by "
+             "an answer SD <= %g)", settings.screen, summary["n_flagged"], summary["n_screened"],
+             summary["n_longstring"], summary["longstring_cutoff"], summary["n_irv"], settings.irv)
+    flagged = indices["flagged"].to_numpy(dtype=bool)
+    if settings.screen != "exclude" or not flagged.any():
+        return Screened(table, summary, indices, [], careless_warnings(summary, source))
+    kept = table.loc[~flagged]
+    excluded = table.loc[flagged, id_col].tolist()
+    log.info("data.screen: exclude dropped %d careless respondent(s) of %d", len(excluded), len(table))
+    if len(kept) < min_rows:
+        raise DataError(
+            f"{source}: only {len(kept)} respondents remain after dropping the {len(excluded)} flagged as careless "
+            f"(data.screen: exclude), fewer than the {min_rows} the model needs; set data.screen: flag, or change "
+            "the thresholds of data.careless"
+        )
+    return Screened(kept, summary, indices, excluded, [])
+
+
 def load_survey(
-    path: str | Path, book: dict[str, Any], min_rows: int, *, missing: str
+    path: str | Path, book: dict[str, Any], min_rows: int, *, missing: str,
+    careless: CarelessSettings | None = None,
 ) -> Survey:
     """Read, validate and prepare a survey file for the models.
 
@@ -481,13 +543,17 @@ def load_survey(
         Listwise deletion (rows with any missing answer are dropped and
         counted) or full-information ML (rows are kept; the models use
         the FIML likelihood of :mod:`xhs_sharing.sem.mvnorm_missing`).
+    careless : CarelessSettings, optional
+        The careless-responding screen (:func:`screen_careless`), run before
+        listwise deletion; the config schema's defaults (``flag``) when not given.
     """
     if missing not in MISSING_METHODS:
         raise DataError(f"missing-data method must be one of {MISSING_METHODS}, got {missing!r}")
     path = Path(path)
     frame = read_table(path)
     checked = check_survey(frame, book, str(path), min_rows)
-    table = checked.table
+    screened = screen_careless(checked.table, book, careless or CarelessSettings.from_config(), str(path), min_rows)
+    table = screened.table
     items = [it["id"] for it in book["items"]]
     summary = missing_summary(table[items], missing)
     incomplete = table[items].isna().any(axis=1)
@@ -509,7 +575,8 @@ def load_survey(
         items=analysed, n_rows=len(frame), missing=missing,
         dropped=dropped, no_answer=checked.no_answer, renamed=checked.renamed, missing_data=summary,
         coverage=coverage(table[items]), answer_range=checked.answer_range,
-        warnings=checked.warnings + already_reversed_warnings(analysed, book, str(path)),
+        careless=screened.summary, careless_table=screened.indices, excluded=screened.excluded,
+        warnings=checked.warnings + screened.warnings + already_reversed_warnings(analysed, book, str(path)),
     )
 
 

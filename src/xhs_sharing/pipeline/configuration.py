@@ -38,11 +38,14 @@ def data_block(layers: Sequence[Any]) -> dict[str, Any]:
     dict
         Later keys win; a string ``s`` stands for ``{"path": s}``, so
         ``--config data=survey.csv`` changes the path and keeps the other keys.
+        A nested block (``careless``) is merged the same way, key by key.
 
     Examples
     --------
     >>> data_block([{"path": "", "scale_points": 6}, None, "survey.csv"])
     {'path': 'survey.csv', 'scale_points': 6}
+    >>> data_block([{"careless": {"irv": 0.5}}, {"careless": {"warn_share": 0.2}}])
+    {'careless': {'irv': 0.5, 'warn_share': 0.2}}
     """
     out: dict[str, Any] = {}
     for layer in layers:
@@ -53,7 +56,10 @@ def data_block(layers: Sequence[Any]) -> dict[str, Any]:
         if not isinstance(layer, Mapping):
             raise SpecError(f"config key data: expected a file path or a mapping {{path, scale_points, missing}}, "
                             f"got {layer!r}")
-        out.update(layer)
+        for key, value in layer.items():
+            if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+                value = {**out[key], **value}
+            out[key] = value
     return out
 
 

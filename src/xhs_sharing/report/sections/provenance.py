@@ -37,9 +37,10 @@ def _counts(source: Mapping[str, Any]) -> dict[str, Any]:
     dropped = source.get("dropped_rows") if _finite(source.get("dropped_rows")) else 0
     analysed = source.get("n_analysed", n_rows - dropped if _finite(n_rows) else None)
     no_answer = source.get("no_answer_rows", 0) or 0
-    listwise = source.get("listwise_rows", dropped - no_answer)
+    careless = source.get("careless_rows", 0) or 0
+    listwise = source.get("listwise_rows", dropped - no_answer - careless)
     return {"n_rows": n_rows, "n_analysed": analysed, "dropped": dropped, "no_answer": no_answer,
-            "listwise": listwise}
+            "listwise": listwise, "careless": careless}
 
 
 def dropped_text(source: Mapping[str, Any]) -> str:
@@ -52,6 +53,8 @@ def dropped_text(source: Mapping[str, Any]) -> str:
         reasons.append(f"{fmt_int(c['listwise'])} with a missing answer, by listwise deletion")
     if c["no_answer"]:
         reasons.append(f"{fmt_int(c['no_answer'])} who answered no item at all")
+    if c["careless"]:
+        reasons.append(f"{fmt_int(c['careless'])} flagged as careless responders, by data.screen: exclude")
     return fmt_int(c["dropped"]) + (f" ({'; '.join(reasons)})" if reasons else "")
 
 
@@ -86,6 +89,35 @@ def missing_view(source: Mapping[str, Any]) -> dict[str, Any]:
     return {"text": text, "table": table}
 
 
+def careless_view(source: Mapping[str, Any]) -> dict[str, Any]:
+    """The careless-responding screen (``careless`` of ``source.json``): one sentence with the counts and thresholds.
+
+    E.g. "150 of 500 respondents (30.0%) flagged: 150 by the long-string
+    index (the same answer 13 or more times in a row, 50% of the items or more;
+    Johnson 2005, Curran 2016), 150 by an answer SD of at most 0 (Dunn et
+    al. 2018). Kept in the analysis (data.screen: flag); data.screen:
+    exclude drops them." Older ``source.json`` files without the key: a
+    sentence saying no screen was recorded.
+    """
+    cs = source.get("careless")
+    if not cs:
+        return {"text": "No careless-responding screen was recorded for this run.", "n_flagged": 0}
+    n, k = cs["n_screened"], cs["n_flagged"]
+    rule = (f"the long-string index (the same answer {fmt_int(cs['longstring_cutoff'])} or more times in a row, "
+            f"{100 * float(cs['longstring_share']):g}% of the items or more; Johnson 2005, Curran 2016) or an answer SD (IRV) of "
+            f"at most {float(cs['irv']):g} (Dunn et al. 2018)")
+    if not k:
+        text = (f"none of the {_plural(n, 'respondent')} flagged by {rule}; the longest run of identical "
+                f"answers is {fmt_int(cs['max_longstring'])}.")
+    else:
+        handled = ("Dropped before the models (data.screen: exclude)." if cs["screen"] == "exclude" else
+                   "Kept in the analysis (data.screen: flag, the default); data.screen: exclude drops them.")
+        text = (f"{fmt_int(k)} of {_plural(n, 'respondent')} ({100 * k / n:.1f}%) flagged by {rule}: "
+                f"{fmt_int(cs['n_longstring'])} by the long string, {fmt_int(cs['n_irv'])} by the IRV. {handled}")
+    return {"text": text[0].upper() + text[1:] + " Every respondent's indices: results/data/careless.csv.",
+            "n_flagged": k}
+
+
 def data_view(source: Mapping[str, Any]) -> dict[str, Any]:
     """The data the run analysed (``results/data/source.json``), with one sentence saying which.
 
@@ -113,7 +145,7 @@ def data_view(source: Mapping[str, Any]) -> dict[str, Any]:
             "method": str(source.get("missing", DASH)), "text": text, "observed": kind == "observed",
             "warnings": [str(w) for w in source.get("warnings") or []],
             "renamed": ", ".join(f"{k} \u2192 {v}" for k, v in renamed.items()),
-            "missing": missing_view(source)}
+            "missing": missing_view(source), "careless": careless_view(source)}
 
 
 def run_time(info: Mapping[str, Any]) -> str:

@@ -161,7 +161,10 @@ def short_label(text: Any, limit: int = 90) -> str:
     ('Path diagram', 'a b\u2026')
     """
     first = re.split(r"(?<=[^.\s]{2})\.\s", str(text or "").strip(), maxsplit=1)[0].rstrip(".")
-    return first if len(first) <= limit else first[: limit - 1].rsplit(" ", 1)[0] + "\u2026"
+    if len(first) <= limit:
+        return first
+    cut = first[: limit - 1]
+    return (cut if first[limit - 1] == " " else cut.rsplit(" ", 1)[0]).rstrip() + "\u2026"
 
 
 def cell(text: Any, cls: str = "", **extra: Any) -> dict[str, Any]:

@@ -75,7 +75,7 @@ def test_every_section_has_its_id_and_heading(page: str) -> None:
         assert re.search(rf'<section id="{sid}">\s*<h2>{re.escape(title)}</h2>', page), sid
     order = re.findall(r'<section id="([a-z]+)">', page)
     assert order == ["summary", "claims", "measurement", "structural", "mediation", "qualitative",
-                     "montecarlo", "provenance", "limitations"]
+                     "montecarlo", "provenance", "limitations", "appendix"]
 
 
 def test_every_claim_has_a_row_with_its_literal_escaped_id(page: str, hostile) -> None:
@@ -158,14 +158,14 @@ def test_no_external_reference(page: str) -> None:
 
 
 def test_one_inline_svg_per_figure(page: str, page_no_mc: str) -> None:
-    figs = re.findall(r'<figure class="fig">\s*(<svg.*?</svg>)', page, re.S)
+    figs = re.findall(r'<figure class="fig">\s*<div class="fig-scroll[^>]*>\s*(<svg.*?</svg>)', page, re.S)
     assert len(figs) == 4
     for svg in figs:
         assert 'class="figure-svg"' in svg and 'role="img"' in svg and "<title>" in svg
         assert svg.count("<path") > 5
         assert "<text" in svg  # svg.fonttype = none: text stays text
         assert not re.search(r"\son[a-z]+=", svg)
-    assert len(re.findall(r'<figure class="fig">\s*<svg', page_no_mc)) == 3
+    assert len(re.findall(r'<figure class="fig">\s*<div class="fig-scroll[^>]*>\s*<svg', page_no_mc)) == 3
 
 
 def test_path_diagram_shows_coefficients_stars_and_r2(page: str) -> None:
@@ -254,9 +254,11 @@ def test_provenance(page: str, hostile) -> None:
     assert fx["run_info"]["command"] in prov
     assert "33" * 32 in prov and "11" * 32 in prov
     assert re.search(r'<th scope="row">claims.json</th><td class="hash">[0-9a-f]{64}</td>', prov)
-    # config.yaml and study.yaml in full, escaped
-    assert f'<pre class="file">{escape(fx["config_text"])}</pre>' in prov
-    assert f'<pre class="file">{escape(hostile[1])}</pre>' in prov
+    # config.yaml and study.yaml in full, escaped (in the appendix, which the provenance points to)
+    assert 'href="#appendix-config"' in prov and 'href="#appendix-study"' in prov
+    appendix = section(page, "appendix")
+    assert f'<pre class="file">{escape(fx["config_text"])}</pre>' in appendix
+    assert f'<pre class="file">{escape(hostile[1])}</pre>' in appendix
 
 
 def test_observed_data_names_the_file(tmp_path: Path) -> None:

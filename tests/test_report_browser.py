@@ -25,6 +25,7 @@ import fcntl
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import threading
@@ -303,3 +304,204 @@ def test_layout_desktop_and_phone(loaded: Page) -> None:
     assert wide >= 1  # the item table is wider than a phone and scrolls in its wrapper
     loaded.screenshot(ARTIFACTS / "report-phone.png", 390, 1800)
     loaded.viewport(1280, 900, mobile=False)
+
+
+# --------------------------------------------------------------------------- issue 17: phone (400 px) and A4 print
+
+PHONE = 400
+
+OVERFLOW_JS = f"""Array.from(document.querySelectorAll('body *')).filter(e => {{
+  const r = e.getBoundingClientRect();
+  if (r.width === 0 || r.right <= {PHONE} + 0.5) return false;
+  for (let a = e.parentElement; a; a = a.parentElement) {{
+    const x = getComputedStyle(a).overflowX;
+    if ((x === 'auto' || x === 'scroll') && a.getBoundingClientRect().right <= {PHONE} + 0.5) return false;
+  }}
+  return true;
+}}).map(e => e.tagName + '.' + e.className + ' right=' + Math.round(e.getBoundingClientRect().right))"""
+"""Elements whose box reaches past the 400 px viewport and are not inside a scroll container that fits it."""
+
+SVG_TEXT_JS = """Array.from(document.querySelectorAll('figure svg')).map(s => {
+  const scale = s.getBoundingClientRect().width / s.viewBox.baseVal.width;
+  const sizes = Array.from(s.querySelectorAll('text')).map(t => parseFloat(getComputedStyle(t).fontSize) * scale);
+  const heights = Array.from(s.querySelectorAll('text')).map(t => t.getBoundingClientRect().height).filter(h => h > 0);
+  return [s.getAttribute('aria-label'), Math.min(...sizes), Math.min(...heights)];
+})"""
+"""Per figure: the smallest rendered font size (computed font-size times the SVG's scale) and the smallest
+rendered text box height, in CSS px."""
+
+MARK_JS = r"""(() => {
+  const mark = (el, name, bottom) => {
+    const a = document.createElement('a');
+    a.href = 'https://mark.invalid/' + name;
+    a.textContent = '\u00a0';
+    a.style.cssText = 'position:absolute;left:0;width:2px;height:2px;font-size:1px;line-height:1px;overflow:hidden;'
+      + (bottom ? 'bottom:0' : 'top:0');
+    if (getComputedStyle(el).position === 'static') el.style.position = 'relative';
+    el.appendChild(a);
+  };
+  const shown = el => el.checkVisibility();  // false inside a closed details (content-visibility: hidden)
+  let rows = 0, captions = 0, figures = 0;
+  document.querySelectorAll('tbody > tr').forEach((tr, i) => {
+    if (!shown(tr) || !tr.cells[0]) return;
+    mark(tr.cells[0], 'row' + i + '-top', false); mark(tr.cells[0], 'row' + i + '-bottom', true); rows++;
+  });
+  document.querySelectorAll('caption').forEach((c, i) => {
+    const first = c.parentElement.querySelector('tbody > tr');
+    if (!shown(c) || !first || !first.cells[0]) return;
+    mark(c, 'cap' + i + '-top', false); mark(first.cells[0], 'cap' + i + '-bottom', true); captions++;
+  });
+  document.querySelectorAll('figure.fig').forEach((f, i) => {
+    mark(f, 'fig' + i + '-top', false); mark(f, 'fig' + i + '-bottom', true); figures++;
+  });
+  return {rows: rows, captions: captions, figures: figures};
+})()"""
+"""Puts two 2-px links in each printed table row (top and bottom of its first cell, which spans the row's
+height), in each caption and its table's first row, and at the top and bottom of each figure; Chromium
+writes every link as a /Link annotation of the page it lands on."""
+
+
+def pdf_pages(data: bytes) -> list[list[str]]:
+    """The URIs of the link annotations of each page of a Chromium (Skia) PDF, pages in order.
+
+    Reads the uncompressed object syntax Skia writes (no object streams): the page tree from the root
+    /Pages node down its /Kids, each page's /Annots, each annotation's /URI.
+    """
+    objs = {int(m.group(1)): m.group(2) for m in re.finditer(rb"(\d+) 0 obj\s*(.*?)\s*endobj", data, re.S)}
+    assert objs and b"/ObjStm" not in data, "not the plain object syntax this reader expects"
+    root = next(k for k, v in objs.items() if b"/Type /Pages" in v and b"/Parent" not in v)
+    pages: list[list[str]] = []
+
+    def walk(k: int) -> None:
+        node = objs[k]
+        if b"/Type /Pages" in node:
+            for ref in re.findall(rb"(\d+) 0 R", re.search(rb"/Kids \[(.*?)\]", node, re.S).group(1)):
+                walk(int(ref))
+            return
+        annots = re.search(rb"/Annots \[(.*?)\]", node, re.S)
+        refs = re.findall(rb"(\d+) 0 R", annots.group(1)) if annots else []
+        uris = [re.search(rb"/URI \((.*?)\)", objs[int(r)]) for r in refs]
+        pages.append([u.group(1).decode() for u in uris if u])
+
+    walk(root)
+    return pages
+
+
+def print_pdf(page: Page) -> bytes:
+    """The page printed by Chromium to A4 (the stylesheet's @page size), backgrounds on."""
+    data = page.b.send("Page.printToPDF", {"preferCSSPageSize": True, "printBackground": True,
+                                           "paperWidth": 8.27, "paperHeight": 11.69}, page.session)["data"]
+    return base64.b64decode(data)
+
+
+def split_pairs(pages: list[list[str]], kind: str) -> tuple[int, list[str]]:
+    """How many ``kind`` marker pairs the PDF holds, and those whose top and bottom lie on different pages."""
+    where: dict[str, int] = {}
+    for number, uris in enumerate(pages, 1):
+        for uri in uris:
+            where.setdefault(uri.rsplit("/", 1)[-1], number)
+    tops = sorted(k[: -len("-top")] for k in where if k.startswith(kind) and k.endswith("-top"))
+    split = [f"{k}: pages {where[k + '-top']} and {where.get(k + '-bottom')}" for k in tops
+             if where.get(k + "-bottom") != where[k + "-top"]]
+    return len(tops), split
+
+
+def real_results_root() -> Path | None:
+    """A work tree with the default run's results (``XHS_REPORT_WORKDIR``, else the repository), or None."""
+    root = Path(os.environ.get("XHS_REPORT_WORKDIR", Path(__file__).resolve().parents[1]))
+    needed = ("results/claims.json", "results/data/source.json", "results/structural/paths.csv", "config/study.yaml")
+    return root if all((root / n).is_file() for n in needed) else None
+
+
+@pytest.fixture(scope="module", params=["fixture", "default-run"])
+def any_report(request: pytest.FixtureRequest, report_file: tuple[Path, list[str]],
+               tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """The fixture report, and the real default report rendered from a results tree when there is one."""
+    if request.param == "fixture":
+        return "fixture", report_file[0]
+    root = real_results_root()
+    if root is None:
+        pytest.skip("no results tree of a default run (run `snakemake --cores 2` or set XHS_REPORT_WORKDIR)")
+    from xhs_sharing.study.spec import load_study
+
+    study = load_study(root / "config" / "study.yaml")
+    mc = root / "results" / "montecarlo"
+    ctx = build_context(root / "results", study, (root / "config" / "config.yaml").read_text(encoding="utf-8"),
+                        (root / "config" / "study.yaml").read_text(encoding="utf-8"),
+                        json.loads((root / "results" / "data" / "source.json").read_text(encoding="utf-8")),
+                        fixed_inputs()["run_info"], mc if (mc / "joint_reproduction.csv").is_file() else None)
+    path = tmp_path_factory.mktemp("default-report") / "report.html"
+    path.write_text(render_report(ctx), encoding="utf-8")
+    return "default-run", path
+
+
+PAGE_BOUND = {"fixture": 28, "default-run": 30}
+"""A4 pages measured with Chromium 156, the bound being "not more than before": the default run's report
+printed 30 pages before the print rules of issue 17 and 30 with them (the appendix included); the fixture
+report 28 before and 28 after."""
+
+
+def test_phone_400px_nothing_overflows_and_figure_text_is_at_least_9px(browser: Browser, any_report) -> None:
+    name, path = any_report
+    page = Page(browser, PHONE, 800, mobile=True)
+    page.goto(path.as_uri())
+    assert page.eval("window.innerWidth") == PHONE, "the layout viewport grew: something overflows"
+    assert page.eval("document.documentElement.scrollWidth") <= PHONE
+    assert page.eval(OVERFLOW_JS) == [], "elements wider than the phone outside a scroll container"
+    figures = page.eval(SVG_TEXT_JS)
+    assert len(figures) == 4
+    for label, size, height in figures:
+        assert size >= 9.0 - 1e-6, f"{label}: smallest text {size:.2f} px"
+        assert height >= 9.0, f"{label}: smallest text box {height:.2f} px high"
+    # every figure wider than the phone scrolls in a labelled, focusable region
+    regions = page.eval("Array.from(document.querySelectorAll('.fig-scroll')).map(w => [w.getAttribute('role'), "
+                        "w.getAttribute('aria-label'), w.tabIndex, w.scrollWidth > w.clientWidth])")
+    assert all(r[0] == "region" and r[1].startswith("Figure: ") and r[2] == 0 for r in regions)
+    assert sum(r[3] for r in regions) >= 3
+    # the check list is collapsed, its print copy hidden; the claims stay cards
+    assert page.eval("document.querySelector('#appendix-checks-list').open") is False
+    assert page.eval("document.querySelector('#appendix-checks-list table').checkVisibility()") is False
+    assert page.eval("getComputedStyle(document.querySelector('#appendix-checks-list-print')).display") == "none"
+    assert page.eval("getComputedStyle(document.querySelector('tr.claim')).display") == "flex"
+    cue = page.eval("getComputedStyle(document.querySelector('.table-wrap')).backgroundImage")
+    assert cue.count("gradient") == 4  # two covers, two shadows
+    page.screenshot(ARTIFACTS / f"report-{name}-400.png", PHONE, 2400)
+
+
+def test_a4_pdf_page_count_and_no_row_split(browser: Browser, any_report) -> None:
+    name, path = any_report
+    page = Page(browser)
+    page.goto(path.as_uri())
+    page.b.send("Emulation.setEmulatedMedia", {"media": "print"}, page.session)
+    rows = page.eval("Array.from(document.querySelectorAll('tbody > tr')).filter(r => r.checkVisibility())"
+                     ".map(r => getComputedStyle(r).breakInside)")
+    assert rows and set(rows) == {"avoid"}
+    assert page.eval("getComputedStyle(document.querySelector('#appendix-checks-list')).display") == "none"
+    assert page.eval("document.querySelector('#appendix-checks-list-print table').checkVisibility()") is True
+    marked = page.eval(MARK_JS)  # under print media: the rows that print, the print copy of the check list included
+    page.b.send("Emulation.setEmulatedMedia", {"media": ""}, page.session)
+    assert marked["rows"] == len(rows)
+    pdf = print_pdf(page)
+    pages = pdf_pages(pdf)
+    print(f"{name}: A4 PDF of {len(pages)} pages")
+    assert 10 <= len(pages) <= PAGE_BOUND[name]
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"report-{name}.pdf").write_bytes(pdf)
+    for kind, expected in (("row", marked["rows"]), ("cap", marked["captions"]), ("fig", marked["figures"])):
+        found, split = split_pairs(pages, kind)
+        assert found == expected, f"{kind}: {found} of {expected} markers in the PDF"
+        assert split == [], f"{kind} split across pages: {split}"
+
+
+def test_pdf_marker_check_detects_a_split_row(browser: Browser, report_file: tuple[Path, list[str]]) -> None:
+    """The method can fail: with the print rules of rows switched off and a row taller than what is left of
+    a page, the row's top and bottom markers land on different pages."""
+    page = Page(browser)
+    page.goto(report_file[0].as_uri())
+    page.eval("""(() => { const s = document.createElement('style');
+      s.textContent = '@media print { tr, th, td { break-inside: auto !important; } .table-wrap { break-inside: auto !important; } }';
+      document.head.appendChild(s);
+      document.querySelectorAll('tbody > tr').forEach(r => { r.cells[0].style.height = '140mm'; }); })()""")
+    page.eval(MARK_JS)
+    found, split = split_pairs(pdf_pages(print_pdf(page)), "row")
+    assert found > 100 and len(split) > 10

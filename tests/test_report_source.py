@@ -150,7 +150,7 @@ def test_the_paper_spec_keeps_its_sentences(paper_pages: dict[str, str]) -> None
         assert sentence in observed and sentence not in synthetic, sentence
     assert ("This report re-runs the analysis of the paper: a latent structural equation model of 8 constructs "
             "measured by 25 Likert items, with 15 structural paths, and checks 19 of its findings") in synthetic
-    assert "Section 4.1: PC -&gt; WSI" in synthetic
+    assert "Section 4.1: PC \u2192 WSI" in synthetic  # the spec's ASCII arrow, written as the arrow sign
     assert 'data-label="Paper section"' in paper_pages["synthetic"]
     assert "Skipped:" not in synthetic
 

@@ -131,20 +131,72 @@ def _clean_attributes(el: ET.Element, ids: Mapping[str, str]) -> None:
         el.set("id", ids[el.get("id")])
 
 
-def _label_root(root: ET.Element, title: str) -> None:
-    """Let the ``<svg>`` scale with the page and give it an accessible name (``aria-label`` and ``<title>``)."""
+MIN_TEXT_PX = 9.0
+"""Smallest size, in CSS px, at which any text of a figure is rendered: every SVG gets a minimum
+width (``--fig-min-width``) at which its smallest text reaches this size; narrower screens scroll
+the figure sideways inside its labelled container instead of shrinking it."""
+
+
+_FONT_SIZE = re.compile(r"font-size:\s*([0-9.]+)(?:px)?|font:\s*(?:[a-z-]+\s+)*([0-9.]+)px")
+
+
+def smallest_font(root: ET.Element) -> float | None:
+    """Smallest font size (SVG user units) of the ``<text>`` elements below ``root``; None without text.
+
+    Reads the ``style`` property ``font-size: Npx`` (or the ``font`` shorthand) matplotlib writes with
+    ``svg.fonttype = 'none'``, else a ``font-size`` attribute. Limit: a ``scale()`` transform on a text's
+    ancestors is not taken into account (matplotlib writes none).
+    """
+    sizes = []
+    for el in root.iter():
+        if not isinstance(el.tag, str) or _local(el.tag) != "text":
+            continue
+        m = _FONT_SIZE.search(el.get("style", ""))
+        value = (m.group(1) or m.group(2)) if m else el.get("font-size", "").removesuffix("px")
+        try:
+            sizes.append(float(value))
+        except ValueError:
+            continue
+    return min(sizes) if sizes else None
+
+
+def min_width_px(root: ET.Element, min_text_px: float = MIN_TEXT_PX) -> int | None:
+    """Width in CSS px at which the smallest text of the SVG renders at ``min_text_px``.
+
+    With viewBox width W (user units) and smallest font f (user units), a rendered width w scales
+    text by w / W, so text reaches ``min_text_px`` at w = ceil(W * min_text_px / f). None without
+    text or viewBox.
+    """
+    font = smallest_font(root)
+    box = root.get("viewBox", "").replace(",", " ").split()
+    if font is None or font <= 0 or len(box) != 4:
+        return None
+    return math.ceil(float(box[2]) * min_text_px / font)
+
+
+def _label_root(root: ET.Element, title: str, desc: str = "") -> None:
+    """Let the ``<svg>`` scale with the page and give it an accessible name (``aria-label`` and ``<title>``),
+    a ``<desc>`` when given, and the minimum width :func:`min_width_px` as the CSS custom property
+    ``--fig-min-width`` (the stylesheet applies it on screen, not in print)."""
     for name in ("width", "height", "version"):
         root.attrib.pop(name, None)
     root.set("class", "figure-svg")
     root.set("role", "img")
     root.set("aria-label", title)
     root.set("preserveAspectRatio", "xMidYMid meet")
+    width = min_width_px(root)
+    if width is not None:
+        root.set("style", f"--fig-min-width: {width}px")
     title_el = ET.Element(f"{{{SVG_NS}}}title")
     title_el.text = title
     root.insert(0, title_el)
+    if desc:
+        desc_el = ET.Element(f"{{{SVG_NS}}}desc")
+        desc_el.text = desc
+        root.insert(1, desc_el)
 
 
-def sanitize_svg(svg: str | bytes, prefix: str, title: str) -> str:
+def sanitize_svg(svg: str | bytes, prefix: str, title: str, desc: str = "") -> str:
     """Reduce matplotlib SVG output to a self-contained inline ``<svg>`` element.
 
     Parameters
@@ -155,6 +207,8 @@ def sanitize_svg(svg: str | bytes, prefix: str, title: str) -> str:
         Prefix for every ``id`` (and the references to it), e.g. ``"fig-htmt"``.
     title : str
         Accessible name: written as the ``<title>`` child and ``aria-label``.
+    desc : str, optional
+        Longer description, written as the ``<desc>`` child (omitted when empty).
 
     Returns
     -------
@@ -169,14 +223,58 @@ def sanitize_svg(svg: str | bytes, prefix: str, title: str) -> str:
     ids = {el.get("id"): f"{prefix}-{el.get('id')}" for el in root.iter() if el.get("id")}
     for el in root.iter():
         _clean_attributes(el, ids)
-    _label_root(root, title)
+    _label_root(root, title, desc)
     return ET.tostring(root, encoding="unicode")
 
 
+def _tick_texts(ax: Axes, axis: str) -> list[str]:
+    """Non-empty tick labels of one axis inside its view limits (after a draw)."""
+    lo, hi = sorted(ax.get_xlim() if axis == "x" else ax.get_ylim())
+    ticks = ax.get_xticks() if axis == "x" else ax.get_yticks()
+    labels = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
+    return [t.get_text() for v, t in zip(ticks, labels) if t.get_text() and lo - 1e-9 <= v <= hi + 1e-9]
+
+
+def _axes_description(ax: Axes, name: str) -> str:
+    """One panel in words: its name and title, each axis (label and tick labels), legend entries, text labels."""
+    bits = [f"{name} \u201c{ax.get_title()}\u201d" if ax.get_title() else name]
+    if ax.axison:
+        for axis, side in (("x", "horizontal"), ("y", "vertical")):
+            label = ax.get_xlabel() if axis == "x" else ax.get_ylabel()
+            ticks = _tick_texts(ax, axis)
+            if label or ticks:
+                bits.append(f"{side} axis" + (f" \u201c{label}\u201d" if label else "")
+                            + (f" ({', '.join(ticks)})" if ticks else ""))
+    legend = ax.get_legend()
+    if legend is not None:
+        bits.append("legend: " + ", ".join(t.get_text() for t in legend.get_texts()))
+    labels = [t.get_text() for t in ax.texts if t.get_text().strip()]
+    if labels:
+        bits.append("labels: " + ", ".join(labels))
+    return ": ".join(bits[:1]) + (": " + "; ".join(bits[1:]) if len(bits) > 1 else "")
+
+
+def figure_description(fig: Figure, limit: int = 1200) -> str:
+    """A text description of a drawn figure for its SVG ``<desc>``, generated from the figure's own
+    artists (every visible panel: title, axis labels and tick labels, legend entries, text labels), so
+    it names what a sighted reader sees; cut at ``limit`` characters with an ellipsis.
+
+    >>> fig = Figure(); ax = fig.add_subplot(); _ = ax.set_title("T"); _ = ax.text(0, 0, "a"); ax.set_axis_off()
+    >>> figure_description(fig)
+    'Panel \u201cT\u201d: labels: a.'
+    """
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    names = ["Panel"] if len(axes) == 1 else [f"Panel {i}" for i in range(1, len(axes) + 1)]
+    text = " ".join(_axes_description(ax, name) + "." for ax, name in zip(axes, names))
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "\u2026"
+
+
 def _to_svg(fig: Figure, prefix: str, title: str) -> str:
+    """Save ``fig`` as SVG (transparent background, so the page's scroll cues show through) and
+    sanitize it, with a ``<desc>`` from :func:`figure_description`."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, facecolor="white")
-    return sanitize_svg(buf.getvalue(), prefix, title)
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, facecolor="none")
+    return sanitize_svg(buf.getvalue(), prefix, title, figure_description(fig))
 
 
 def _new_figure(width: float, height: float) -> Figure:

@@ -133,6 +133,40 @@ def arrow(*parts: str) -> str:
     return ARROW.join(str(p) for p in parts)
 
 
+ASCII_ARROW = re.compile(r"\s*->\s*")
+"""An ASCII arrow with the spaces around it, as spec authors type it (``PR, PA -> SN``)."""
+
+
+def arrows(text: Any) -> str:
+    """Visible text with every ASCII ``->`` written as the arrow sign, spaced: ``PR, PA \u2192 SN``.
+
+    The report's convention: the arrow sign U+2192 in prose, headings, table labels and figures;
+    ASCII ``->`` only in machine files (CSV, JSON, YAML, model syntax, shown verbatim in ``<pre>``)
+    and in claim ids, which are names from the study spec quoted as written (in code font, so a
+    reader can search ``study.yaml`` and ``claims.json`` for them).
+
+    >>> arrows("IS, ES -> SN (-> WSI)"), arrows("a->b->c"), arrows(None)
+    ('IS, ES \u2192 SN (\u2192 WSI)', 'a \u2192 b \u2192 c', '')
+    """
+    if text is None:
+        return ""
+    return ASCII_ARROW.sub(ARROW, str(text)).replace("( \u2192", "(\u2192")
+
+
+def short_label(text: Any, limit: int = 90) -> str:
+    """The first sentence of ``text``, cut at a word boundary to at most ``limit`` characters (with an
+    ellipsis): an accessible name for a container whose full caption is read elsewhere.
+
+    >>> short_label("Path diagram. Exogenous constructs on the left."), short_label("a b c d", 5)
+    ('Path diagram', 'a b\u2026')
+    """
+    first = re.split(r"(?<=[^.\s]{2})\.\s", str(text or "").strip(), maxsplit=1)[0].rstrip(".")
+    if len(first) <= limit:
+        return first
+    cut = first[: limit - 1]
+    return (cut if first[limit - 1] == " " else cut.rsplit(" ", 1)[0]).rstrip() + "\u2026"
+
+
 def cell(text: Any, cls: str = "", **extra: Any) -> dict[str, Any]:
     """One table cell of the generic table macro."""
     return {"text": "" if text is None else str(text), "cls": cls, **extra}

@@ -199,3 +199,23 @@ def test_the_specification_curve_shows_every_specification_and_its_choices(docs)
         "as specified", "full mediation", "percentile bootstrap", "bias-corrected bootstrap", "Monte Carlo"]
     svg = specification_curve(mine, "IS->SN->WSI", "fig-t")
     assert svg.startswith("<svg") and "<title>Specification curve of claim IS-&gt;SN-&gt;WSI: holds in 6 of 6" in svg
+
+
+def test_the_wlsmv_difference_test_equals_lavaans_satorra_2000(lrt):
+    """lavTestLRT(partial, full) under WLSMV: scaled-shifted, A by the delta method (8.618867 on 4 df)."""
+    from xhs_sharing.pipeline.robustness import wlsmv_difference_traces
+
+    items = read_analysis_table(ROOT / "tests" / "reference" / "data" / "default_items.csv")
+    _, partial = fit_model(items, STUDY, "listwise", "WLSMV")
+    _, full = fit_model(items, full_mediation_study(STUDY), "listwise", "WLSMV")
+    traces = wlsmv_difference_traces(partial, full)
+    docs = [{"specification": {"estimator": "WLSMV", "missing": "listwise", "model": model}, "status": "run",
+             "removed_paths": ["IS->WSI"], "fit": {"chi2": f.wlsmv.test.chisq, "df": f.wlsmv.test.df, **extra}}
+            for model, f, extra in (("as_specified", partial, {}), ("full_mediation", full, traces))]
+    row = nested_tests(docs).iloc[0]
+    ref = lrt.loc["WLSMV"]
+    assert row["method"] == ref.method and row["df_diff"] == 4
+    assert row["chi2_diff"] == pytest.approx(ref.chi2_diff, rel=1e-6)
+    assert row["pvalue"] == pytest.approx(ref.pvalue, rel=1e-5)
+    # selecting the four fixed paths instead of lavaan's delta-method A gives 9.105: the test can tell them apart
+    assert abs(row["chi2_diff"] - 9.105) > 0.4

@@ -11,6 +11,16 @@
   MLR. The factor ``cd`` can be negative in small samples; then there is no
   test (lavaan warns and returns a negative statistic; here the p value is
   NaN and ``note`` says why).
+* :func:`satorra_2000_traces` and :func:`satorra_2000` -- the scaled-shifted
+  difference test of nested DWLS (WLSMV) fits (Satorra 2000; Asparouhov &
+  Muthen 2010): from the unrestricted fit's Jacobian ``D``, weights ``W`` and
+  ``Gamma``, and the restriction matrix ``A`` (by the delta method, from both
+  fits' Jacobians), ``P = D'WD``,
+  ``U = W D P^-1 A' (A P^-1 A')^-1 A P^-1 D' W``; with ``m = df0 - df1``,
+  ``a = sqrt(m / tr(UG UG))``, ``b = m - a tr(UG)`` the test is
+  ``a (T0 - T1) + b`` on ``m`` degrees of freedom. This is lavaan's
+  ``lavTestLRT`` default for WLSMV (``method = "satorra.2000"``,
+  ``scaled.shifted = TRUE``, ``A.method = "delta"``).
 
 Model 0 is the restricted (nested) model: more degrees of freedom.
 """
@@ -19,11 +29,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from scipy import stats
+from scipy.linalg import null_space
 
 from xhs_sharing.errors import SpecError
 
-__all__ = ["DifferenceTest", "chi2_difference", "satorra_bentler_2001"]
+__all__ = ["DifferenceTest", "chi2_difference", "satorra_2000", "satorra_2000_traces", "satorra_bentler_2001"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +81,38 @@ def satorra_bentler_2001(
                               note=f"the scaling factor of the difference is not positive (cd = {cd:.3f}): "
                                    "no test (Satorra & Bentler 2010 propose a correction)")
     return DifferenceTest(stat, ddf, float(stats.chi2.sf(max(stat, 0.0), ddf)), "satorra.bentler.2001", float(cd))
+
+
+def satorra_2000_traces(jac1: np.ndarray, jac0: np.ndarray, w: np.ndarray, gamma: np.ndarray) -> tuple[float, float]:
+    """``tr(UG)`` and ``tr(UG UG)`` of the difference between a DWLS fit (1) and its restriction (0).
+
+    ``jac1``, ``w`` (the diagonal DWLS weights) and ``gamma`` (asymptotic
+    covariance of the moments) of the unrestricted fit, ``jac0`` the
+    restricted model's Jacobian at its own estimates (moments in the same
+    order). ``A`` by the delta method, as lavaan's ``A.method = "delta"``:
+    ``H = D1^+ D0`` and ``A`` the orthogonal complement of ``H`` (``A H = 0``);
+    then ``U = W D1 P^-1 A' (A P^-1 A')^+ A P^-1 D1' W`` with ``P = D1' W D1``.
+    The thresholds are saturated in both models and drop out (their rows of
+    ``U`` are 0), so the moments are the correlations.
+    """
+    h = np.linalg.pinv(jac1) @ jac0
+    a = null_space(h.T).T
+    if a.shape[0] == 0:
+        raise SpecError("the restricted model fixes no parameter of the unrestricted one")
+    wd = jac1 * w[:, None]
+    p_inv = np.linalg.inv(jac1.T @ wd)
+    pa = p_inv @ a.T
+    left = wd @ pa  # W D1 P^-1 A'
+    u = left @ np.linalg.pinv(a @ pa) @ left.T
+    ug = u @ gamma
+    return float(np.trace(ug)), float(np.sum(ug * ug.T))
+
+
+def satorra_2000(chi2_0: float, df0: int, chi2_1: float, df1: int, trace_ug: float, trace_ug2: float) -> DifferenceTest:
+    """The scaled-shifted difference test ``a (T0 - T1) + b`` from :func:`satorra_2000_traces` (lavaan ``satorra.2000``)."""
+    ddf = _check_nested(df0, df1)
+    a = float(np.sqrt(ddf / trace_ug2))
+    b = ddf - a * trace_ug
+    stat = a * float(chi2_0 - chi2_1) + b
+    return DifferenceTest(stat, ddf, float(stats.chi2.sf(max(stat, 0.0), ddf)), "satorra.2000", 1.0 / a,
+                          note=f"scaled and shifted: a = {a:.4f}, b = {b:.4f}")

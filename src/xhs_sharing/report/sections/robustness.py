@@ -70,8 +70,8 @@ def _nested_table(nested: pd.DataFrame) -> dict[str, Any]:
                         col("p", "num"), col("Method"), col("Note")],
             "note": (f"Full mediation fixes at 0 the direct paths {removed.replace(';', ', ')}. "
                      "A small p says the direct paths are needed: the data reject full mediation. "
-                     "ML: likelihood-ratio test; MLR: Satorra-Bentler (2001) scaled difference "
-                     "(lavaan's lavTestLRT default for MLR).") if removed else ""}
+                     "ML: likelihood-ratio test; MLR: Satorra-Bentler (2001) scaled difference; WLSMV: Satorra "
+                     "(2000) scaled-shifted difference (each lavaan's lavTestLRT default).") if removed else ""}
 
 
 def _grid_text(specs: pd.DataFrame) -> str:

@@ -16,6 +16,7 @@ include: "workflow/rules/measurement.smk"
 include: "workflow/rules/structural.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/montecarlo.smk"
+include: "workflow/rules/robustness.smk"
 include: "workflow/rules/report.smk"
 
 

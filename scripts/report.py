@@ -30,8 +30,10 @@ def main(logger):
                    + ", then any --config values)\n"
                    + yaml.safe_dump(dict(sm.params.config), sort_keys=False))
     mc = Path(sm.params.montecarlo_dir) if sm.params.montecarlo_dir else None
+    rob = Path(sm.params.robustness_dir) if sm.params.robustness_dir else None
     context = build_context(Path(sm.params.results_dir), study, config_text,
-                            Path(sm.input.study).read_text(encoding="utf-8"), source, info, montecarlo_dir=mc)
+                            Path(sm.input.study).read_text(encoding="utf-8"), source, info, montecarlo_dir=mc,
+                            robustness_dir=rob)
     write_report(context, sm.output.html)
     logger.info("wrote %s (%d claims, data: %s)", sm.output.html, len(study.claims), source["kind"])
 

@@ -35,6 +35,10 @@ MONTECARLO_DIR = "results/montecarlo"
 """Directory of the Monte Carlo study's results."""
 
 
+ROBUSTNESS_DIR = "results/robustness"
+"""Directory of the robustness stage's results."""
+
+
 @dataclass(frozen=True)
 class ResultFile:
     """One file of a run: its key, path and contents.
@@ -236,6 +240,28 @@ FILES: tuple[ResultFile, ...] = (
     ResultFile("power", "results/montecarlo/power.json", ("fits", "joint_80", "joint_95"),
                optional=("min_detectable_80", "sensitivity_n", "settings"),
                description="smallest n reaching a joint rate of .80 / .95, fit counts, smallest detectable effects"),
+    # ---- robustness stage (rules robustness_spec, robustness_gather)
+    ResultFile("robustness_spec", "results/robustness/specs/{spec}.json",
+               ("specification", "status", "reason", "n", "removed_paths", "fit", "rows"), optional=("bootstrap",),
+               description="one specification of the grid: its status, fit statistics and every claim's rows"),
+    ResultFile("robustness_specifications", "results/robustness/specifications.csv",
+               ("claim", "kind", "expected", "estimator", "missing", "model", "interval", "estimate", "ci_low",
+                "ci_high", "std_estimate", "std_ci_low", "std_ci_high", "verdict", "reproduced", "main"),
+               ("claim", "kind", "expected", "estimator", "missing", "model", "interval", "verdict"),
+               description="one row per specification, interval and claim: settings, estimate, interval, verdict"),
+    ResultFile("robustness_summary", "results/robustness/summary.csv",
+               ("claim", "specifications", "reproduced", "share_reproduced", "main_verdict", "label", "sentence"),
+               ("claim", "main_verdict", "label", "sentence"),
+               description="per claim: specifications run, share reproduced, main verdict, robustness label"),
+    ResultFile("robustness_excluded", "results/robustness/excluded.csv",
+               ("estimator", "missing", "model", "status", "reason"),
+               ("estimator", "missing", "model", "status", "reason"),
+               description="combinations of the grid that do not exist or could not be estimated, with the reason"),
+    ResultFile("robustness_nested", "results/robustness/nested.csv",
+               ("estimator", "missing", "removed_paths", "chi2_full", "df_full", "chi2_partial", "df_partial",
+                "method", "chi2_diff", "df_diff", "scaling", "pvalue", "note"),
+               ("estimator", "missing", "removed_paths", "method", "note"),
+               description="full versus partial mediation: chi-square difference tests (lavTestLRT)"),
     # ---- report (rule report)
     ResultFile("report", "reports/replication_report.html", description="the self-contained HTML report"),
     # ---- strict mode (rule strict_check, only with --config strict=true)
@@ -264,6 +290,12 @@ MONTECARLO_RESULTS: tuple[str, ...] = (
     "replications", "claim_reproduction", "joint_reproduction", "power", "sensitivity",
 )
 """Keys of the Monte Carlo study's outputs (the ``montecarlo`` target; the report reads them all)."""
+
+
+ROBUSTNESS_RESULTS: tuple[str, ...] = (
+    "robustness_specifications", "robustness_summary", "robustness_excluded", "robustness_nested",
+)
+"""Keys of the robustness stage's gathered outputs (the ``robustness`` target; the report reads them all)."""
 
 
 class ContractError(XhsError):

@@ -15,12 +15,14 @@ try:
     from xhs_sharing.pipeline import command, configuration
     from xhs_sharing.study import runcheck
     from xhs_sharing.study import spec as study_spec
+    from xhs_sharing.analysis import robustness as robustness_grid_module
 except ImportError:  # the package is not installed where snakemake runs (e.g. --use-conda): use the clone's
     sys.path.append(os.path.join(workflow.basedir, "src"))
     from xhs_sharing import results as contract
     from xhs_sharing.pipeline import command, configuration
     from xhs_sharing.study import runcheck
     from xhs_sharing.study import spec as study_spec
+    from xhs_sharing.analysis import robustness as robustness_grid_module
 
 # Every result path, by key (src/xhs_sharing/results.py): PATHS["paths"] is results/structural/paths.csv.
 PATHS = contract.PATHS
@@ -94,6 +96,19 @@ def montecarlo_dir():
     return contract.MONTECARLO_DIR if config["montecarlo"]["in_report"] and POPULATION.declared else ""
 
 
+def robustness_grid(settings):
+    """The robustness specifications that exist and the excluded combinations (none when the stage is off)."""
+    if not settings["enabled"]:
+        return [], []
+    return robustness_grid_module.specification_grid(settings["estimators"], settings["missing"], settings["models"],
+                                                     complete_data=not own_data())
+
+
+def robustness_dir():
+    """The robustness stage's directory when the stage runs, else empty."""
+    return contract.ROBUSTNESS_DIR if config["robustness"]["enabled"] else ""
+
+
 def report_inputs(wildcards):
     """Everything the report reads: results, the data source, the timings of every job (Monte Carlo included)."""
     steps = [*STEPS, "codebook" if own_data() else "simulate_survey"]
@@ -107,6 +122,9 @@ def report_inputs(wildcards):
     if montecarlo_dir():
         inputs["montecarlo"] = MONTECARLO_OUTPUTS
         inputs["benchmarks"] += MONTECARLO_BENCHMARKS
+    if robustness_dir():
+        inputs["robustness"] = ROBUSTNESS_OUTPUTS
+        inputs["benchmarks"] += ROBUSTNESS_BENCHMARKS
     return inputs
 
 
@@ -118,5 +136,5 @@ def reproduce_command():
 
 def all_outputs():
     """Every final output of the run; in strict mode the strict check comes last."""
-    outputs = [PATHS["population"], *RESULT_FILES, PATHS["report"]]
+    outputs = [PATHS["population"], *RESULT_FILES, *(ROBUSTNESS_OUTPUTS if robustness_dir() else []), PATHS["report"]]
     return outputs + [PATHS["strict_check"]] if config["strict"] else outputs

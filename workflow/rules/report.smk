@@ -17,6 +17,7 @@ rule report:
         configfiles=config_files(),
         results_dir=contract.RESULTS_DIR,
         montecarlo_dir=montecarlo_dir(),
+        robustness_dir=robustness_dir(),
     conda:
         "../../environment.yml"
     log:

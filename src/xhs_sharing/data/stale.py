@@ -18,6 +18,7 @@ the study spec and the config only, never on the survey.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from xhs_sharing.results import FILES, MONTECARLO_DIR
@@ -36,15 +37,18 @@ def downstream_of_data() -> list[str]:
     or lives under :data:`~xhs_sharing.results.MONTECARLO_DIR`.
     """
     return [f.path for f in FILES
-            if f.key not in DATA_STAGE and not f.path.startswith(MONTECARLO_DIR + "/") and "{" not in f.path]
+            if f.key not in DATA_STAGE and not f.path.startswith(MONTECARLO_DIR + "/")]
 
 
 def remove_downstream(root: str | Path = ".") -> list[str]:
     """Delete every existing file of :func:`downstream_of_data` under ``root``; return the paths removed."""
     removed = []
-    for rel in downstream_of_data():
-        target = Path(root) / rel
-        if target.is_file() or target.is_symlink():
-            target.unlink()
-            removed.append(rel)
+    for pattern in downstream_of_data():
+        # a path with wildcards (one file per robustness specification) stands for every file it matches
+        targets = sorted(Path(root).glob(re.sub(r"\{[^}]*\}", "*", pattern))) if "{" in pattern \
+            else [Path(root) / pattern]
+        for target in targets:
+            if target.is_file() or target.is_symlink():
+                target.unlink()
+                removed.append(target.relative_to(root).as_posix())
     return removed

@@ -20,12 +20,13 @@ from markupsafe import Markup
 from xhs_sharing.analysis.claims import improper_problems
 from xhs_sharing.report import figures
 from xhs_sharing.report.format import DASH
-from xhs_sharing.report.read import ReportError, read_montecarlo, read_results
+from xhs_sharing.report.read import ReportError, read_montecarlo, read_results, read_robustness
 from xhs_sharing.report.sections.claims import claims_view
 from xhs_sharing.report.sections.limitations import limitations_view
 from xhs_sharing.report.sections.measurement import measurement_view
 from xhs_sharing.report.sections.montecarlo import montecarlo_section
 from xhs_sharing.report.sections.provenance import data_view, provenance_view
+from xhs_sharing.report.sections.robustness import robustness_section
 from xhs_sharing.report.sections.source import source_view
 from xhs_sharing.report.sections.structural import mediation_view, structural_view
 from xhs_sharing.report.tables import fit_cutoffs
@@ -46,8 +47,11 @@ SECTIONS = (
 ``qualitative`` is left out when the spec lists no qualitative evidence)."""
 
 
-def _sections(with_montecarlo: bool, with_qualitative: bool = True) -> list[dict[str, str]]:
+def _sections(with_montecarlo: bool, with_qualitative: bool = True,
+              with_robustness: bool = False) -> list[dict[str, str]]:
     sections = [s for s in SECTIONS if with_qualitative or s[0] != "qualitative"]
+    if with_robustness:
+        sections.insert(sections.index(("claims", "Claims")) + 1, ("robustness", "Robustness"))
     if with_montecarlo:
         sections.insert(sections.index(("provenance", "Provenance")), ("montecarlo", "Monte Carlo study"))
     return [{"id": s, "title": t} for s, t in sections]
@@ -83,6 +87,7 @@ def build_context(
     data_source: dict[str, Any],
     run_info: dict[str, Any],
     montecarlo_dir: Path | None = None,
+    robustness_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Everything the report template needs, read from the result files and formatted.
 
@@ -101,6 +106,9 @@ def build_context(
     montecarlo_dir : Path, optional
         Directory holding the files of :data:`xhs_sharing.results.MONTECARLO_RESULTS`; the Monte
         Carlo section is rendered only when given.
+    robustness_dir : Path, optional
+        Directory holding the files of :data:`xhs_sharing.results.ROBUSTNESS_RESULTS`; the
+        robustness section (after the claims) is rendered only when given.
 
     Raises
     ------
@@ -122,13 +130,14 @@ def build_context(
     structural = structural_view(res, fit_cutoffs(res["checks"].get("checks", [])), study)
     data = data_view(data_source)
     mc = read_montecarlo(Path(montecarlo_dir)) if montecarlo_dir is not None else None
-    hashes = dict(res["hashes"], **(mc["hashes"] if mc else {}))
+    rob = read_robustness(Path(robustness_dir)) if robustness_dir is not None else None
+    hashes = dict(res["hashes"], **(mc["hashes"] if mc else {}), **(rob["hashes"] if rob else {}))
     montecarlo = montecarlo_section(mc, study)
     return {
         "title": study.title,
         "citation": study.citation,
         "source": source_view(study),
-        "sections": _sections(montecarlo is not None, bool(study.qualitative)),
+        "sections": _sections(montecarlo is not None, bool(study.qualitative), rob is not None),
         "data": data,
         "claims": claims,
         "model": {"n_constructs": len(study.constructs), "n_items": len(study.items), "n_paths": len(study.paths),
@@ -140,6 +149,7 @@ def build_context(
                          "evidence": q.get("evidence", "")} for q in study.qualitative],
         "limitations": limitations_view(study, claims["rows"], data),
         "montecarlo": montecarlo,
+        "robustness": robustness_section(rob, study),
         "provenance": provenance_view(run_info, config_text, study_text, data, hashes),
         "generated": run_info.get("finished") or run_info.get("started") or DASH,
         "figures": _figures(res, study, measurement, structural),

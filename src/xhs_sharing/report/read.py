@@ -24,6 +24,8 @@ from xhs_sharing.results import (
     MONTECARLO_RESULTS,
     REPORT_RESULTS,
     RESULTS_DIR,
+    ROBUSTNESS_DIR,
+    ROBUSTNESS_RESULTS,
     missing_columns,
 )
 
@@ -114,6 +116,14 @@ def read_results(results_dir: Path) -> dict[str, Any]:
 def read_montecarlo(mc_dir: Path) -> dict[str, Any]:
     """Read the Monte Carlo result files of :data:`MONTECARLO_READ` (and their hashes, keyed ``montecarlo/<name>``)."""
     p = _paths(Path(mc_dir), MONTECARLO_DIR, MONTECARLO_READ)
+    out: dict[str, Any] = {key: _read(path, key) for key, path in p.items()}
+    out["hashes"] = {BY_KEY[key].relative_to(RESULTS_DIR): sha256_file(path) for key, path in p.items()}
+    return out
+
+
+def read_robustness(rob_dir: Path) -> dict[str, Any]:
+    """Read the robustness stage's gathered files (:data:`~xhs_sharing.results.ROBUSTNESS_RESULTS`) and their hashes."""
+    p = _paths(Path(rob_dir), ROBUSTNESS_DIR, ROBUSTNESS_RESULTS)
     out: dict[str, Any] = {key: _read(path, key) for key, path in p.items()}
     out["hashes"] = {BY_KEY[key].relative_to(RESULTS_DIR): sha256_file(path) for key, path in p.items()}
     return out

@@ -219,3 +219,20 @@ def test_the_wlsmv_difference_test_equals_lavaans_satorra_2000(lrt):
     assert row["pvalue"] == pytest.approx(ref.pvalue, rel=1e-5)
     # selecting the four fixed paths instead of lavaan's delta-method A gives 9.105: the test can tell them apart
     assert abs(row["chi2_diff"] - 9.105) > 0.4
+
+
+def test_the_report_section_reads_the_tables_and_draws_a_curve_per_claim(docs):
+    from xhs_sharing.report.sections.robustness import robustness_section
+
+    out = gather(docs, [dict(estimator="WLSMV", missing="fiml", model="as_specified", status="excluded",
+                             reason="WLSMV has no full-information likelihood")], STUDY, estimator="ML",
+                 missing="listwise")
+    view = robustness_section({f"robustness_{k}": v for k, v in out.items()}, STUDY)
+    assert view["headline"] == ("Across 2 specifications (estimator, missing answers, structural model), "
+                                f"{view['counts']['robust']} of 19 claims are robust, {view['counts']['fragile']} "
+                                f"fragile and {view['counts']['contradicted']} contradicted.")
+    assert sum(view["counts"].values()) == 19 and len(view["curves"]) == 19
+    assert view["nested"]["note"].startswith("Full mediation fixes at 0 the direct paths IS \u2192 WSI, ")
+    assert [c["text"] for c in view["excluded"]["rows"][0]["cells"][:4]] == ["WLSMV", "FIML", "as specified",
+                                                                            "excluded"]
+    assert robustness_section(None, STUDY) is None

@@ -16,7 +16,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from xhs_sharing.analysis.robustness import INTERVAL_LABELS, MISSING_LABELS, MODEL_LABELS
-from xhs_sharing.report.format import cell, claim_anchors, col, fmt_int, fmt_num, fmt_p, num
+from xhs_sharing.report.format import arrows, cell, claim_anchors, col, fmt_int, fmt_num, fmt_p, num
 from xhs_sharing.report.speccurve import specification_curve
 from xhs_sharing.study.spec import Study
 
@@ -68,7 +68,7 @@ def _nested_table(nested: pd.DataFrame) -> dict[str, Any]:
     return {"caption": "Full against partial mediation: chi-square difference tests", "rows": rows,
             "columns": [col("Estimator"), col("Missing answers"), col("\u0394\u03c7\u00b2", "num"), col("\u0394df", "num"),
                         col("p", "num"), col("Method"), col("Note")],
-            "note": (f"Full mediation fixes at 0 the direct paths {removed.replace(';', ', ')}. "
+            "note": (f"Full mediation fixes at 0 the direct paths {arrows(removed.replace(';', ', '))}. "
                      "A small p says the direct paths are needed: the data reject full mediation. "
                      "ML: likelihood-ratio test; MLR: Satorra-Bentler (2001) scaled difference; WLSMV: Satorra "
                      "(2000) scaled-shifted difference (each lavaan's lavTestLRT default).") if removed else ""}

@@ -95,7 +95,8 @@ def htmt_batch(corr: np.ndarray, blocks: Sequence[Sequence[int]], *, variant: st
     e = np.zeros((p, k))
     for c, b in enumerate(blocks):
         e[list(b), c] = 1.0
-    sums = e.T @ r @ e
+    with np.errstate(invalid="ignore"):  # a resample with a constant item has NaN correlations
+        sums = e.T @ r @ e
     n = e.sum(axis=0)
     pairs = np.outer(n, n) - np.diag(n)
     with np.errstate(invalid="ignore", divide="ignore"):

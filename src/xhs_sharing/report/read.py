@@ -103,7 +103,7 @@ def read_results(results_dir: Path) -> dict[str, Any]:
     """
     p = _paths(Path(results_dir), RESULTS_DIR, REPORT_RESULTS)
     out: dict[str, Any] = {key: _read(path, key) for key, path in p.items()}
-    for key in ("fornell_larcker", "htmt"):
+    for key in ("fornell_larcker", "htmt", "htmt2"):
         out[key] = _square(out[key], p[key])
     for c in ("mediator", "mediation_type"):
         out["indirect"][c] = out["indirect"][c].fillna("").astype(str)

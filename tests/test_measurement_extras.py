@@ -177,3 +177,22 @@ def test_report_measurement_tables(tmp_path, ibc):
     for caption in ("HTMT and HTMT2 with 95% bootstrap intervals", "Cross-loadings (item correlations",
                     "Item variance inflation factors"):
         assert caption in html
+
+
+def test_report_does_without_the_issue17_files_of_older_results(tmp_path):
+    from report_fixtures import fixed_inputs, repo_study, write_fixture_results
+    from xhs_sharing.report.context import build_context
+    from xhs_sharing.report.render import render_report
+    from xhs_sharing.results import BY_KEY, REPORT_OPTIONAL_SINCE_ISSUE17, RESULTS_DIR
+
+    study, text = repo_study()
+    out = write_fixture_results(tmp_path, study, with_montecarlo=False)
+    for key in REPORT_OPTIONAL_SINCE_ISSUE17:
+        (out["results"] / BY_KEY[key].relative_to(RESULTS_DIR)).unlink()
+    fx = fixed_inputs()
+    html = render_report(build_context(out["results"], study, fx["config_text"], text, fx["data_source"],
+                                       fx["run_info"], None))
+    assert "Heterotrait\u2013monotrait ratios (HTMT)" in html and "Explained variance" in html
+    for caption in ("HTMT and HTMT2", "Cross-loadings", "variance inflation", "Standardized paths with",
+                    "Effect sizes f", "Latent variances"):
+        assert caption not in html

@@ -394,9 +394,15 @@ def vif_table(vif: pd.DataFrame) -> dict[str, Any]:
 
 
 def item_validity_view(res: Mapping[str, Any], study: Study, threshold: float) -> dict[str, Any]:
-    """The issue-17 tables of the measurement section: HTMT2 and intervals, cross-loadings, item VIF."""
+    """The issue-17 tables of the measurement section: HTMT2 and intervals, cross-loadings, item VIF.
+
+    A table whose file is absent (results written before issue 17) is None and left out.
+    """
+    def shown(key: str, build: Any, *args: Any) -> dict[str, Any] | None:
+        return None if res.get(key) is None else build(res[key], *args)
+
     return {
-        "htmt_intervals": htmt_intervals_table(res["htmt_intervals"], threshold),
-        "cross_loadings": cross_loadings_table(res["cross_loadings"], study),
-        "vif": vif_table(res["item_vif"]),
+        "htmt_intervals": shown("htmt_intervals", htmt_intervals_table, threshold),
+        "cross_loadings": shown("cross_loadings", cross_loadings_table, study),
+        "vif": shown("item_vif", vif_table),
     }

@@ -127,10 +127,10 @@ def structural_view(res: Mapping[str, Any], cutoffs: Mapping[str, Cutoff], study
     improper = improper_problems(fit)
     return {
         "paths": paths_table(res["paths"], fit),
-        "r2": r2_table(r2, res["r2_intervals"]),
-        "std_paths": std_paths_table(res["std_paths"]),
-        "latent": latent_table(res["latent_covariances"]),
-        "f2": f2_table(res["f2"]),
+        "r2": r2_table(r2, res.get("r2_intervals")),
+        "std_paths": None if res.get("std_paths") is None else std_paths_table(res["std_paths"]),
+        "latent": None if res.get("latent_covariances") is None else latent_table(res["latent_covariances"]),
+        "f2": None if res.get("f2") is None else f2_table(res["f2"]),
         "fit": with_unjudged_rows(fit_table(judged_view(fit), "Fit of the structural model" + estimator, cutoffs), fit),
         "syntax": res["model_syntax"],
         "r2_values": r2,
@@ -216,12 +216,17 @@ def mediation_view(res: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def r2_table(r2: Mapping[str, float], iv: pd.DataFrame) -> dict[str, Any]:
+def r2_table(r2: Mapping[str, float], iv: pd.DataFrame | None) -> dict[str, Any]:
     """R-squared (``r2.csv``) with its delta-method SE and interval (``r2_intervals.csv``).
 
     The interval is the percentile bootstrap's when the bootstrap has resamples (it stays in [0, 1]),
-    else the delta method's Wald interval; the note says which.
+    else the delta method's Wald interval; the note says which. Without ``r2_intervals.csv`` (results
+    written before issue 17) the table has the R-squared only.
     """
+    if iv is None:
+        return {"caption": "Explained variance of the endogenous constructs", "columns": [col("Construct"),
+                col("R\u00b2", "num")], "rows": [{"cells": [cell(k, header=True), num(v, 2)]} for k, v in r2.items()],
+                "note": ""}
     by = {str(d["variable"]): d for d in iv.to_dict("records")}
     boot = bool(len(iv)) and int(iv["boot_n"].max()) > 0
     rows = []

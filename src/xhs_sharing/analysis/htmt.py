@@ -35,6 +35,7 @@ the upper bound of the interval lies below the cut-off (.85 or .90).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -186,7 +187,9 @@ def htmt_bootstrap(
             corr = cov_to_cor(resample_covariances(x, counts))
         for v in HTMT_VARIANTS:
             draws[v].append(htmt_batch(corr, blocks, variant=v))
-    return {v: percentile_interval(np.concatenate(draws[v]), level) for v in HTMT_VARIANTS}
+    with warnings.catch_warnings():  # a single-item construct's ratios are NaN in every resample: NaN bounds
+        warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
+        return {v: percentile_interval(np.concatenate(draws[v]), level) for v in HTMT_VARIANTS}
 
 
 def htmt_long_table(

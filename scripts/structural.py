@@ -35,6 +35,10 @@ def main(logger):
     write_csv(check_table("indirect", out.indirect_effects), o.indirect)
     write_json(check_document("bootstrap", out.bootstrap), o.bootstrap)
     write_csv(check_table("equivalence", out.equivalence), o.equivalence)
+    write_csv(check_table("std_paths", out.std_paths), o.std_paths)
+    write_csv(check_table("latent_covariances", out.latent_covariances), o.latent_covariances)
+    write_csv(check_table("r2_intervals", out.r2_intervals), o.r2_intervals)
+    write_csv(check_table("f2", out.f2), o.f2)
 
 
 if __name__ == "__main__":

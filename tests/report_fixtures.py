@@ -19,6 +19,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 from scipy import stats
@@ -390,6 +391,47 @@ def _write_montecarlo(res: Path, study: Study) -> None:
     write_json(power, _file(res, "power"))
 
 
+def _write_issue17(res: Path, study: Study) -> None:
+    """htmt2, htmt_intervals, cross_loadings, item_vif (from the written HTMT); std_paths, latent_covariances,
+    r2_intervals, f2 (from the written paths and R-squared). Plausible values, every contract column."""
+    ht = pd.read_csv(_file(res, "htmt"), index_col=0)
+    cids = list(ht.columns)
+    write_csv((ht * 0.97).where(~np.eye(len(cids), dtype=bool), 1.0).round(4), _file(res, "htmt2"), index=True)
+    pairs = [(a, b) for i, a in enumerate(cids) for b in cids[i + 1:]]
+    write_csv(pd.DataFrame([{
+        "construct_a": a, "construct_b": b, "htmt": ht.loc[a, b], "htmt_ci_low": ht.loc[a, b] - 0.1,
+        "htmt_ci_high": ht.loc[a, b] + 0.1, "htmt2": round(ht.loc[a, b] * 0.97, 4),
+        "htmt2_ci_low": ht.loc[a, b] * 0.97 - 0.1, "htmt2_ci_high": ht.loc[a, b] * 0.97 + 0.1, "n_boot": 5000,
+        "method": "percentile bootstrap over the structural bootstrap's resamples"} for a, b in pairs]),
+        _file(res, "htmt_intervals"))
+    cl, vif = [], []
+    for c in study.constructs:
+        for it in c.items:
+            row = {k: (0.85 if k == c.id else 0.25) for k in cids}
+            cl.append({"construct": c.id, "item": it.id, "own": 0.85, "max_cross": 0.25,
+                       "max_cross_construct": next(k for k in cids if k != c.id), "own_highest": True, **row})
+            vif.append({"construct": c.id, "item": it.id, "vif_block": 1.8, "vif_all": 2.0})
+    write_csv(pd.DataFrame(cl), _file(res, "cross_loadings"))
+    write_csv(pd.DataFrame(vif), _file(res, "item_vif"))
+    paths = pd.read_csv(_file(res, "paths"))
+    write_csv(paths.assign(se=0.045)[["lhs", "op", "rhs", "std_all", "se", "z", "pvalue", "ci_low", "ci_high"]]
+              .assign(ci_low=paths["std_all"] - 0.09, ci_high=paths["std_all"] + 0.09, estimator="ML"),
+              _file(res, "std_paths"))
+    r2 = pd.read_csv(_file(res, "r2"))
+    write_csv(r2.assign(se=0.04, ci_low=r2["r2"] - 0.08, ci_high=r2["r2"] + 0.08, boot_ci_low=r2["r2"] - 0.07,
+                        boot_ci_high=r2["r2"] + 0.09, boot_n=4998, estimator="ML"), _file(res, "r2_intervals"))
+    lat = [{"lhs": x, "op": "~~", "rhs": x, "kind": "variance", "free": True, "est": 1.1, "se": 0.08, "z": 13.75,
+            "pvalue": 0.0, "ci_low": 0.94, "ci_high": 1.26, "std_all": 1.0, "std_se": 0.0, "std_ci_low": 1.0,
+            "std_ci_high": 1.0, "estimator": "ML"} for x in study.exogenous]
+    lat += [{"lhs": y, "op": "~~", "rhs": y, "kind": "disturbance variance", "free": True, "est": 0.7, "se": 0.06,
+             "z": 11.7, "pvalue": 0.0, "ci_low": 0.58, "ci_high": 0.82, "std_all": 0.69, "std_se": 0.04,
+             "std_ci_low": 0.61, "std_ci_high": 0.77, "estimator": "ML"} for y in study.endogenous]
+    write_csv(pd.DataFrame(lat), _file(res, "latent_covariances"))
+    write_csv(pd.DataFrame([{"lhs": d["lhs"], "rhs": d["rhs"], "r2_included": 0.4, "r2_excluded": 0.35,
+                             "f2": round(0.05 / 0.6, 4), "size": "small", "estimator": "ML"}
+                            for d in paths[paths["op"] == "~"].to_dict("records")]), _file(res, "f2"))
+
+
 def write_fixture_results(
     root: Path,
     study: Study,
@@ -407,6 +449,7 @@ def write_fixture_results(
     res = Path(root) / RESULTS_DIR
     _write_measurement(res, study)
     _write_structural(res, study, DEFAULT_PERTURB if perturb is None else perturb)
+    _write_issue17(res, study)
     out = {"results": res}
     if with_montecarlo:
         _write_montecarlo(res, study)

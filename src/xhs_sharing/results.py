@@ -267,6 +267,44 @@ FILES: tuple[ResultFile, ...] = (
     # ---- strict mode (rule strict_check, only with --config strict=true)
     ResultFile("strict_check", "results/strict_check.json", ("reproduced", "total"),
                description="strict mode passed: every claim reproduced (written only then)"),
+    # ---- issue 17, points 12 and 13: measurement (rule measurement) and structural (rule structural) extras
+    ResultFile("htmt2", "results/measurement/htmt2.csv", **_MATRIX,
+               description="HTMT2 (Roemer, Schuberth & Henseler 2021; semTools htmt(htmt2 = TRUE)), diagonal 1"),
+    ResultFile("htmt_intervals", "results/measurement/htmt_intervals.csv",
+               ("construct_a", "construct_b", "htmt", "htmt_ci_low", "htmt_ci_high", "htmt2", "htmt2_ci_low",
+                "htmt2_ci_high", "n_boot", "method"), ("construct_a", "construct_b", "method"),
+               description="HTMT and HTMT2 of every pair of constructs with 95% percentile-bootstrap intervals over "
+                           "the structural bootstrap's resamples (NaN, and method says why, under WLSMV or with "
+                           "missing answers)"),
+    ResultFile("cross_loadings", "results/measurement/cross_loadings.csv",
+               ("construct", "item", "own", "max_cross", "max_cross_construct", "own_highest"),
+               ("construct", "item", "max_cross_construct"),
+               extra="one column per construct of the study spec: the item's correlation with its unit-weighted "
+                     "composite",
+               description="cross-loadings: item correlations with every construct's mean score"),
+    ResultFile("item_vif", "results/measurement/item_vif.csv", ("construct", "item", "vif_block", "vif_all"),
+               ("construct", "item"),
+               description="item variance inflation factors 1 / (1 - R^2), within the construct and across all items"),
+    ResultFile("std_paths", "results/structural/std_paths.csv",
+               ("lhs", "op", "rhs", "std_all", "se", "z", "pvalue", "ci_low", "ci_high", "estimator"),
+               ("lhs", "op", "rhs", "estimator"),
+               description="standardized (std.all) paths with delta-method SEs and Wald intervals "
+                           "(lavaan standardizedSolution())"),
+    ResultFile("latent_covariances", "results/structural/latent_covariances.csv",
+               ("lhs", "op", "rhs", "kind", "free", "est", "se", "z", "pvalue", "ci_low", "ci_high", "std_all",
+                "std_se", "std_ci_low", "std_ci_high", "estimator"), ("lhs", "op", "rhs", "kind", "estimator"),
+               description="covariances and variances of the exogenous constructs and disturbance variances, "
+                           "unstandardized and std.all with delta-method SEs"),
+    ResultFile("r2_intervals", "results/structural/r2_intervals.csv",
+               ("variable", "r2", "se", "ci_low", "ci_high", "boot_ci_low", "boot_ci_high", "boot_n", "estimator"),
+               ("variable", "estimator"),
+               description="R-squared with its delta-method SE and Wald interval and the percentile interval over "
+                           "the structural bootstrap's converged resamples"),
+    ResultFile("f2", "results/structural/f2.csv",
+               ("lhs", "rhs", "r2_included", "r2_excluded", "f2", "size", "estimator"), ("lhs", "rhs", "size",
+                                                                                         "estimator"),
+               description="Cohen's f-squared of every path, R-squared without the path recomputed from the "
+                           "model-implied latent covariance"),
 )
 """Every file the rules write (``logs/`` and ``logs/benchmarks/`` aside)."""
 
@@ -282,7 +320,14 @@ PATHS: dict[str, str] = {f.key: f.path for f in FILES}
 REPORT_RESULTS: tuple[str, ...] = (
     "item_descriptives", "reliability", "fornell_larcker", "htmt", "loadings", "cfa_fit", "checks",
     "model_syntax", "paths", "r2", "fit", "indirect", "bootstrap", "equivalence", "claims",
+    "htmt2", "htmt_intervals", "cross_loadings", "item_vif", "std_paths", "latent_covariances", "r2_intervals", "f2",
 )
+
+REPORT_OPTIONAL_SINCE_ISSUE17: tuple[str, ...] = (
+    "htmt2", "htmt_intervals", "cross_loadings", "item_vif", "std_paths", "latent_covariances", "r2_intervals", "f2",
+)
+"""Keys of :data:`REPORT_RESULTS` added by issue 17 (points 12, 13): results written before them lack these files,
+and the report then leaves out their tables (a file that is present must hold its columns)."""
 """Keys of the files under :data:`RESULTS_DIR` the report reads (and the default target asks for)."""
 
 

@@ -19,11 +19,18 @@ rule measurement:
         fit=PATHS["cfa_fit"],
         checks=PATHS["checks"],
         syntax=PATHS["cfa_syntax"],
+        htmt2=PATHS["htmt2"],
+        htmt_intervals=PATHS["htmt_intervals"],
+        cross_loadings=PATHS["cross_loadings"],
+        item_vif=PATHS["item_vif"],
     params:
         scale_points=config["data"]["scale_points"],
         thresholds=config["measurement"]["thresholds"],
         missing=config["data"]["missing"],
         estimator=config["estimator"],
+        seed=config["synthetic"]["seed"],
+        bootstrap=config["structural"]["bootstrap"],
+        chunk_size=config["structural"]["chunk_size"],
     conda:
         "../../environment.yml"
     benchmark:

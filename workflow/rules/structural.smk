@@ -22,6 +22,10 @@ rule structural:
         ),
         bootstrap=PATHS["bootstrap"],
         equivalence=PATHS["equivalence"],
+        std_paths=PATHS["std_paths"],
+        latent_covariances=PATHS["latent_covariances"],
+        r2_intervals=PATHS["r2_intervals"],
+        f2=PATHS["f2"],
     params:
         seed=config["synthetic"]["seed"],
         settings=config["structural"],

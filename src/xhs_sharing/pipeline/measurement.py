@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pandas as pd
 
+from xhs_sharing.analysis.htmt import htmt2_from_corr, htmt_bootstrap, htmt_long_table
+from xhs_sharing.analysis.item_validity import cross_loadings, item_vif
 from xhs_sharing.analysis.measurement import (
     fit_cfa,
     fornell_larcker,
@@ -35,6 +37,7 @@ from xhs_sharing.analysis.measurement import (
 )
 from xhs_sharing.analysis.structural import require_positive_definite_covariance
 from xhs_sharing.results import with_estimator
+from xhs_sharing.seeds import stream_seed
 from xhs_sharing.study.spec import Study, config_defaults
 
 logger = logging.getLogger(__name__)
@@ -42,6 +45,9 @@ logger = logging.getLogger(__name__)
 __all__ = ["MeasurementOutputs", "check_summary", "run_measurement"]
 
 _CONFIG: Final = config_defaults()
+
+_BOOT_SEED: Final = stream_seed(_CONFIG["synthetic"]["seed"], "bootstrap")
+"""The default run's bootstrap seed (``stream_seed(seed, "bootstrap")``, as the structural step)."""
 
 
 @dataclass
@@ -56,6 +62,10 @@ class MeasurementOutputs:
     cfa_fit: dict[str, Any]
     checks: dict[str, Any]
     syntax: str
+    htmt2: pd.DataFrame = field(default_factory=pd.DataFrame)
+    htmt_intervals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cross_loadings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    item_vif: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def check_summary(checks: list[dict[str, Any]]) -> dict[str, Any]:
@@ -77,6 +87,9 @@ def run_measurement(
     *,
     missing: str = _CONFIG["data"]["missing"],
     estimator: str = _CONFIG["estimator"],
+    n_boot: int = _CONFIG["structural"]["bootstrap"],
+    boot_seed: int = _BOOT_SEED,
+    chunk_size: int = _CONFIG["structural"]["chunk_size"],
 ) -> MeasurementOutputs:
     """Validate the measurement model on a survey (items recoded, one column per item).
 
@@ -104,6 +117,13 @@ def run_measurement(
     :func:`~xhs_sharing.analysis.measurement.fit_cfa`, the one place the
     CFA's estimator is chosen; ``cfa_fit["estimator"]`` records it and
     ``cfa_fit["missing"]`` how missing answers were handled.
+
+    ``n_boot``, ``boot_seed`` and ``chunk_size`` are the structural
+    bootstrap's (the config's ``structural.bootstrap`` and
+    ``structural.chunk_size``, the seed ``stream_seed(seed, "bootstrap")``):
+    the HTMT and HTMT2 intervals are percentiles over the same resamples
+    (:func:`htmt_extras`). Cross-loadings and item VIF:
+    :mod:`xhs_sharing.analysis.item_validity`.
     """
     if thresholds is None:
         thresholds = _CONFIG["measurement"]["thresholds"]
@@ -124,4 +144,46 @@ def run_measurement(
         cfa_fit=cfa.fit,
         checks=check_summary(checks),
         syntax=cfa.syntax,
+        **htmt_extras(items, ibc, ht, cfa.sample_cov if cfa.method == "WLSMV" else None, missing=missing,
+                      n_boot=n_boot, boot_seed=boot_seed, chunk_size=chunk_size),
+        cross_loadings=cross_loadings(items, ibc, missing=missing),
+        item_vif=item_vif(items, ibc, missing=missing),
     )
+
+
+def htmt_extras(
+    items: pd.DataFrame, ibc: Mapping[str, list[str]], ht: pd.DataFrame, polychoric: pd.DataFrame | None, *,
+    missing: str, n_boot: int, boot_seed: int, chunk_size: int,
+) -> dict[str, pd.DataFrame]:
+    """``htmt2`` (matrix) and ``htmt_intervals`` (one row per pair) next to the HTMT ``ht``.
+
+    HTMT2 of the same correlations as ``ht`` (the ``polychoric`` matrix
+    under WLSMV, else Pearson of the rows ``missing`` keeps). The intervals
+    are percentile-bootstrap intervals over the structural bootstrap's
+    resamples (:func:`~xhs_sharing.analysis.htmt.htmt_bootstrap`) for
+    Pearson correlations of complete rows; under WLSMV (polychorics) or with
+    missing answers they are left NaN and ``method`` says why.
+    """
+    if polychoric is not None:
+        return dict(htmt2=htmt2_from_corr(polychoric, ibc),
+                    htmt_intervals=htmt_long_table(ht, htmt2_from_corr(polychoric, ibc), None, n_boot=0,
+                                                   method=HTMT_NOT_BOOTSTRAPPED["WLSMV"]))
+    frame = items[[i for its in ibc.values() for i in its]]
+    if missing == "listwise":
+        frame = frame.dropna()
+    h2 = htmt2_from_corr(frame.corr(method="pearson"), ibc)
+    if frame.isna().to_numpy().any():
+        return dict(htmt2=h2, htmt_intervals=htmt_long_table(ht, h2, None, n_boot=0,
+                                                             method=HTMT_NOT_BOOTSTRAPPED["missing"]))
+    ci = htmt_bootstrap(frame, ibc, n_boot=n_boot, seed=boot_seed, chunk_size=chunk_size)
+    return dict(htmt2=h2, htmt_intervals=htmt_long_table(ht, h2, ci, n_boot=n_boot, method=HTMT_BOOTSTRAPPED))
+
+
+HTMT_BOOTSTRAPPED: Final = "percentile bootstrap over the structural bootstrap's resamples"
+"""``htmt_intervals.csv``'s ``method`` when the intervals were bootstrapped."""
+
+HTMT_NOT_BOOTSTRAPPED: Final = {
+    "WLSMV": "not bootstrapped: the ratios are of polychoric correlations (WLSMV)",
+    "missing": "not bootstrapped: missing answers (pairwise-complete correlations)",
+}
+"""``method`` when the interval columns are left empty, and why."""

@@ -39,7 +39,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pandas as pd
@@ -63,6 +63,7 @@ from xhs_sharing.analysis.structural import (
     missing_label,
     require_positive_definite_covariance,
 )
+from xhs_sharing.analysis.structural_tables import f2_table, latent_covariance_table, r2_intervals
 from xhs_sharing.errors import EstimationError, SpecError
 from xhs_sharing.results import with_estimator
 from xhs_sharing.sem.batched import BatchedChunkFitter, BatchedModel
@@ -109,6 +110,10 @@ class StructuralOutputs:
     indirect_effects: pd.DataFrame
     bootstrap: dict[str, Any]
     equivalence: pd.DataFrame
+    std_paths: pd.DataFrame = field(default_factory=pd.DataFrame)
+    latent_covariances: pd.DataFrame = field(default_factory=pd.DataFrame)
+    r2_intervals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    f2: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)
@@ -471,4 +476,21 @@ def run_structural(
         bootstrap=bootstrap_summary(boot, fit, n_boot=n_boot, seed=boot_seed, chunk_size=chunk_size,
                                     engine=engine, mc_draws=mc_draws, mc_seed=mc_seed),
         equivalence=with_estimator(equivalence_table(study, fit, boot.result, sesoi, mc=mc), fit.method),
+        **effect_size_tables(fit, boot.result),
+    )
+
+
+def effect_size_tables(fit: StructuralResult, boot: BootstrapResult | None) -> dict[str, pd.DataFrame]:
+    """``std_paths``, ``latent_covariances``, ``r2_intervals`` and ``f2`` (:mod:`~xhs_sharing.analysis.structural_tables`).
+
+    The R-squared's percentile interval uses the parameter vectors of the
+    bootstrap's converged resamples (``boot.thetas``; none when the
+    bootstrap failed: its columns are then NaN).
+    """
+    thetas = boot.thetas if boot is not None and boot.thetas.size else None
+    return dict(
+        std_paths=with_estimator(fit.std_paths, fit.method),
+        latent_covariances=with_estimator(latent_covariance_table(fit), fit.method),
+        r2_intervals=with_estimator(r2_intervals(fit, thetas), fit.method),
+        f2=with_estimator(f2_table(fit), fit.method),
     )

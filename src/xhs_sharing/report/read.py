@@ -22,6 +22,7 @@ from xhs_sharing.results import (
     BY_KEY,
     MONTECARLO_DIR,
     MONTECARLO_RESULTS,
+    REPORT_OPTIONAL_SINCE_ISSUE17,
     REPORT_RESULTS,
     RESULTS_DIR,
     ROBUSTNESS_DIR,
@@ -99,14 +100,20 @@ def read_results(results_dir: Path) -> dict[str, Any]:
     Returns
     -------
     dict
-        One entry per key (tables as DataFrames, the two matrices indexed by
-        construct, JSON documents as dicts, the model syntax as text), plus
+        One entry per key (tables as DataFrames, the matrices indexed by
+        construct, JSON documents as dicts, the model syntax as text; None
+        for a file of :data:`~xhs_sharing.results.REPORT_OPTIONAL_SINCE_ISSUE17`
+        that is absent), plus
         ``hashes``: path relative to ``results_dir`` -> SHA-256 of the file.
     """
     p = _paths(Path(results_dir), RESULTS_DIR, REPORT_RESULTS)
+    absent = {k for k in REPORT_OPTIONAL_SINCE_ISSUE17 if not p[k].is_file()}
+    p = {k: v for k, v in p.items() if k not in absent}
     out: dict[str, Any] = {key: _read(path, key) for key, path in p.items()}
-    for key in ("fornell_larcker", "htmt"):
-        out[key] = _square(out[key], p[key])
+    out.update(dict.fromkeys(absent))
+    for key in ("fornell_larcker", "htmt", "htmt2"):
+        if out[key] is not None:
+            out[key] = _square(out[key], p[key])
     for c in ("mediator", "mediation_type"):
         out["indirect"][c] = out["indirect"][c].fillna("").astype(str)
     out["hashes"] = {BY_KEY[key].relative_to(RESULTS_DIR): sha256_file(path) for key, path in p.items()}

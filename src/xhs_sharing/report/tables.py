@@ -250,15 +250,19 @@ def _matrix_cell(v: float, diag: bool, status: str | None, digits: int) -> dict[
 
 
 def matrix_table(matrix: pd.DataFrame, caption: str, flag: Flag, digits: int = 2, diag_bold: bool = True,
-                 note: str = "") -> dict[str, Any]:
-    """Lower-triangular matrix table; ``flag(i, j, value)`` returns a status or None."""
+                 note: str = "", blank_diagonal: bool = False) -> dict[str, Any]:
+    """Lower-triangular matrix table; ``flag(i, j, value)`` returns a status or None.
+
+    ``blank_diagonal`` leaves the diagonal empty (a ratio of a construct with
+    itself, such as HTMT's, is not a result).
+    """
     ids = list(matrix.columns)
     rows = []
     for i, a in enumerate(ids):
         cells = [cell(a, header=True)]
         for j, b in enumerate(ids):
-            if j > i:
-                cells.append(cell("", "num"))
+            if j > i or (j == i and blank_diagonal):
+                cells.append(cell("", "num diag" if j == i else "num"))
                 continue
             v = float(matrix.loc[a, b])
             cells.append(_matrix_cell(v, i == j and diag_bold, flag(i, j, v), digits))

@@ -30,6 +30,13 @@ Var(eta))`` and ``sd_y = sqrt(diag Sigma)``
 Entries whose scaling variance is negative (an improper solution) come out
 as NaN for real input.
 
+R-squared: :func:`r_squared_values` gives ``1 - Psi_ii / Var(eta)_ii``
+(lavaan ``lavInspect(fit, "rsquare")``) of chosen latents for one parameter
+vector or a stack (bootstrap resamples), real or complex (its delta-method
+SE); :func:`r_squared_from_cov` the R-squared of a regression recomputed
+from a covariance matrix, ``c' S_xx^-1 c / s_yy``, with any subset of
+predictors (Cohen's f-squared).
+
 Inference: :func:`wald` gives ``z = est / se``, the two-sided normal
 p-value and the Wald interval ``est -+ z_(1+level)/2 se`` (lavaan
 ``lav_object_inspect`` / ``parameterEstimates``); :func:`delta_method_se`
@@ -57,6 +64,8 @@ __all__ = [
     "inverse_i_minus_b",
     "implied_sd",
     "latent_covariance",
+    "r_squared_from_cov",
+    "r_squared_values",
     "standardized_effect",
     "std_all_matrices",
     "std_all_values",
@@ -219,3 +228,31 @@ def wald(est: np.ndarray, se: np.ndarray, level: float = 0.95) -> dict[str, np.n
         ci_low=est - zcrit * se,
         ci_high=est + zcrit * se,
     )
+
+
+def r_squared_values(structure: ModelStructure, theta: np.ndarray, variables: list[str]) -> np.ndarray:
+    """R-squared ``1 - Psi_ii / Var(eta)_ii`` of ``variables`` (inner names), shape ``(..., k)``.
+
+    ``theta`` is ``(q,)`` or a stack ``(..., q)``, real or complex (so that
+    :func:`delta_method_se` differentiates it by the complex step). NaN where
+    ``Var(eta)_ii`` is not positive for real input.
+    """
+    b, _, psi, _ = structure.matrices(theta)
+    veta, _ = latent_covariance(b, psi)
+    idx = np.array([structure.inner_index(v) for v in variables], dtype=np.intp)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 1.0 - _diag(psi)[..., idx] / _diag(veta)[..., idx]
+
+
+def r_squared_from_cov(cov: np.ndarray, y: int, predictors: list[int]) -> float:
+    """R-squared of the linear regression of variable ``y`` on ``predictors`` in the covariance ``cov``.
+
+    ``R^2 = c' S_xx^-1 c / s_yy`` with ``S_xx`` the predictors' covariance
+    and ``c`` their covariances with ``y`` (the population regression the
+    covariance implies); 0.0 with no predictor.
+    """
+    if not predictors:
+        return 0.0
+    idx = np.asarray(predictors, dtype=np.intp)
+    c = cov[idx, y]
+    return float(c @ np.linalg.solve(cov[np.ix_(idx, idx)], c) / cov[y, y])

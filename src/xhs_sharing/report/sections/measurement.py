@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from xhs_sharing.analysis.item_validity import VIF_CRITICAL
 from xhs_sharing.report.format import (
     DASH,
     _finite,
@@ -208,7 +209,7 @@ def htmt_table(hm: pd.DataFrame, checks: Sequence[Mapping[str, Any]], estimator:
         return "fail" if i != j and v > thr else None
 
     reference = check.get("reference") if check else references()["htmt"]
-    return matrix_table(hm, "Heterotrait\u2013monotrait ratios (HTMT)", flag, diag_bold=False,
+    return matrix_table(hm, "Heterotrait\u2013monotrait ratios (HTMT)", flag, diag_bold=False, blank_diagonal=True,
                         note=f"\u2717 marks a ratio above {fmt_num(thr)}" + (f" ({reference})" if reference else "")
                              + ": discriminant validity in doubt."
                              + (HTMT_POLYCHORIC_NOTE if estimator == "WLSMV" else ""))
@@ -310,6 +311,98 @@ def measurement_view(res: Mapping[str, Any], study: Study) -> dict[str, Any]:
         "problems": problems(checks),
         "failed": failed_checks(checks),
         "identification": identification_notes(study),
+        **item_validity_view(res, study, htmt_threshold(checks)),
         "passed": res["checks"].get("passed", sum(1 for c in checks if c.get("passed"))),
         "total": res["checks"].get("total", len(checks)),
+    }
+
+
+def htmt_intervals_table(iv: pd.DataFrame, threshold: float) -> dict[str, Any]:
+    """HTMT next to HTMT2, each with its bootstrap interval; an upper bound at or above ``threshold`` is marked."""
+    rows = []
+    for d in iv.to_dict("records"):
+        cells = [cell(f"{d['construct_a']}\u2013{d['construct_b']}", header=True)]
+        for v in ("htmt", "htmt2"):
+            ci = cell(fmt_ci(d[f"{v}_ci_low"], d[f"{v}_ci_high"]) if _finite(d[f"{v}_ci_low"]) else "", "num")
+            if _finite(d[f"{v}_ci_high"]) and float(d[f"{v}_ci_high"]) >= threshold:
+                ci["cls"] += " st-bad"
+                ci["mark"] = "\u2717"
+            cells += [num(d[v], 2), ci]
+        rows.append({"cells": cells})
+    method = str(iv["method"].iloc[0]) if len(iv) else ""
+    n_boot = int(iv["n_boot"].iloc[0]) if len(iv) else 0
+    return {
+        "caption": "HTMT and HTMT2 with 95% bootstrap intervals",
+        "columns": [col("Constructs"), col("HTMT", "num"), col("95% CI", "num"), col("HTMT2", "num"),
+                    col("95% CI", "num")],
+        "rows": rows,
+        "note": "HTMT: arithmetic means of the absolute item correlations (Henseler, Ringle & Sarstedt 2015); "
+                "HTMT2: geometric means (Roemer, Schuberth & Henseler 2021; semTools' htmt() default since 0.5-6), "
+                "consistent when the loadings of a construct differ. "
+                + (f"Intervals: {method}, {n_boot:,} resamples (percentile). " if n_boot else f"Intervals: {method}. ")
+                + f"\u2717 marks an upper bound at or above {fmt_num(threshold)}: discriminant validity not "
+                "established for the pair (Franke & Sarstedt 2019).",
+    }
+
+
+def cross_loadings_table(cl: pd.DataFrame, study: Study) -> dict[str, Any]:
+    """Item x construct correlations with the unit-weighted composites; the own construct in bold, a failure marked."""
+    cids = [c for c in study.construct_ids if c in cl.columns]
+    rows = []
+    for d in cl.to_dict("records"):
+        cells = [cell(d["construct"]), cell(d["item"], header=True)]
+        for c in cids:
+            x = num(d[c], 2)
+            if c == d["construct"]:
+                x["cls"] += " diag"
+                if not bool(d["own_highest"]):
+                    x["cls"] += " st-bad"
+                    x["mark"] = "\u2717"
+            cells.append(x)
+        rows.append({"cells": cells})
+    return {
+        "caption": "Cross-loadings (item correlations with every construct's mean score)",
+        "columns": [col("Construct"), col("Item")] + [col(c, "num") for c in cids],
+        "rows": rows,
+        "note": "Correlation of each item with the mean of each construct's items (unit-weighted composites, "
+                "SmartPLS-style; the own construct, in bold, includes the item). Each item should correlate more "
+                "with its own construct than with any other (Chin 1998; Hair et al. 2019); \u2717 marks an item "
+                "that does not. Pearson correlations of the item scores.",
+    }
+
+
+def vif_table(vif: pd.DataFrame) -> dict[str, Any]:
+    """Item VIF within the construct and across all items; VIF >= 5 marked (Hair et al. 2019)."""
+    rows = []
+    for d in vif.to_dict("records"):
+        cells = [cell(d["construct"]), cell(d["item"], header=True)]
+        for c in ("vif_block", "vif_all"):
+            x = num(d[c], 2)
+            if _finite(d[c]) and float(d[c]) >= VIF_CRITICAL:
+                x["cls"] += " st-bad"
+                x["mark"] = "\u2717"
+            cells.append(x)
+        rows.append({"cells": cells})
+    return {
+        "caption": "Item variance inflation factors",
+        "columns": [col("Construct"), col("Item"), col("VIF (construct)", "num"), col("VIF (all items)", "num")],
+        "rows": rows,
+        "note": "VIF = 1 / (1 \u2212 R\u00b2) of the item regressed on the other items of its construct, and on every "
+                f"other item (full collinearity, Kock & Lynn 2012). \u2717 marks VIF \u2265 {fmt_num(VIF_CRITICAL, 0)}, "
+                "critical collinearity (Hair et al. 2019); values of 3\u20135 may indicate it.",
+    }
+
+
+def item_validity_view(res: Mapping[str, Any], study: Study, threshold: float) -> dict[str, Any]:
+    """The issue-17 tables of the measurement section: HTMT2 and intervals, cross-loadings, item VIF.
+
+    A table whose file is absent (results written before issue 17) is None and left out.
+    """
+    def shown(key: str, build: Any, *args: Any) -> dict[str, Any] | None:
+        return None if res.get(key) is None else build(res[key], *args)
+
+    return {
+        "htmt_intervals": shown("htmt_intervals", htmt_intervals_table, threshold),
+        "cross_loadings": shown("cross_loadings", cross_loadings_table, study),
+        "vif": shown("item_vif", vif_table),
     }

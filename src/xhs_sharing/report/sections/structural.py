@@ -127,8 +127,10 @@ def structural_view(res: Mapping[str, Any], cutoffs: Mapping[str, Cutoff], study
     improper = improper_problems(fit)
     return {
         "paths": paths_table(res["paths"], fit),
-        "r2": {"caption": "Explained variance of the endogenous constructs", "columns": [col("Construct"), col("R\u00b2", "num")],
-               "rows": [{"cells": [cell(k, header=True), num(v, 2)]} for k, v in r2.items()], "note": ""},
+        "r2": r2_table(r2, res.get("r2_intervals")),
+        "std_paths": None if res.get("std_paths") is None else std_paths_table(res["std_paths"]),
+        "latent": None if res.get("latent_covariances") is None else latent_table(res["latent_covariances"]),
+        "f2": None if res.get("f2") is None else f2_table(res["f2"]),
         "fit": with_unjudged_rows(fit_table(judged_view(fit), "Fit of the structural model" + estimator, cutoffs), fit),
         "syntax": res["model_syntax"],
         "r2_values": r2,
@@ -212,3 +214,82 @@ def mediation_view(res: Mapping[str, Any]) -> dict[str, Any]:
         "bootstrap_text": _bootstrap_text(boot) + categories_text(boot),
         "bootstrap_incomplete": _finite(failed) and float(failed) > 0,
     }
+
+
+def r2_table(r2: Mapping[str, float], iv: pd.DataFrame | None) -> dict[str, Any]:
+    """R-squared (``r2.csv``) with its delta-method SE and interval (``r2_intervals.csv``).
+
+    The interval is the percentile bootstrap's when the bootstrap has resamples (it stays in [0, 1]),
+    else the delta method's Wald interval; the note says which. Without ``r2_intervals.csv`` (results
+    written before issue 17) the table has the R-squared only.
+    """
+    if iv is None:
+        return {"caption": "Explained variance of the endogenous constructs", "columns": [col("Construct"),
+                col("R\u00b2", "num")], "rows": [{"cells": [cell(k, header=True), num(v, 2)]} for k, v in r2.items()],
+                "note": ""}
+    by = {str(d["variable"]): d for d in iv.to_dict("records")}
+    boot = bool(len(iv)) and int(iv["boot_n"].max()) > 0
+    rows = []
+    for k, v in r2.items():
+        d = by.get(k, {})
+        lo, hi = (d.get("boot_ci_low"), d.get("boot_ci_high")) if boot else (d.get("ci_low"), d.get("ci_high"))
+        rows.append({"cells": [cell(k, header=True), num(v, 2), num(d.get("se"), 3),
+                               cell(fmt_ci(lo, hi) if _finite(lo) else "", "num")]})
+    how = (f"percentile interval over the {int(iv['boot_n'].max()):,} converged bootstrap resamples"
+           if boot else "delta-method Wald interval (no bootstrap resamples)")
+    return {"caption": "Explained variance of the endogenous constructs",
+            "columns": [col("Construct"), col("R\u00b2", "num"), col("SE", "num"), col("95% CI", "num")],
+            "rows": rows,
+            "note": f"R\u00b2 = 1 \u2212 \u03c8/Var(\u03b7); SE by the delta method; 95% CI: {how}."}
+
+
+def std_paths_table(std: pd.DataFrame) -> dict[str, Any]:
+    """Standardized paths with their delta-method SEs and Wald intervals (lavaan's standardizedSolution())."""
+    rows = []
+    for d in std[std["op"] == "~"].to_dict("records"):
+        sig = _finite(d["pvalue"]) and float(d["pvalue"]) < ALPHA
+        rows.append({"cls": "" if sig else "nonsig", "cells": [
+            cell(arrow(d["rhs"], d["lhs"]), header=True), num(d["std_all"], 3), num(d["se"], 3), num(d["z"], 2),
+            cell(fmt_p(d["pvalue"]), "num"), cell(fmt_ci(d["ci_low"], d["ci_high"], 3), "num")]})
+    return {"caption": "Standardized paths with delta-method standard errors", "rows": rows,
+            "columns": [col("Path"), col("\u03b2", "num"), col("SE", "num"), col("z", "num"), col("p", "num"),
+                        col("\u03b2 95% CI", "num")],
+            "note": "\u03b2: completely standardized coefficient (std.all); its SE by the delta method (the Jacobian "
+                    "of the standardization by the complex step), z, p and the Wald interval as lavaan's "
+                    "standardizedSolution()."}
+
+
+LATENT_KINDS = {"variance": "Variance", "covariance": "Covariance", "disturbance variance": "Disturbance variance",
+                "disturbance covariance": "Disturbance covariance"}
+"""Row labels of the latent (co)variance table, keyed by ``latent_covariances.csv``'s ``kind``."""
+
+
+def latent_table(lat: pd.DataFrame) -> dict[str, Any]:
+    """Covariances and variances of the exogenous constructs and the disturbance variances."""
+    rows = []
+    for d in lat.to_dict("records"):
+        name = str(d["lhs"]) if d["lhs"] == d["rhs"] else f"{d['lhs']} \u2194 {d['rhs']}"
+        rows.append({"cells": [cell(name, header=True), cell(LATENT_KINDS.get(str(d["kind"]), str(d["kind"]))),
+                               num(d["est"], 3), num(d["se"], 3), cell(fmt_p(d["pvalue"]), "num"),
+                               num(d["std_all"], 3), num(d["std_se"], 3),
+                               cell(fmt_ci(d["std_ci_low"], d["std_ci_high"], 3), "num")]})
+    return {"caption": "Latent variances, covariances and disturbance variances", "rows": rows,
+            "columns": [col("Parameter"), col("Kind"), col("Estimate", "num"), col("SE", "num"), col("p", "num"),
+                        col("Std.", "num"), col("Std. SE", "num"), col("Std. 95% CI", "num")],
+            "note": "Std.: a covariance as a correlation, a disturbance variance as the share of the construct's "
+                    "variance left unexplained (1 \u2212 R\u00b2); an exogenous construct's variance standardizes to 1. "
+                    "Std. SEs by the delta method."}
+
+
+def f2_table(f2: pd.DataFrame) -> dict[str, Any]:
+    """Cohen's f-squared of every path with its size label."""
+    rows = [{"cells": [cell(arrow(d["rhs"], d["lhs"]), header=True), num(d["r2_included"], 3),
+                       num(d["r2_excluded"], 3), num(d["f2"], 3), cell(d["size"] if isinstance(d["size"], str) else "")]}
+            for d in f2.to_dict("records")]
+    return {"caption": "Effect sizes f\u00b2 of the paths", "rows": rows,
+            "columns": [col("Path"), col("R\u00b2 with", "num"), col("R\u00b2 without", "num"), col("f\u00b2", "num"),
+                        col("Size")],
+            "note": "f\u00b2 = (R\u00b2 with \u2212 R\u00b2 without) / (1 \u2212 R\u00b2 with) (Cohen 1988: .02 small, .15 medium, "
+                    ".35 large). R\u00b2 without the path is recomputed from the fitted model's latent covariance "
+                    "matrix (the regression without that predictor), not from a re-estimated model, as PLS-SEM "
+                    "software recomputes it on the same construct scores."}

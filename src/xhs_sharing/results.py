@@ -227,7 +227,7 @@ FILES: tuple[ResultFile, ...] = (
                ("n", "replications", "joint_rate", "ci_low", "ci_high"),
                description="share of replications reproducing every claim, by sample size"),
     ResultFile("power", "results/montecarlo/power.json", ("fits", "joint_80", "joint_95"),
-               optional=("min_detectable_80", "sensitivity_n", "settings"),
+               optional=("min_detectable_80", "sensitivity_n", "settings", "min_detectable_80_interpolated"),
                description="smallest n reaching a joint rate of .80 / .95, fit counts, smallest detectable effects"),
     # ---- report (rule report)
     ResultFile("report", "reports/replication_report.html", description="the self-contained HTML report"),

@@ -23,7 +23,7 @@ from xhs_sharing.report.format import DASH
 from xhs_sharing.report.read import ReportError, read_montecarlo, read_results
 from xhs_sharing.report.sections.claims import claims_view
 from xhs_sharing.report.sections.limitations import limitations_view
-from xhs_sharing.report.sections.measurement import measurement_view
+from xhs_sharing.report.sections.measurement import fit_by_construction, measurement_view
 from xhs_sharing.report.sections.montecarlo import montecarlo_section
 from xhs_sharing.report.sections.provenance import data_view, provenance_view
 from xhs_sharing.report.sections.source import source_view
@@ -116,11 +116,11 @@ def build_context(
     of the summary and of the structural section.
     """
     res = read_results(Path(results_dir))
-    claims = claims_view(res, study)
+    data = data_view(data_source)
+    claims = claims_view(res, study, synthetic=not data["observed"])
     _check_improper(res, claims)
     measurement = measurement_view(res, study)
     structural = structural_view(res, fit_cutoffs(res["checks"].get("checks", [])), study)
-    data = data_view(data_source)
     mc = read_montecarlo(Path(montecarlo_dir)) if montecarlo_dir is not None else None
     hashes = dict(res["hashes"], **(mc["hashes"] if mc else {}))
     montecarlo = montecarlo_section(mc, study)
@@ -144,4 +144,5 @@ def build_context(
         "generated": run_info.get("finished") or run_info.get("started") or DASH,
         "figures": _figures(res, study, measurement, structural),
         "captions": _captions(res, study),
+        "fit_caveat": fit_by_construction(study, not data["observed"], data_source.get("scale_points")),
     }

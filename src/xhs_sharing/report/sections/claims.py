@@ -2,6 +2,16 @@
 
 ``claims.json`` is checked against the study spec and against its own tally
 before anything is shown: a report never counts claims of another spec.
+
+The verdict *words* depend on the data (issue 17 point 1). Only observed
+data can reproduce a claim; on a synthetic survey drawn from the spec's
+population model a claim that comes out as stated is "consistent", and
+"(by design)" when the population model makes it true
+(:func:`xhs_sharing.study.population.holds_in_population`). ``claims.json``
+keeps its machine tokens (``reproduced`` / ``not_reproduced``): they are the
+outcome of the decision rule, whatever data it ran on, and strict mode and
+the Monte Carlo study count them; the data kind is recorded once, in
+``results/data/source.json``.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ from typing import Any
 
 from xhs_sharing.report.format import DASH, _finite, claim_anchors, fmt_ci, fmt_num, fmt_p, fmt_p_eq, stars
 from xhs_sharing.report.read import ReportError
+from xhs_sharing.study.population import claim_population_value, holds_in_population
 from xhs_sharing.study.spec import Study
 
 EXPECTED_TEXT = {
@@ -37,20 +48,42 @@ def equivalence_view(eq: Mapping[str, Any] | None) -> dict[str, str] | None:
     return {"cls": cls, "text": raw or DASH, "detail": ", ".join(detail)}
 
 
-def summary_verdict(reproduced: bool, eq: Mapping[str, str] | None) -> dict[str, str]:
+def verdict_text(reproduced: bool, synthetic: bool = False, by_design: bool = False) -> str:
+    """The verdict words of one claim: "reproduced" on observed data only (issue 17 point 1).
+
+    On synthetic data a claim that comes out as stated is "consistent", with
+    "(by design)" when the population model the survey was drawn from makes
+    the claim true; one that does not is "not consistent".
+
+    >>> verdict_text(True), verdict_text(False)
+    ('✓ reproduced', '✗ not reproduced')
+    >>> verdict_text(True, synthetic=True, by_design=True), verdict_text(False, synthetic=True)
+    ('✓ consistent (by design)', '✗ not consistent')
+    """
+    if not synthetic:
+        return "\u2713 reproduced" if reproduced else "\u2717 not reproduced"
+    if not reproduced:
+        return "\u2717 not consistent"
+    return "\u2713 consistent (by design)" if by_design else "\u2713 consistent"
+
+
+def summary_verdict(reproduced: bool, eq: Mapping[str, str] | None, words: str | None = None) -> dict[str, str]:
     """The badge of a claim in the summary list: its verdict, qualified by its equivalence test when that
     did not establish equivalence (a claim of no effect reproduced with an inconclusive test is no plain tick).
+
+    ``words`` is the verdict's text (:func:`verdict_text`; observed-data words when not given).
 
     >>> summary_verdict(True, {"cls": "warn", "text": "inconclusive"})
     {'cls': 'warn', 'text': '✓ reproduced, equivalence inconclusive'}
     >>> summary_verdict(True, {"cls": "ok", "text": "equivalent"})["text"]
     '✓ reproduced'
     """
+    words = words or verdict_text(reproduced)
     if not reproduced:
-        return {"cls": "bad", "text": "\u2717 not reproduced"}
+        return {"cls": "bad", "text": words}
     if eq is not None and eq.get("cls") != "ok":
-        return {"cls": "warn", "text": f"\u2713 reproduced, equivalence {eq.get('text') or DASH}"}
-    return {"cls": "ok", "text": "\u2713 reproduced"}
+        return {"cls": "warn", "text": f"{words}, equivalence {eq.get('text') or DASH}"}
+    return {"cls": "ok", "text": words}
 
 
 def _check_claims(doc: Mapping[str, Any], study: Study) -> int:
@@ -69,9 +102,11 @@ def _check_claims(doc: Mapping[str, Any], study: Study) -> int:
     return k
 
 
-def _claim_row(c: Mapping[str, Any], anchor: str, eq_table: Mapping[str, Any]) -> dict[str, Any]:
+def _claim_row(c: Mapping[str, Any], anchor: str, eq_table: Mapping[str, Any], synthetic: bool = False,
+               by_design: bool = False) -> dict[str, Any]:
     cid = str(c["id"])
     reproduced = c.get("verdict") == "reproduced"
+    words = verdict_text(reproduced, synthetic, by_design)
     eq = None
     if c.get("expected") == "not_significant":
         eq = equivalence_view(c.get("equivalence") or eq_table.get(cid))
@@ -91,15 +126,68 @@ def _claim_row(c: Mapping[str, Any], anchor: str, eq_table: Mapping[str, Any]) -
         "p": fmt_p(c.get("pvalue")) if path else DASH,
         "stars": stars(c.get("pvalue")) if path else "",
         "reproduced": reproduced,
-        "verdict": {"cls": "ok" if reproduced else "bad", "text": "\u2713 reproduced" if reproduced else "\u2717 not reproduced"},
+        "verdict": {"cls": "ok" if reproduced else "bad", "text": words},
         "reason": c.get("reason", ""),
         "equivalence": eq,
-        "summary_verdict": summary_verdict(reproduced, eq),
+        "summary_verdict": summary_verdict(reproduced, eq, words),
     }
 
 
-def claims_view(res: Mapping[str, Any], study: Study) -> dict[str, Any]:
+def by_design(study: Study) -> dict[str, bool]:
+    """Claim id -> whether the spec's population model makes the claim true (all False without population values)."""
+    if not study.has_population:
+        return {c.id: False for c in study.claims}
+    return {c.id: holds_in_population(c.expected, claim_population_value(study, c)) for c in study.claims}
+
+
+def tally_text(k: int, total: int, synthetic: bool, holding: int) -> str:
+    """The tally of the header and the Summary, in the verdict words of the data (:func:`verdict_text`).
+
+    ``holding`` is the number of claims the population model makes true (synthetic data only).
+
+    >>> tally_text(19, 19, False, 0)
+    '19 of 19 claims reproduced'
+    >>> tally_text(19, 19, True, 19)
+    '19 of 19 claims consistent with the hypotheses (synthetic data, by design)'
+    >>> tally_text(16, 19, True, 17)
+    '16 of 19 claims consistent with the hypotheses (synthetic data from a population model in which 17 of the 19 hold)'
+    """
+    if not synthetic:
+        return f"{k} of {total} claims reproduced"
+    why = ("synthetic data, by design" if holding == total else
+           f"synthetic data from a population model in which {holding} of the {total} hold")
+    return f"{k} of {total} claims consistent with the hypotheses ({why})"
+
+
+def callout(k: int, total: int, synthetic: bool, holding: int) -> dict[str, str]:
+    """The callout under the tally: what the tally means for these data (``cls``, ``id``, ``text``).
+
+    On synthetic data it says at the top of the report what Limitations says at the end: agreement
+    with claims the population model makes true is expected by construction.
+    """
+    missing = total - k
+    word = "reproduced" if not synthetic else "consistent with the hypotheses"
+    if not synthetic:
+        if missing:
+            return {"cls": "bad", "id": "summary-verdicts", "head": f"{missing} claim{'s' if missing != 1 else ''} "
+                    f"not {word}", "text": "(listed first)."}
+        return {"cls": "", "id": "summary-verdicts", "head": "", "text": "Every claim was reproduced."}
+    made = ("a population model in which every claim holds" if holding == total
+            else f"a population model in which {holding} of the {total} claims hold")
+    head = (f"{missing} claim{'s' if missing != 1 else ''} not {word}" if missing
+            else "Every claim came out as hypothesised, by design.")
+    return {"cls": "warn", "id": "synthetic-caveat", "head": head,
+            "text": (("(listed first). " if missing else "")
+                     + f"The survey is synthetic, drawn from {made}: agreement is expected by construction, up to "
+                     "sampling error, and checks that the analysis recovers the pattern it was given, not that the "
+                     "pattern is true. Only observed data can reproduce or contradict a claim, so this report says "
+                     "\u201cconsistent\u201d where it would say \u201creproduced\u201d (see Limitations).")}
+
+
+def claims_view(res: Mapping[str, Any], study: Study, synthetic: bool = False) -> dict[str, Any]:
     """Every claim's row (in the order of claims.json), the summary list (not reproduced first) and the tally.
+
+    ``synthetic`` selects the verdict words (:func:`verdict_text`, :func:`tally_text`, :func:`callout`).
 
     Raises
     ------
@@ -111,8 +199,11 @@ def claims_view(res: Mapping[str, Any], study: Study) -> dict[str, Any]:
     items = list(doc["claims"])
     eq_table = {str(r.id): r._asdict() for r in res["equivalence"].itertuples(index=False)}
     anchors = claim_anchors([str(c["id"]) for c in items])
-    rows = [_claim_row(c, anchors[str(c["id"])], eq_table) for c in items]
+    design = by_design(study) if synthetic else {}
+    rows = [_claim_row(c, anchors[str(c["id"])], eq_table, synthetic, design.get(str(c["id"]), False)) for c in items]
     summary = [r for r in rows if not r["reproduced"]] + [r for r in rows if r["reproduced"]]
+    holding = sum(design.values())
     return {"rows": rows, "summary": summary, "reproduced": k, "total": len(items),
-            "not_reproduced": len(items) - k,
-            "tally": f"{k} of {len(items)} claims reproduced"}
+            "not_reproduced": len(items) - k, "synthetic": synthetic,
+            "tally": tally_text(k, len(items), synthetic, holding),
+            "callout": callout(k, len(items), synthetic, holding)}

@@ -123,7 +123,7 @@ def build_context(
     structural = structural_view(res, fit_cutoffs(res["checks"].get("checks", [])), study)
     mc = read_montecarlo(Path(montecarlo_dir)) if montecarlo_dir is not None else None
     hashes = dict(res["hashes"], **(mc["hashes"] if mc else {}))
-    montecarlo = montecarlo_section(mc, study)
+    montecarlo = montecarlo_section(mc, study, data["n"])
     return {
         "title": study.title,
         "citation": study.citation,

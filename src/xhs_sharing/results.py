@@ -204,8 +204,9 @@ FILES: tuple[ResultFile, ...] = (
                optional=("engine_requested", "error", "note", "categories", *ESTIMATOR_KEYS_SINCE_ISSUE13[:1]),
                description="bootstrap and Monte Carlo interval settings and convergence counts"),
     ResultFile("equivalence", "results/structural/equivalence.csv",
-               ("id", "kind", "estimate", "se", "ci90_low", "ci90_high", "sesoi", "pvalue", "verdict", "estimator"),
-               ("id", "kind", "verdict", "estimator"), optional=("estimator",),
+               ("id", "kind", "estimate", "se", "ci90_low", "ci90_high", "sesoi", "pvalue", "verdict", "sesoi_path",
+                "bound_links", "estimator"),
+               ("id", "kind", "verdict", "estimator", "bound_links"), optional=("estimator", "sesoi_path", "bound_links"),
                description="TOST equivalence tests of the claims of no effect"),
     # ---- claims (rule claims)
     ResultFile("claims", "results/claims.json", ("claims", "estimator", "reproduced", "total"),

@@ -32,17 +32,37 @@ EXPECTED_TEXT = {
 """How the report writes a claim's expected result."""
 
 
+def _bound_text(eq: Mapping[str, Any]) -> str:
+    """``bounds \u00b10.10 (standardized)``; for a chain the derivation from the path bound, e.g.
+    ``bounds \u00b10.039 (standardized: 0.10 \u00d7 |\u03b2| of CN->WSI, 0.388)``."""
+    bound = fmt_num(eq.get("sesoi"), 2)
+    links = str(eq.get("bound_links") or "").split()
+    path = eq.get("sesoi_path")
+    if not links or not _finite(path) or not float(path):
+        return f"bounds \u00b1{bound} (standardized)"
+    factor = float(eq["sesoi"]) / float(path)
+    which = " and ".join(links)
+    return (f"bounds \u00b1{fmt_num(eq.get('sesoi'), 3)} (standardized: the path bound {fmt_num(path, 2)} \u00d7 |\u03b2| "
+            f"of {which}, {fmt_num(factor, 3)})")
+
+
 def equivalence_view(eq: Mapping[str, Any] | None) -> dict[str, str] | None:
-    """Badge and detail (90% interval, bounds, TOST p) of the equivalence test of a claim of no effect."""
+    """Badge and detail (90% interval, bounds, TOST p) of the equivalence test of a claim of no effect.
+
+    The test is on the standardized scale (\u03b2), unlike the claims table's 95% CI of B, and the detail
+    says so; an indirect effect's bound is derived from the path bound (``sesoi_path``, ``bound_links``:
+    :func:`xhs_sharing.analysis.mediation.chain_bound`).
+    """
     if not eq:
         return None
     raw = str(eq.get("verdict", "")).strip().lower().replace("_", " ").replace("-", " ")
     cls = {"equivalent": "ok", "inconclusive": "warn", "not equivalent": "bad"}.get(raw, "neutral")
     detail = []
     if _finite(eq.get("ci90_low")) or _finite(eq.get("ci90_high")):
-        detail.append(f"90% CI {fmt_ci(eq.get('ci90_low'), eq.get('ci90_high'), 3)}")
+        what = "\u03b2" if eq.get("kind", "path") == "path" else "the standardized indirect effect"
+        detail.append(f"90% CI of {what} {fmt_ci(eq.get('ci90_low'), eq.get('ci90_high'), 3)}")
     if _finite(eq.get("sesoi")):
-        detail.append(f"bounds \u00b1{fmt_num(eq.get('sesoi'), 2)}")
+        detail.append(_bound_text(eq))
     if _finite(eq.get("pvalue")):
         detail.append(f"TOST {fmt_p_eq(eq.get('pvalue'))}")
     return {"cls": cls, "text": raw or DASH, "detail": ", ".join(detail)}
@@ -184,6 +204,24 @@ def callout(k: int, total: int, synthetic: bool, holding: int) -> dict[str, str]
                      "\u201cconsistent\u201d where it would say \u201creproduced\u201d (see Limitations).")}
 
 
+def equivalence_note(eq_table: Mapping[str, Mapping[str, Any]]) -> str:
+    """The sentence on the equivalence bounds under the decision rule: their scale, and how a chain's is derived."""
+    rows = list(eq_table.values())
+    if not rows:
+        return ""
+    path_bounds = {float(r["sesoi_path"]) for r in rows if _finite(r.get("sesoi_path"))}
+    path_bounds |= {float(r["sesoi"]) for r in rows if r.get("kind") == "path" and _finite(r.get("sesoi"))}
+    bound = fmt_num(min(path_bounds), 2) if path_bounds else DASH
+    text = (f"The equivalence bounds are on the standardized scale (\u03b2), not on the scale of B and its 95% CI: "
+            f"\u00b1{bound} for a path (structural.sesoi).")
+    if any(str(r.get("bound_links") or "").strip() for r in rows):
+        text += (" For an indirect effect the bound is the path bound times the |\u03b2| of the chain's other links: "
+                 "the largest indirect effect a negligible weakest link carries. The same bound on the product itself "
+                 "would be far looser than on one path, and could call a chain negligible whose null link the path "
+                 "test cannot.")
+    return text
+
+
 def claims_view(res: Mapping[str, Any], study: Study, synthetic: bool = False) -> dict[str, Any]:
     """Every claim's row (in the order of claims.json), the summary list (not reproduced first) and the tally.
 
@@ -204,6 +242,6 @@ def claims_view(res: Mapping[str, Any], study: Study, synthetic: bool = False) -
     summary = [r for r in rows if not r["reproduced"]] + [r for r in rows if r["reproduced"]]
     holding = sum(design.values())
     return {"rows": rows, "summary": summary, "reproduced": k, "total": len(items),
-            "not_reproduced": len(items) - k, "synthetic": synthetic,
+            "not_reproduced": len(items) - k, "synthetic": synthetic, "equivalence_note": equivalence_note(eq_table),
             "tally": tally_text(k, len(items), synthetic, holding),
             "callout": callout(k, len(items), synthetic, holding)}

@@ -15,9 +15,9 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup
 
+from xhs_sharing.analysis.montecarlo import min_detectable_interpolated
 from xhs_sharing.report import figures
 from xhs_sharing.report.format import DASH, cell, col, fmt_ci, fmt_int, num
-from xhs_sharing.analysis.montecarlo import min_detectable_interpolated
 from xhs_sharing.report.montecarlo import questions, reading
 from xhs_sharing.study.spec import Study
 

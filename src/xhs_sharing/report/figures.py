@@ -554,22 +554,24 @@ PANEL_COLORS = ("#1f5fa8", "#b35900", "#2b7a3d", "#8e2c8e", "#a11d2b", "#4d4d4d"
 
 
 def _panel(ax: Axes, claim_rates: pd.DataFrame, title: str, ids: Sequence[str], nulls: set[str]) -> None:
-    """One claim group: a line per claim, labelled at its right end (labels spread apart, thin leader lines)."""
+    """One claim group: a line per claim, labelled at its left end, where the rates differ most (at large n
+    they meet near 1); labels are spread apart (:func:`spread_labels`) with thin leader lines to their points."""
     sizes = sorted({int(n) for n in claim_rates["n"]})
     span = max(sizes[-1] - sizes[0], 1)
-    ends = []
+    starts = []
     for k, cid in enumerate(ids):
         sub = claim_rates[claim_rates["claim_id"].astype(str) == cid].sort_values("n")
         color = PANEL_COLORS[k % len(PANEL_COLORS)]
         ax.plot(sub["n"], sub["reproduction_rate"], marker="o", markersize=3, linewidth=1.2, color=color,
                 linestyle=(0, (4, 2)) if cid in nulls else "-")
-        ends.append((cid, float(sub["n"].iloc[-1]), float(sub["reproduction_rate"].iloc[-1]), color))
-    x_label = sizes[-1] + 0.08 * span
-    ys = spread_labels([e[2] for e in ends], 0.075, -0.02, 1.04)
-    for (cid, x, y, color), yl in zip(ends, ys, strict=True):
-        ax.plot([x, x_label - 0.01 * span], [y, yl], color=color, linewidth=0.6)
-        ax.text(x_label, yl, cid, fontsize=8.5, va="center", ha="left", parse_math=False)
-    ax.set_xlim(sizes[0] - 0.03 * span, sizes[-1] + 0.42 * span)
+        starts.append((cid, float(sub["n"].iloc[0]), float(sub["reproduction_rate"].iloc[0]), color))
+    x_label = sizes[0] - 0.06 * span
+    ys = spread_labels([e[2] for e in starts], 0.075, -0.02, 1.04)
+    for (cid, x, y, color), yl in zip(starts, ys, strict=True):
+        ax.plot([x_label + 0.01 * span, x], [yl, y], color=color, linewidth=0.6)
+        ax.text(x_label, yl, cid, fontsize=8.5, va="center", ha="right", parse_math=False)
+    ax.set_xlim(sizes[0] - 0.40 * span, sizes[-1] + 0.03 * span)
+    ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
     ax.set_title(title, fontsize=10, loc="left")
 
 
@@ -579,6 +581,7 @@ def _joint_panel(ax: Axes, joint: pd.DataFrame, analysed_n: int | None) -> None:
     ax.fill_between(j["n"], j["ci_low"], j["ci_high"], color="#bbbbbb", alpha=0.5, linewidth=0)
     ax.plot(j["n"], j["joint_rate"], marker="o", markersize=3.5, color="black", linewidth=1.8)
     ax.set_title("All claims together (grey: 95% CI)", fontsize=10, loc="left")
+    ax.set_xticks(list(j["n"]), [f"{int(n):,}" for n in j["n"]])
     if analysed_n is not None and analysed_n in set(int(n) for n in j["n"]):
         rate = float(j.loc[j["n"] == analysed_n, "joint_rate"].iloc[0])
         ax.annotate(f"{rate:.2f} at n = {analysed_n:,}", (analysed_n, rate), xytext=(8, -14),
@@ -595,7 +598,7 @@ def reproduction_panels(
 ) -> str:
     """Reproduction rate against sample size as small multiples: one panel per claim group, one for all claims.
 
-    Each claim's line is labelled at its right end (no legend); claims of no
+    Each claim's line is labelled at its left end (no legend); claims of no
     effect are dashed; the dotted red lines mark 80% and 95%, the grey
     vertical line the sample size analysed (issue 17 point 16).
 

@@ -160,10 +160,11 @@ def by_design(study: Study) -> dict[str, bool]:
     return {c.id: holds_in_population(c.expected, claim_population_value(study, c)) for c in study.claims}
 
 
-def tally_text(k: int, total: int, synthetic: bool, holding: int) -> str:
+def tally_text(k: int, total: int, synthetic: bool, holding: int | None) -> str:
     """The tally of the header and the Summary, in the verdict words of the data (:func:`verdict_text`).
 
-    ``holding`` is the number of claims the population model makes true (synthetic data only).
+    ``holding`` is the number of claims the population model makes true (synthetic data only; None
+    when the spec declares no population values).
 
     >>> tally_text(19, 19, False, 0)
     '19 of 19 claims reproduced'
@@ -171,15 +172,17 @@ def tally_text(k: int, total: int, synthetic: bool, holding: int) -> str:
     '19 of 19 claims consistent with the hypotheses (synthetic data, by design)'
     >>> tally_text(16, 19, True, 17)
     '16 of 19 claims consistent with the hypotheses (synthetic data from a population model in which 17 of the 19 hold)'
+    >>> tally_text(2, 4, True, None)
+    '2 of 4 claims consistent with the hypotheses (synthetic data)'
     """
     if not synthetic:
         return f"{k} of {total} claims reproduced"
-    why = ("synthetic data, by design" if holding == total else
+    why = ("synthetic data" if holding is None else "synthetic data, by design" if holding == total else
            f"synthetic data from a population model in which {holding} of the {total} hold")
     return f"{k} of {total} claims consistent with the hypotheses ({why})"
 
 
-def callout(k: int, total: int, synthetic: bool, holding: int) -> dict[str, str]:
+def callout(k: int, total: int, synthetic: bool, holding: int | None) -> dict[str, str]:
     """The callout under the tally: what the tally means for these data (``cls``, ``id``, ``text``).
 
     On synthetic data it says at the top of the report what Limitations says at the end: agreement
@@ -192,10 +195,11 @@ def callout(k: int, total: int, synthetic: bool, holding: int) -> dict[str, str]
             return {"cls": "bad", "id": "summary-verdicts", "head": f"{missing} claim{'s' if missing != 1 else ''} "
                     f"not {word}", "text": "(listed first)."}
         return {"cls": "", "id": "summary-verdicts", "head": "", "text": "Every claim was reproduced."}
-    made = ("a population model in which every claim holds" if holding == total
-            else f"a population model in which {holding} of the {total} claims hold")
+    made = ("a population model" if holding is None else "a population model in which every claim holds"
+            if holding == total else f"a population model in which {holding} of the {total} claims hold")
     head = (f"{missing} claim{'s' if missing != 1 else ''} not {word}" if missing
-            else "Every claim came out as hypothesised, by design.")
+            else "Every claim came out as hypothesised, by design." if holding == total
+            else "Every claim came out as hypothesised.")
     return {"cls": "warn", "id": "synthetic-caveat", "head": head,
             "text": (("(listed first). " if missing else "")
                      + f"The survey is synthetic, drawn from {made}: agreement is expected by construction, up to "
@@ -240,7 +244,7 @@ def claims_view(res: Mapping[str, Any], study: Study, synthetic: bool = False) -
     design = by_design(study) if synthetic else {}
     rows = [_claim_row(c, anchors[str(c["id"])], eq_table, synthetic, design.get(str(c["id"]), False)) for c in items]
     summary = [r for r in rows if not r["reproduced"]] + [r for r in rows if r["reproduced"]]
-    holding = sum(design.values())
+    holding = sum(design.values()) if study.has_population else None
     return {"rows": rows, "summary": summary, "reproduced": k, "total": len(items),
             "not_reproduced": len(items) - k, "synthetic": synthetic, "equivalence_note": equivalence_note(eq_table),
             "tally": tally_text(k, len(items), synthetic, holding),

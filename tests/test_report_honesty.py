@@ -263,3 +263,17 @@ def test_sensitivity_crossing_is_interpolated_between_grid_points() -> None:
                           "detection_rate": [0.5, 0.85, 0.75, 0.2, 0.5]})
     # A dips below .80 again at .20: no crossing from which the rate stays above it; B never reaches it
     assert min_detectable_interpolated(table) == {"A": None, "B": None}
+
+
+def test_claim_ids_are_drawn_verbatim_in_the_small_multiples() -> None:
+    """As the old figure's legend (tests/test_spec_before_jobs.py): math-looking and underscore ids stay text."""
+    from xhs_sharing.report.figures import reproduction_panels
+
+    rates = pd.DataFrame({"claim_id": ["$\\undefinedmacro{x}$"] * 2 + ["_hidden"] * 2 + ["A->B"] * 2,
+                          "n": [150, 400] * 3, "reproduction_rate": [0.5, 0.9, 0.4, 0.8, 0.6, 1.0]})
+    joint = pd.DataFrame({"n": [150, 400], "joint_rate": [0.2, 0.7], "ci_low": [0.1, 0.6], "ci_high": [0.3, 0.8]})
+    svg = reproduction_panels(rates, joint, [("Group", ["$\\undefinedmacro{x}$", "A->B"]), ("Nulls", ["_hidden"])],
+                              ["_hidden"], analysed_n=400)
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert "$\\undefinedmacro{x}$" in labels and "_hidden" in labels and "A-&gt;B" in labels
+    assert "0.70 at n = 400" in labels  # the joint rate at the analysed n, written beside its point

@@ -61,20 +61,6 @@ def joint_table(joint: pd.DataFrame, analysed_n: int | None = None) -> dict[str,
             "note": ""}
 
 
-def joint_readings(power: Mapping[str, Any], largest: int | None) -> list[str]:
-    """One sentence per ``joint_<level>`` key of power.json: from which n every claim reproduces at once."""
-    readings = []
-    for key in sorted(k for k in power if JOINT_KEY.fullmatch(str(k))):
-        level = int(str(key).split("_")[1])
-        value = power[key]
-        if value is None:
-            readings.append(f"Every claim reproduced at once in at least {level}% of replications: not reached at any simulated "
-                            f"sample size" + (f" (largest n = {fmt_int(largest)})." if largest else "."))
-        else:
-            readings.append(f"Every claim reproduced at once in at least {level}% of replications from n = {fmt_int(value)}.")
-    return readings
-
-
 def sensitivity_table(power: Mapping[str, Any], sensitivity: pd.DataFrame | None = None) -> dict[str, Any]:
     """The smallest true effect each claim of no effect would detect with 80% power (power.json ``min_detectable_80``),
     read off the grid and interpolated between its two grid points around 80% (issue 17 point 6)."""

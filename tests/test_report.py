@@ -102,7 +102,7 @@ def test_tally_and_not_reproduced_claims_first(page: str, hostile) -> None:
     n = len(study.claims)
     k = n - len(NOT_REPRODUCED)
     summary = section(page, "summary")
-    assert f"{k} of {n} claims reproduced" in summary
+    assert f"{k} of {n} claims consistent with the hypotheses (synthetic data" in summary  # synthetic: not "reproduced"
     listed = re.findall(r'<li><span class="badge (ok|bad)">[^<]*</span> <a href="#(claim-[a-z0-9-]+)">', summary)
     anchors = claim_anchors([c.id for c in study.claims])
     assert len(listed) == n
@@ -115,10 +115,10 @@ def test_tally_and_not_reproduced_claims_first(page: str, hostile) -> None:
 def test_verdict_badges_carry_text_and_colour(page: str) -> None:
     claims = section(page, "claims")
     row = re.search(r'<tr id="claim-is-cn" class="claim not-reproduced">(.*?)</tr>', claims, re.S).group(1)
-    assert '<span class="badge bad">\u2717 not reproduced</span>' in row
+    assert '<span class="badge bad">\u2717 not consistent</span>' in row  # synthetic data
     assert "excludes zero" in row  # the reason
     row = re.search(r'<tr id="claim-pc-wsi" class="claim reproduced">(.*?)</tr>', claims, re.S).group(1)
-    assert '<span class="badge ok">\u2713 reproduced</span>' in row
+    assert '<span class="badge ok">\u2713 consistent (by design)</span>' in row
     assert "< .001".replace("<", "&lt;") in row  # p of a path, APA style
     assert "0.250***" in row
 
@@ -130,7 +130,7 @@ def test_null_claims_show_the_equivalence_result(page: str, hostile) -> None:
     anchors = claim_anchors([c.id for c in study.claims])
     for cid, verdict in expected.items():
         row = re.search(rf'<tr id="{anchors[cid]}" [^>]*>(.*?)</tr>', claims, re.S).group(1)
-        assert "Equivalence:" in row and f">{verdict}</span>" in row, cid
+        assert "Equivalence test (standardized):" in row and f">{verdict}</span>" in row, cid
     row = re.search(r'<tr id="claim-sn-wsi" [^>]*>(.*?)</tr>', claims, re.S).group(1)
     assert "Equivalence" not in row
 
@@ -331,7 +331,7 @@ def test_montecarlo_section_only_when_given(page: str, page_no_mc: str) -> None:
     assert '<section id="montecarlo">' not in page_no_mc and 'href="#montecarlo"' not in page_no_mc
     mc = section(page, "montecarlo")
     assert "from n = 800" in mc  # power.json joint_80
-    assert "95% of replications: not reached at any simulated sample size (largest n = 800)" in mc
+    assert "<th scope=\"row\">Smallest n with a joint rate of at least .95</th><td>not reached</td>" in mc
     # the reading is the report's, from the tables (power.json holds numbers only)
     assert "10 of 1,000 fits failed and count as reproducing no claim" in mc
     assert "the joint rate reaches .80 from n = 800 on and .95 at no simulated n (not reached)" in mc

@@ -505,3 +505,51 @@ def test_pdf_marker_check_detects_a_split_row(browser: Browser, report_file: tup
     page.eval(MARK_JS)
     found, split = split_pairs(pdf_pages(print_pdf(page)), "row")
     assert found > 100 and len(split) > 10
+
+
+@pytest.fixture(scope="module")
+def observed_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same results as :func:`report_file`, rendered as observed data (issue 17 point 1)."""
+    root = tmp_path_factory.mktemp("report-observed")
+    study, study_text = hostile_study()
+    out = write_fixture_results(root, study)
+    fx = fixed_inputs("observed")
+    ctx = build_context(out["results"], study, fx["config_text"], study_text, fx["data_source"], fx["run_info"], out["montecarlo"])
+    path = root / "report.html"
+    path.write_text(render_report(ctx), encoding="utf-8")
+    return path
+
+
+CAVEAT_JS = """(() => {
+  const c = document.querySelector('#synthetic-caveat');
+  const list = document.querySelector('#summary-claims');
+  const r = c ? c.getBoundingClientRect() : null;
+  return {
+    meta: document.querySelector('header.page .meta').textContent,
+    caveat: c ? c.textContent : null,
+    visible: c ? (r.height > 0 && getComputedStyle(c).display !== 'none' && getComputedStyle(c).visibility !== 'hidden') : false,
+    above_list: c ? r.top < list.getBoundingClientRect().top : false,
+    top: r ? r.top + window.scrollY : null,
+    fit_caveats: document.querySelectorAll('.fit-caveat').length,
+    badges: Array.from(document.querySelectorAll('#summary-claims .badge')).map(b => b.textContent),
+  };
+})()"""
+
+
+def test_top_of_report_caveat_on_synthetic_data_and_not_on_observed(loaded: Page, browser: Browser, observed_file: Path) -> None:
+    """Issue 17 point 1: on synthetic data the header says "by design" and a visible caveat sits in the
+    Summary above the claim list (within the first screen and a half of a desktop window); on observed data neither."""
+    loaded.viewport(1280, 900, mobile=False)
+    syn = loaded.eval(CAVEAT_JS)
+    assert "claims consistent with the hypotheses (synthetic data, by design)" in syn["meta"]
+    assert syn["caveat"] is not None and "agreement is expected by construction" in syn["caveat"]
+    assert syn["visible"] and syn["above_list"]
+    assert syn["top"] < 1.5 * 900, f"the caveat starts {syn['top']:.0f} px down the page"
+    assert syn["fit_caveats"] == 2
+    assert syn["badges"] and not any("reproduced" in b for b in syn["badges"])
+    page = Page(browser)
+    page.goto(observed_file.as_uri())
+    obs = page.eval(CAVEAT_JS)
+    assert "claims reproduced" in obs["meta"] and "by design" not in obs["meta"]
+    assert obs["caveat"] is None and obs["fit_caveats"] == 0
+    assert any("reproduced" in b for b in obs["badges"]) and not any("consistent" in b for b in obs["badges"])

@@ -122,9 +122,10 @@ def _summary_items(page: str) -> dict[str, str]:
 def test_summary_list_flags_a_reproduced_null_claim_whose_equivalence_test_is_inconclusive(page: str) -> None:
     items = _summary_items(page)
     assert len(items) == 19
-    assert items["IS->CN"] == "warn: \u2713 reproduced, equivalence inconclusive"
-    assert items["ES->SN"] == "bad: \u2717 not reproduced"
-    assert items["IS->SN"] == "ok: \u2713 reproduced"
+    # synthetic data: the verdict words are "consistent", not "reproduced" (point 1)
+    assert items["IS->CN"] == "warn: \u2713 consistent (by design), equivalence inconclusive"
+    assert items["ES->SN"] == "bad: \u2717 not consistent"
+    assert items["IS->SN"] == "ok: \u2713 consistent (by design)"
     card = re.search(r'id="claim-is-cn".*?</tr>', page, re.S).group(0)
     assert '<span class="badge warn">inconclusive</span>' in card  # the claim card says the same
 

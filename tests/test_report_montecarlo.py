@@ -100,8 +100,9 @@ def test_reading_of_failed_fits_the_null_ceiling_and_the_sensitivity(study):
             "any simulated n: with 5% tests of true nulls a joint rate of .95 is out of reach by design.") in text
     assert text.endswith(
         "At n = 500 the smallest true standardized effect that makes a claim of no effect fail in at least 80% of "
-        "replications is: IS->CN, 0.20; IS->CN->WSI, IS->CN = 0.20 (an indirect effect of 0.060); ES->CN, not "
-        "reached up to ES->CN = 0.20. Smaller true effects would mostly pass as 'no effect': these claims rule out "
+        "replications is: IS->CN, 0.20 on the grid, about 0.18 interpolated (.50 at 0.10, .90 at 0.20); "
+        "IS->CN->WSI, IS->CN = 0.20 on the grid (an indirect effect of 0.060), about 0.19 interpolated (.30 at 0.10, "
+        ".85 at 0.20); ES->CN, not reached up to ES->CN = 0.20. Smaller true effects would mostly pass as 'no effect': these claims rule out "
         "effects of about that size, not every effect.")
 
 

@@ -206,7 +206,7 @@ def test_report_renders_from_files_holding_only_the_contract(fixture_files):
     fx = fixed_inputs()
     html = render_report(build_context(out["results"], study, fx["config_text"], text, fx["data_source"],
                                        fx["run_info"], out["montecarlo"]))
-    assert "Monte Carlo study" in html and "claims reproduced" in html
+    assert "Monte Carlo study" in html and "claims consistent with the hypotheses" in html
 
 
 @pytest.mark.parametrize("key", [k for k in (*results.REPORT_RESULTS, *MONTECARLO_READ) if results.BY_KEY[k].columns])

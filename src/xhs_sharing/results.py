@@ -215,8 +215,9 @@ FILES: tuple[ResultFile, ...] = (
                optional=("engine_requested", "error", "note", "categories", *ESTIMATOR_KEYS_SINCE_ISSUE13[:1]),
                description="bootstrap and Monte Carlo interval settings and convergence counts"),
     ResultFile("equivalence", "results/structural/equivalence.csv",
-               ("id", "kind", "estimate", "se", "ci90_low", "ci90_high", "sesoi", "pvalue", "verdict", "estimator"),
-               ("id", "kind", "verdict", "estimator"), optional=("estimator",),
+               ("id", "kind", "estimate", "se", "ci90_low", "ci90_high", "sesoi", "pvalue", "verdict", "sesoi_path",
+                "bound_links", "estimator"),
+               ("id", "kind", "verdict", "estimator", "bound_links"), optional=("estimator", "sesoi_path", "bound_links"),
                description="TOST equivalence tests of the claims of no effect"),
     # ---- claims (rule claims)
     ResultFile("claims", "results/claims.json", ("claims", "estimator", "reproduced", "total"),
@@ -238,7 +239,7 @@ FILES: tuple[ResultFile, ...] = (
                ("n", "replications", "joint_rate", "ci_low", "ci_high"),
                description="share of replications reproducing every claim, by sample size"),
     ResultFile("power", "results/montecarlo/power.json", ("fits", "joint_80", "joint_95"),
-               optional=("min_detectable_80", "sensitivity_n", "settings"),
+               optional=("min_detectable_80", "sensitivity_n", "settings", "min_detectable_80_interpolated"),
                description="smallest n reaching a joint rate of .80 / .95, fit counts, smallest detectable effects"),
     # ---- robustness stage (rules robustness_spec, robustness_gather)
     ResultFile("robustness_spec", "results/robustness/specs/{spec}.json",

@@ -61,7 +61,8 @@ Classification and equivalence
   37:197-206): :func:`classify_mediation`.
 * TOST equivalence (Schuirmann 1987; Lakens 2017, Soc. Psychol. Personal.
   Sci. 8:355-362) against a standardised smallest effect size of interest:
-  :func:`tost_wald`, :func:`tost_draws`, :func:`tost_interval`.
+  :func:`tost_wald`, :func:`tost_draws`, :func:`tost_interval`. The bound of
+  an indirect effect is derived from the path bound (:func:`chain_bound`).
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ __all__ = [
     "MEDIATOR_SEP",
     "BootstrapResult",
     "Chain",
+    "ChainBound",
     "EffectDraws",
     "EffectSpec",
     "MediationType",
@@ -113,6 +115,7 @@ __all__ = [
     "TostResult",
     "bootstrap_indirect",
     "classify_mediation",
+    "chain_bound",
     "chain_links",
     "check_chains",
     "compute_effects",
@@ -849,6 +852,73 @@ def tost_effect(
     """TOST for a standardised effect from bootstrap or Monte Carlo draws."""
     k = draws.index(x, y, effect, mediator)
     return tost_draws(draws.std_draws[:, k], float(draws.std_est[k]), sesoi=sesoi, alpha=alpha)
+
+
+@dataclass(frozen=True)
+class ChainBound:
+    """The equivalence bound of a standardized indirect effect, derived from the bound of one path.
+
+    ``bound = sesoi_path * prod(|beta| of other_links)``; ``null_link`` is the
+    link held at the path bound (the weakest link of the chain).
+    """
+
+    bound: float
+    sesoi_path: float
+    null_link: tuple[str, str]
+    other_links: tuple[tuple[str, str], ...]
+    other_std: tuple[float, ...]
+
+
+def chain_bound(links: Sequence[tuple[str, str]], std: Sequence[float], sesoi: float = SESOI) -> ChainBound:
+    """Equivalence bound of the standardized indirect effect of a chain, from the path bound ``sesoi``.
+
+    A bound of ``sesoi`` on a product of paths is not the bound of ``sesoi``
+    on one path: with a second link of .39, an indirect effect of .10 needs
+    a first link of .26, far beyond what the path test calls negligible, so
+    the same null link would be "inconclusive" as a path and "equivalent" as
+    a chain (issue 17 point 6). The bound here keeps the two tests on one
+    footing: a chain is negligible when its weakest link is negligible, and
+    the largest indirect effect a negligible weakest link (``|beta| =
+    sesoi``) carries through the other links as estimated is
+
+    ``bound = sesoi * prod_{j != w} |beta_j|``, ``w = argmin_j |beta_j|``,
+
+    the standardized indirect effect being the product of the standardized
+    links. The weakest link is chosen from the estimates, so no population
+    values are needed (observed data); the other links' sampling error is not
+    propagated into the bound (it is a fixed smallest effect of interest
+    given the estimated chain, in the spirit of Lakens, Scheel & Isager 2018,
+    who set bounds from the context of the effect).
+
+    Parameters
+    ----------
+    links : sequence of (source, target)
+        The chain's links in order.
+    std : sequence of float
+        The standardized estimate of each link.
+    sesoi : float
+        The bound of one standardized path.
+
+    Examples
+    --------
+    >>> b = chain_bound([("IS", "CN"), ("CN", "WSI")], [-0.079, 0.388], 0.10)
+    >>> round(b.bound, 4), b.null_link, b.other_links
+    (0.0388, ('IS', 'CN'), (('CN', 'WSI'),))
+    """
+    _check_tost_args(sesoi, 0.05)
+    if len(links) != len(std) or len(links) < 2:
+        raise SpecError(f"a chain needs two or more links with one estimate each, got {len(links)} links, {len(std)} estimates")
+    mags = [abs(float(v)) for v in std]
+    if not all(np.isfinite(mags)):
+        raise EstimationError(f"a link of the chain {links} has no finite standardized estimate: {list(std)}")
+    w = int(np.argmin(mags))
+    others = tuple(k for k in range(len(links)) if k != w)
+    factor = float(np.prod([mags[k] for k in others]))
+    if factor <= 0:
+        raise EstimationError(f"the links {[links[k] for k in others]} of the chain are estimated at 0: no bound "
+                              "for its indirect effect can be derived from the path bound")
+    return ChainBound(sesoi * factor, float(sesoi), tuple(links[w]), tuple(tuple(links[k]) for k in others),
+                      tuple(float(std[k]) for k in others))
 
 
 def _check_draws_match(name: str, res: EffectDraws | None, specs: tuple[EffectSpec, ...]) -> None:

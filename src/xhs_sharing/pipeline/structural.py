@@ -49,6 +49,7 @@ from xhs_sharing.analysis.mediation import (
     Chain,
     EffectDraws,
     bootstrap_indirect,
+    chain_bound,
     indirect_effects_table,
     mediator_label,
     monte_carlo_indirect,
@@ -279,30 +280,37 @@ def equivalence_table(
     """TOST equivalence tests of every claim the paper reports as not significant.
 
     Paths use the standardized estimate and its delta-method SE
-    (:func:`~xhs_sharing.analysis.mediation.tost_path`); indirect effects use
-    the 90% percentile-bootstrap interval of the standardized effect
-    (:func:`~xhs_sharing.analysis.mediation.tost_effect`), or the Monte Carlo
-    draws ``mc`` when there is no bootstrap (``boot`` None: it failed on an
-    improper solution).  Two one-sided tests against ``(-sesoi, sesoi)``
-    (Schuirmann 1987; Lakens 2017).
+    (:func:`~xhs_sharing.analysis.mediation.tost_path`) against ``(-sesoi, sesoi)``;
+    indirect effects use the 90% percentile-bootstrap interval of the
+    standardized effect (:func:`~xhs_sharing.analysis.mediation.tost_effect`),
+    or the Monte Carlo draws ``mc`` when there is no bootstrap (``boot`` None:
+    it failed on an improper solution), against the bound derived from the
+    path bound (:func:`~xhs_sharing.analysis.mediation.chain_bound`: ``sesoi``
+    times the other links' ``|beta|``). Schuirmann 1987; Lakens 2017.
+    ``sesoi`` is the bound each row used, ``sesoi_path`` the path bound and
+    ``bound_links`` the links whose ``|beta|`` multiply it (empty for a path).
     """
     draws = boot if boot is not None else mc
     rows = []
     for claim in study.claims:
         if claim.expected != "not_significant":
             continue
+        links: tuple[str, ...] = ()
         if claim.kind == "path":
             res = tost_path(fit, claim.path[1], claim.path[0], sesoi=sesoi)
         else:
             x, *mediators, y = claim.path
-            res = tost_effect(draws, x, y, effect="indirect", mediator=mediator_label(mediators), sesoi=sesoi)
+            chain = list(zip(claim.path[:-1], claim.path[1:], strict=True))
+            bound = chain_bound(chain, [float(fit.std_path(b, a)["std_all"]) for a, b in chain], sesoi)
+            links = tuple(f"{a}->{b}" for a, b in bound.other_links)
+            res = tost_effect(draws, x, y, effect="indirect", mediator=mediator_label(mediators), sesoi=bound.bound)
         rows.append({
             "id": claim.id, "kind": claim.kind, "estimate": res.estimate, "se": res.se,
             "ci90_low": res.ci_low, "ci90_high": res.ci_high, "sesoi": res.sesoi,
-            "pvalue": res.p_value, "verdict": res.verdict,
+            "pvalue": res.p_value, "verdict": res.verdict, "sesoi_path": float(sesoi), "bound_links": " ".join(links),
         })
     return pd.DataFrame(rows, columns=["id", "kind", "estimate", "se", "ci90_low", "ci90_high",
-                                       "sesoi", "pvalue", "verdict"])
+                                       "sesoi", "pvalue", "verdict", "sesoi_path", "bound_links"])
 
 
 def fit_summary(fit: StructuralResult, items: pd.DataFrame, missing: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from xhs_sharing.report.format import DASH
 from xhs_sharing.report.read import ReportError, read_montecarlo, read_results, read_robustness
 from xhs_sharing.report.sections.claims import claims_view
 from xhs_sharing.report.sections.limitations import limitations_view
-from xhs_sharing.report.sections.measurement import measurement_view
+from xhs_sharing.report.sections.measurement import fit_by_construction, measurement_view
 from xhs_sharing.report.sections.montecarlo import montecarlo_section
 from xhs_sharing.report.sections.provenance import data_view, provenance_view
 from xhs_sharing.report.sections.robustness import robustness_section
@@ -124,15 +124,15 @@ def build_context(
     of the summary and of the structural section.
     """
     res = read_results(Path(results_dir))
-    claims = claims_view(res, study)
+    data = data_view(data_source)
+    claims = claims_view(res, study, synthetic=not data["observed"])
     _check_improper(res, claims)
     measurement = measurement_view(res, study)
     structural = structural_view(res, fit_cutoffs(res["checks"].get("checks", [])), study)
-    data = data_view(data_source)
     mc = read_montecarlo(Path(montecarlo_dir)) if montecarlo_dir is not None else None
     rob = read_robustness(Path(robustness_dir)) if robustness_dir is not None else None
     hashes = dict(res["hashes"], **(mc["hashes"] if mc else {}), **(rob["hashes"] if rob else {}))
-    montecarlo = montecarlo_section(mc, study)
+    montecarlo = montecarlo_section(mc, study, data["n"])
     return {
         "title": study.title,
         "citation": study.citation,
@@ -154,4 +154,5 @@ def build_context(
         "generated": run_info.get("finished") or run_info.get("started") or DASH,
         "figures": _figures(res, study, measurement, structural),
         "captions": _captions(res, study),
+        "fit_caveat": fit_by_construction(study, not data["observed"], data_source.get("scale_points")),
     }

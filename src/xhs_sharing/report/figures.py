@@ -617,3 +617,123 @@ def path_diagram_caption(study: Study, syntax: str) -> str:
     parts.append(f"{n_items} residual covariance{'s' if n_items != 1 else ''} between items (estimated)" if n_items
                  else "no residual covariance between items is estimated")
     return text + "; ".join(parts) + "."
+
+
+def spread_labels(ys: Sequence[float], gap: float, lo: float, hi: float) -> list[float]:
+    """Vertical positions for direct labels at ``ys``: same order, at least ``gap`` apart, inside ``[lo, hi]`` when they fit.
+
+    Labels are pushed up from the lowest, then the whole stack is moved down
+    when it overflows ``hi`` (and pushed up again from ``lo``), so labels of
+    lines that end close together stay readable and in the order of their lines.
+
+    >>> spread_labels([0.95, 0.96, 0.5], 0.05, 0.0, 1.0)
+    [0.95, 1.0, 0.5]
+    >>> [round(v, 2) for v in spread_labels([1.0, 1.0, 1.0], 0.1, 0.0, 1.0)]
+    [0.8, 0.9, 1.0]
+    """
+    order = sorted(range(len(ys)), key=lambda k: (ys[k], k))
+    pos = [float(ys[k]) for k in order]
+    for k in range(1, len(pos)):
+        pos[k] = max(pos[k], pos[k - 1] + gap)
+    if pos and pos[-1] > hi:
+        shift = pos[-1] - hi
+        pos = [p - shift for p in pos]
+        pos[0] = max(pos[0], lo)
+        for k in range(1, len(pos)):
+            pos[k] = max(pos[k], pos[k - 1] + gap)
+    out = [0.0] * len(pos)
+    for k, p in zip(order, pos, strict=True):
+        out[k] = round(p, 12)
+    return out
+
+
+PANEL_COLORS = ("#1f5fa8", "#b35900", "#2b7a3d", "#8e2c8e", "#a11d2b", "#4d4d4d", "#0f7f84", "#7a5c00", "#5b4ea8")
+"""Line colours within one panel of the Monte Carlo figure; each line is also labelled directly."""
+
+
+def _panel(ax: Axes, claim_rates: pd.DataFrame, title: str, ids: Sequence[str], nulls: set[str]) -> None:
+    """One claim group: a line per claim, labelled at its left end, where the rates differ most (at large n
+    they meet near 1); labels are spread apart (:func:`spread_labels`) with thin leader lines to their points."""
+    sizes = sorted({int(n) for n in claim_rates["n"]})
+    span = max(sizes[-1] - sizes[0], 1)
+    starts = []
+    for k, cid in enumerate(ids):
+        sub = claim_rates[claim_rates["claim_id"].astype(str) == cid].sort_values("n")
+        color = PANEL_COLORS[k % len(PANEL_COLORS)]
+        ax.plot(sub["n"], sub["reproduction_rate"], marker="o", markersize=3, linewidth=1.2, color=color,
+                linestyle=(0, (4, 2)) if cid in nulls else "-")
+        starts.append((cid, float(sub["n"].iloc[0]), float(sub["reproduction_rate"].iloc[0]), color))
+    x_label = sizes[0] - 0.06 * span
+    ys = spread_labels([e[2] for e in starts], 0.075, -0.02, 1.04)
+    for (cid, x, y, color), yl in zip(starts, ys, strict=True):
+        ax.plot([x_label + 0.01 * span, x], [yl, y], color=color, linewidth=0.6)
+        ax.text(x_label, yl, cid, fontsize=8.5, va="center", ha="right", parse_math=False)
+    ax.set_xlim(sizes[0] - 0.40 * span, sizes[-1] + 0.03 * span)
+    ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
+    ax.set_title(title, fontsize=10, loc="left")
+
+
+def _joint_panel(ax: Axes, joint: pd.DataFrame, analysed_n: int | None) -> None:
+    """All claims jointly: the rate, its 95% band and, at the analysed n, its value written beside the point."""
+    j = joint.sort_values("n")
+    ax.fill_between(j["n"], j["ci_low"], j["ci_high"], color="#bbbbbb", alpha=0.5, linewidth=0)
+    ax.plot(j["n"], j["joint_rate"], marker="o", markersize=3.5, color="black", linewidth=1.8)
+    ax.set_title("All claims together (grey: 95% CI)", fontsize=10, loc="left")
+    ax.set_xticks(list(j["n"]), [f"{int(n):,}" for n in j["n"]])
+    if analysed_n is not None and analysed_n in set(int(n) for n in j["n"]):
+        rate = float(j.loc[j["n"] == analysed_n, "joint_rate"].iloc[0])
+        ax.annotate(f"{rate:.2f} at n = {analysed_n:,}", (analysed_n, rate), xytext=(8, -14),
+                    textcoords="offset points", fontsize=8.5)
+
+
+def reproduction_panels(
+    claim_rates: pd.DataFrame,
+    joint: pd.DataFrame,
+    panels: Sequence[tuple[str, Sequence[str]]],
+    null_claims: Sequence[str] = (),
+    analysed_n: int | None = None,
+    prefix: str = "fig-montecarlo",
+) -> str:
+    """Reproduction rate against sample size as small multiples: one panel per claim group, one for all claims.
+
+    Each claim's line is labelled at its left end (no legend); claims of no
+    effect are dashed; the dotted red lines mark 80% and 95%, the grey
+    vertical line the sample size analysed (issue 17 point 16).
+
+    Parameters
+    ----------
+    claim_rates : DataFrame
+        ``claim_id, n, reproduction_rate``.
+    joint : DataFrame
+        ``n, joint_rate, ci_low, ci_high``.
+    panels : sequence of (title, claim ids)
+        The claim groups, in order (:func:`xhs_sharing.report.sections.montecarlo.claim_panels`).
+    null_claims : sequence of str
+        Claims of no effect (dashed).
+    analysed_n : int, optional
+        The sample size of the main analysis, marked in every panel.
+    """
+    n_panels = len(panels) + 1
+    ncols = 2
+    nrows = math.ceil(n_panels / ncols)
+    with matplotlib.rc_context(RC):
+        fig = _new_figure(9.0, 3.4 * nrows)
+        axes = np.atleast_1d(fig.subplots(nrows, ncols, sharey=True, squeeze=False)).ravel()
+        for ax, (title, ids) in zip(axes, panels, strict=False):
+            _panel(ax, claim_rates, title, ids, set(null_claims))
+        _joint_panel(axes[len(panels)], joint, analysed_n)
+        for ax in axes[n_panels:]:
+            ax.set_visible(False)
+        for ax in axes[:n_panels]:
+            for level in (0.8, 0.95):
+                ax.axhline(level, color="#b3001b", linewidth=0.7, linestyle=(0, (2, 2)))
+            if analysed_n is not None:
+                ax.axvline(analysed_n, color="#777777", linewidth=0.8, linestyle=(0, (1, 2)))
+            ax.set_ylim(-0.03, 1.06)
+            ax.grid(color="#eeeeee", linewidth=0.6)
+            ax.set_xlabel("Sample size n")
+            ax.tick_params(labelsize=8.5)
+        for ax in axes[::ncols]:
+            ax.set_ylabel("Reproduction rate")
+        return _to_svg(fig, prefix, "Reproduction rate of each claim, by claim group, and of all claims together, "
+                                    "against sample size")

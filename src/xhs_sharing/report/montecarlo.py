@@ -28,11 +28,18 @@ from typing import Any
 
 import pandas as pd
 
-from xhs_sharing.analysis.montecarlo import JOINT_LEVELS, joint_reproduction, smallest_reaching, wilson_interval
+from xhs_sharing.analysis.montecarlo import (
+    JOINT_LEVELS,
+    joint_reproduction,
+    min_detectable_interpolated,
+    smallest_reaching,
+    wilson_interval,
+)
 from xhs_sharing.study.population import claim_population_value, holds_in_population
 from xhs_sharing.study.spec import Study
 
-__all__ = ["ALPHA", "GROUPS", "claim_groups", "fmt_rate", "reading"]
+__all__ = ["ALPHA", "GROUPS", "QUESTIONS", "claim_groups", "declared_effects", "fmt_rate", "questions", "rate_at",
+           "reading", "reading_parts"]
 
 
 POWER_LEVEL = 0.80
@@ -210,8 +217,27 @@ def _ceiling(table: pd.DataFrame, true_nulls: Sequence[str], all_nulls: bool) ->
             "is out of reach by design.")
 
 
+def _crossing_text(grp: pd.DataFrame, grid: float, interp: float | None, extra: str = "") -> str:
+    """``0.20 on the grid, about 0.15 interpolated (.79 at 0.15, .96 at 0.20)``: a crossing read off and interpolated.
+
+    ``extra`` follows the grid value (the indirect effect of a chain at it).
+    """
+    if interp is None or abs(interp - grid) < 1e-12:
+        return f"{grid:.2f}{extra}"
+    rates = grp.set_index("effect")["detection_rate"]
+    below = max(e for e in rates.index if e < grid)
+    return (f"{grid:.2f} on the grid{extra}, about {interp:.2f} interpolated ({fmt_rate(float(rates[below]))} at "
+            f"{below:.2f}, {fmt_rate(float(rates[grid]))} at {grid:.2f})")
+
+
 def _sensitivity(sensitivity: pd.DataFrame, mde: Mapping[str, Any]) -> str:
-    """The smallest true effect each claim of no effect fails on in 80% of replications."""
+    """The smallest true effect each claim of no effect fails on in 80% of replications.
+
+    Read off the grid and interpolated linearly between the two grid points around 80%
+    (:func:`xhs_sharing.analysis.montecarlo.interpolated_crossing`): a grid in steps of .05
+    read off at its points alone overstates the crossing by up to one step.
+    """
+    interp = min_detectable_interpolated(sensitivity, POWER_LEVEL)
     parts = []
     for cid in dict.fromkeys(sensitivity["claim_id"].astype(str)):  # spec order, as simulated
         if cid not in mde:
@@ -221,15 +247,51 @@ def _sensitivity(sensitivity: pd.DataFrame, mde: Mapping[str, Any]) -> str:
         link = str(grp["path"].iloc[0])
         if v is None:
             parts.append(f"{cid}, not reached up to {link} = {float(grp['effect'].max()):.2f}")
-        elif cid == link:
-            parts.append(f"{cid}, {v:.2f}")
+            continue
+        if cid == link:
+            parts.append(f"{cid}, {_crossing_text(grp, float(v), interp.get(cid))}")
         else:
             pe = float(grp.loc[grp["effect"] == v, "population_effect"].iloc[0])
-            parts.append(f"{cid}, {link} = {v:.2f} (an indirect effect of {pe:.3f})")
+            extra = f" (an indirect effect of {pe:.3f})"
+            parts.append(f"{cid}, {link} = {_crossing_text(grp, float(v), interp.get(cid), extra)}")
     return (f"At n = {int(sensitivity['n'].iloc[0]):,} the smallest true standardized effect that makes a "
             f"claim of no effect fail in at least 80% of replications is: {'; '.join(parts)}. Smaller true "
             "effects would mostly pass as 'no effect': these claims rule out effects of about that size, "
             "not every effect.")
+
+
+def reading_parts(table: pd.DataFrame, claims: pd.DataFrame, joint: pd.DataFrame, power: Mapping[str, Any],
+                  study: Study, sensitivity: pd.DataFrame | None = None) -> dict[str, list[str]]:
+    """The sentences of :func:`reading`, by the question they answer (issue 17 point 16).
+
+    ``each``: how likely each claim is to reproduce (the design, then each
+    group of :func:`claim_groups`); ``all``: the joint rate; ``null``: what
+    the claims of no effect could hide (the sensitivity analysis). Empty
+    lists when no replication was simulated or the spec has no population values.
+    """
+    parts: dict[str, list[str]] = {"each": [], "all": [], "null": []}
+    sizes = sorted(int(n) for n in joint["n"])
+    if not sizes or not study.has_population:
+        return parts
+    small, large = sizes[0], sizes[-1]
+    groups = claim_groups(study)
+    each = parts["each"]
+    each.append(_design(table, joint, sizes, groups))
+    if groups["true_null"]:
+        each.append(_true_nulls(claims, groups["true_null"], all_nulls=not groups["missed_effect"]))
+    if groups["missed_effect"]:
+        each.append(_missed(claims, study, groups["missed_effect"], small, large))
+    if groups["power"]:
+        each.append(_effects(claims, groups["power"], small, large, all_effects=not groups["false_effect"]))
+    if groups["false_effect"]:
+        each.append(_false_effects(claims, study, groups["false_effect"]))
+    parts["all"].append(_joint(joint, power, len(study.claims), large))
+    if groups["true_null"] and (ceiling := _ceiling(table, groups["true_null"], not groups["missed_effect"])):
+        parts["all"].append(ceiling)
+    mde = power.get("min_detectable_80")
+    if sensitivity is not None and len(sensitivity) and isinstance(mde, Mapping):
+        parts["null"].append(_sensitivity(sensitivity, mde))
+    return parts
 
 
 def reading(table: pd.DataFrame, claims: pd.DataFrame, joint: pd.DataFrame, power: Mapping[str, Any],
@@ -258,27 +320,154 @@ def reading(table: pd.DataFrame, claims: pd.DataFrame, joint: pd.DataFrame, powe
     str
         The sentences, joined by spaces.
     """
-    sizes = sorted(int(n) for n in joint["n"])
-    if not sizes:
+    if not len(joint):
         return "No replications were simulated."
     if not study.has_population:
         return ("The study spec declares no population values, so these rates cannot be read against a population "
                 "model; the tables below are shown as they are.")
-    small, large = sizes[0], sizes[-1]
+    parts = reading_parts(table, claims, joint, power, study, sensitivity)
+    return " ".join(parts["each"] + parts["all"] + parts["null"])
+
+
+def declared_effects(study: Study) -> tuple[float, float] | None:
+    """Smallest and largest non-zero standardized population path of the spec (absolute), None without any."""
+    values = [abs(float(p.std)) for p in study.paths if p.std]
+    return (min(values), max(values)) if values else None
+
+
+def rate_at(sizes: Sequence[int], rates: Sequence[float], n: int) -> tuple[float, bool] | None:
+    """A rate at sample size ``n``: simulated when ``n`` is in the grid, else interpolated linearly.
+
+    Returns ``(rate, interpolated)``; None when ``n`` lies outside the simulated sizes (no extrapolation).
+
+    >>> rate_at([400, 600], [0.54, 0.84], 500)
+    (0.69, True)
+    >>> rate_at([400, 500, 600], [0.54, 0.70, 0.84], 500)
+    (0.7, False)
+    >>> rate_at([400, 600], [0.54, 0.84], 1000) is None
+    True
+    """
+    pairs = sorted(zip((int(s) for s in sizes), (float(r) for r in rates)))
+    for s, r in pairs:
+        if s == n:
+            return r, False
+    below = [(s, r) for s, r in pairs if s < n]
+    above = [(s, r) for s, r in pairs if s > n]
+    if not below or not above:
+        return None
+    (s0, r0), (s1, r1) = below[-1], above[0]
+    return round(r0 + (n - s0) / (s1 - s0) * (r1 - r0), 12), True
+
+
+def _at_n(sizes: Sequence[int], n: int) -> str:
+    """``n = 500, the size analysed here`` and, off the grid, how the rate was got."""
+    grid = sorted(int(s) for s in sizes)
+    if n in grid:
+        return f"At n = {n:,}, the size analysed here,"
+    below = max(s for s in grid if s < n)
+    above = min(s for s in grid if s > n)
+    return (f"At n = {n:,}, the size analysed here (not simulated: interpolated linearly between n = {below:,} "
+            f"and n = {above:,}),")
+
+
+def _outside(sizes: Sequence[int], n: int) -> str:
+    grid = sorted(int(s) for s in sizes)
+    return (f"The size analysed here, n = {n:,}, lies outside the simulated sizes (n = {grid[0]:,} to {grid[-1]:,}), "
+            "so no rate is given for it: add it to montecarlo.sample_sizes.")
+
+
+def _assumption(study: Study) -> str:
+    """The population effect sizes the rates assume, read from the spec."""
+    span = declared_effects(study)
+    if span is None:
+        return "Every population path of the study specification is zero."
+    lo, hi = (f"{v:.2f}".lstrip("0") for v in span)
+    size = f"{lo} to {hi}" if lo != hi else lo
+    return (f"These rates assume the population effect sizes the study specification declares: standardized paths "
+            f"of {size} where it has an effect, exactly 0 where it has none. They are not a property of the claims: "
+            "with smaller true effects every claim of an effect would reproduce less often, with larger ones more often.")
+
+
+def _each_at(claims: pd.DataFrame, ids: Sequence[str], n: int) -> str:
+    """The claims of a true effect at the analysed n: their range and the weakest."""
+    sizes = sorted({int(s) for s in claims["n"]})
+    at = {}
+    for cid in ids:
+        sub = claims[claims["claim_id"] == cid]
+        got = rate_at(sub["n"].tolist(), sub["reproduction_rate"].tolist(), n)
+        if got is None:
+            return _outside(sizes, n)
+        at[cid] = got[0]
+    weakest = min(at, key=at.get)
+    return (f"{_at_n(sizes, n)} the {len(ids)} claims of an effect the population has reproduce in "
+            f"{fmt_rate(min(at.values()))} to {fmt_rate(max(at.values()))} of simulated surveys; the weakest is "
+            f"{weakest}, {fmt_rate(at[weakest])}.")
+
+
+def _joint_at(joint: pd.DataFrame, n_claims: int, n: int) -> str:
+    """The joint rate at the analysed n, with its interval when simulated, in plain words."""
+    sizes = [int(s) for s in joint["n"]]
+    got = rate_at(sizes, joint["joint_rate"].tolist(), n)
+    if got is None:
+        return _outside(sizes, n)
+    rate, interpolated = got
+    ci = ""
+    if not interpolated:
+        row = joint[joint["n"] == n].iloc[0]
+        ci = f" (95% CI {fmt_rate(float(row['ci_low']))} to {fmt_rate(float(row['ci_high']))})"
+    fail = round((1 - rate) * 10)
+    plain = (f": even if every hypothesis were true, about {fail} in 10 surveys of this size would fail at least "
+             "one claim." if fail >= 1 else ".")
+    return (f"{_at_n(sizes, n)} all {n_claims} claims reproduce together in {'about ' if interpolated else ''}"
+            f"{fmt_rate(rate)} of simulated surveys{ci}{plain}")
+
+
+QUESTIONS = (
+    ("mc-each", "How likely is each claim to reproduce?",
+     "In plain words: if the population were exactly as the study specification declares it, how often would a "
+     "survey show each claim as stated? A claim's reproduction rate is the share of simulated surveys in which "
+     "its decision rule says \u201creproduced\u201d. For a claim of an effect it is the power of its test (the chance "
+     "of detecting an effect that is there); for a claim of no effect whose population value is zero it is "
+     "1 minus the type I error rate (the chance of not declaring a zero effect significant)."),
+    ("mc-all", "How many respondents does it take for all of them?",
+     "In plain words: how large must a survey be for every claim to come out as stated in the same survey? The "
+     "joint rate is the share of simulated surveys in which all claims reproduce together; it is lower than any "
+     "single claim's rate, because each claim can fail on its own."),
+    ("mc-null", "What effects could the claims of no effect hide?",
+     "In plain words: a claim of no effect passes whenever the true effect is too small for the survey to detect, "
+     "so \u201cnot significant\u201d cannot rule out small effects. The smallest detectable effect of such a claim is the "
+     "true standardized effect at which the claim fails (the effect is detected) in 80% of simulated surveys; "
+     "its equivalence test in the claims table asks the same question of the data analysed."),
+)
+"""The Monte Carlo section's three questions: anchor id, heading, plain-words opening with the terms defined."""
+
+
+def questions(table: pd.DataFrame, claims: pd.DataFrame, joint: pd.DataFrame, power: Mapping[str, Any],
+              study: Study, sensitivity: pd.DataFrame | None = None, analysed_n: int | None = None
+              ) -> list[dict[str, str]]:
+    """One paragraph per question of :data:`QUESTIONS` (issue 17 points 3 and 16): plain words first, then the numbers.
+
+    ``analysed_n`` is the number of respondents the main analysis used: the
+    rates at it are given (interpolated, and said so, when it is not a
+    simulated size). A paragraph with nothing to say is left out.
+    """
+    parts = reading_parts(table, claims, joint, power, study, sensitivity)
+    if not any(parts.values()):
+        return []
     groups = claim_groups(study)
-    out = [_design(table, joint, sizes, groups)]
-    if groups["true_null"]:
-        out.append(_true_nulls(claims, groups["true_null"], all_nulls=not groups["missed_effect"]))
-    if groups["missed_effect"]:
-        out.append(_missed(claims, study, groups["missed_effect"], small, large))
-    if groups["power"]:
-        out.append(_effects(claims, groups["power"], small, large, all_effects=not groups["false_effect"]))
-    if groups["false_effect"]:
-        out.append(_false_effects(claims, study, groups["false_effect"]))
-    out.append(_joint(joint, power, len(study.claims), large))
-    if groups["true_null"] and (ceiling := _ceiling(table, groups["true_null"], not groups["missed_effect"])):
-        out.append(ceiling)
-    mde = power.get("min_detectable_80")
-    if sensitivity is not None and len(sensitivity) and isinstance(mde, Mapping):
-        out.append(_sensitivity(sensitivity, mde))
-    return " ".join(out)
+    each = [_assumption(study)]
+    if analysed_n and groups["power"]:
+        each.append(_each_at(claims, groups["power"], analysed_n))
+    all_ = [_joint_at(joint, len(study.claims), analysed_n)] if analysed_n else []
+    null = list(parts["null"])
+    sens_n = power.get("sensitivity_n")
+    if null and analysed_n and sens_n and int(sens_n) != analysed_n:
+        which = ("larger effects could hide in the smaller survey analysed" if analysed_n < int(sens_n)
+                 else "the larger survey analysed detects somewhat smaller effects")
+        null.append(f"The sensitivity analysis simulates surveys of n = {int(sens_n):,} (synthetic.n), not the "
+                    f"n = {analysed_n:,} analysed here: {which}.")
+    # the assumption, what was simulated, the rate at the n analysed, then each group of claims
+    bodies = {"mc-each": each[:1] + parts["each"][:1] + each[1:] + parts["each"][1:],
+              "mc-all": all_ + parts["all"], "mc-null": null}
+    return [{"id": qid, "question": q, "text": " ".join([plain, *bodies[qid]])}
+            for qid, q, plain in QUESTIONS if bodies[qid]]

@@ -145,7 +145,8 @@ def data_view(source: Mapping[str, Any]) -> dict[str, Any]:
             "method": str(source.get("missing", DASH)), "text": text, "observed": kind == "observed",
             "warnings": [str(w) for w in source.get("warnings") or []],
             "renamed": ", ".join(f"{k} \u2192 {v}" for k, v in renamed.items()),
-            "missing": missing_view(source), "careless": careless_view(source)}
+            "missing": missing_view(source), "careless": careless_view(source),
+            "n": int(c["n_analysed"]) if _finite(c["n_analysed"]) else None}
 
 
 def run_time(info: Mapping[str, Any]) -> str:

@@ -18,22 +18,46 @@ SPEC_NAME = "the study specification"
 """How the report names the claims' origin when the spec has no ``source`` block."""
 
 
+def _source_publishes(study: Study) -> str:
+    """What the source does not publish, as a sentence (empty when it publishes estimates and its sample size).
+
+    For a paper with ``publishes_estimates: false`` and ``reports_sample_size: false``: "The paper
+    publishes no data, no model estimates and no sample size, only which links are significant. "
+    """
+    src = study.source
+    if src is None or (src.publishes_estimates and src.reports_sample_size):
+        return ""
+    lacks = (["no data", "no model estimates"] if not src.publishes_estimates else []) + (
+        ["no sample size"] if not src.reports_sample_size else [])
+    listed = lacks[0] if len(lacks) == 1 else ", ".join(lacks[:-1]) + " and " + lacks[-1]
+    only = ", only which links are significant" if not src.publishes_estimates else ""
+    return f"{src.name.capitalize()} publishes {listed}{only}. "
+
+
 def summary_sentence(study: Study) -> str:
-    """The first sentence of the Summary: what the report runs and how many claims it checks.
+    """The first sentence of the Summary: what was built, what the report runs and how many claims it checks.
+
+    A source (paper) is not re-run: it has no model of this package's making to re-run (issue 17
+    point 1). The sentence says what the package built from the source's statements.
 
     Examples
     --------
-    With a ``source`` block of kind ``paper``: "This report re-runs the
-    analysis of the paper: a latent structural equation model of 8 constructs
-    ..., and checks 19 of its findings (...)". Without: "This report runs the
-    analysis of the study specification: ..., and checks its 19 claims (...)".
+    With a ``source`` block of kind ``paper`` that publishes no estimates and
+    no sample size: "The paper publishes no data, no model estimates and no
+    sample size, only which links are significant. From its statements this
+    package built a latent structural equation model of 8 constructs ... and
+    19 checkable claims (...); this report fits that model to the survey
+    described below and checks the claims." Without a source: "This report
+    runs the analysis of the study specification: ..., and checks its 19
+    claims (...)".
     """
     model = (f"a latent structural equation model of {len(study.constructs)} constructs measured by "
              f"{len(study.items)} Likert items, with {len(study.paths)} structural paths")
     what = "(the significance and sign of paths and of mediated effects)"
     if study.source is not None:
-        return (f"This report re-runs the analysis of {study.source.name}: {model}, and checks "
-                f"{len(study.claims)} of its findings {what}.")
+        return (f"{_source_publishes(study)}From the statements of {study.source.name} this package built {model}, "
+                f"and {len(study.claims)} checkable claims {what}; this report fits that model to the survey "
+                "described below and checks the claims.")
     return f"This report runs the analysis of {SPEC_NAME}: {model}, and checks its {len(study.claims)} claims {what}."
 
 

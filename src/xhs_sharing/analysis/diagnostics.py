@@ -53,7 +53,7 @@ from xhs_sharing.study.syntax import n_free_parameters
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULTS", "Diagnostics", "DiagnosticsStop", "Finding", "diagnose"]
+__all__ = ["DEFAULTS", "Diagnostics", "DiagnosticsStop", "Finding", "diagnose", "nonconvergence_hint"]
 
 #: The config's ``diagnostics`` defaults (its JSON Schema): htmt_stop, vif_stop, copy_share, min_n_per_parameter.
 DEFAULTS: Final[dict[str, Any]] = config_defaults()["diagnostics"]
@@ -287,6 +287,18 @@ def _likely_pair_hint(table: pd.DataFrame) -> str:
     i, j = np.unravel_index(np.nanargmax(v), v.shape)
     return (f" The most alike constructs are {table.index[i]} and {table.index[j]} (HTMT {_fmt(v[i, j])}); "
             "check their items for near-duplicates, or too few respondents.")
+
+
+def nonconvergence_hint(items: pd.DataFrame, study: Study, missing: str = "listwise") -> str:
+    """For a model that does not converge: the most alike pair of constructs by HTMT, and where to look.
+
+    Cheap (no model fit): one correlation matrix. Empty when no pair is defined.
+    """
+    try:
+        table = htmt(items, study.items_by_construct, missing=missing)
+    except XhsError:
+        return ""
+    return _likely_pair_hint(table).strip()
 
 
 def diagnose(items: pd.DataFrame, study: Study, settings: Mapping[str, Any] | None = None,

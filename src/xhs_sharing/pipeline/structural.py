@@ -44,6 +44,7 @@ from typing import Any, Final
 
 import pandas as pd
 
+from xhs_sharing.analysis.diagnostics import nonconvergence_hint
 from xhs_sharing.analysis.mediation import (
     BootstrapResult,
     Chain,
@@ -165,7 +166,11 @@ def fit_model(
     """
     syntax = structural_syntax(study)
     require_positive_definite_covariance(items, study.item_ids)
-    fit = fit_structural(syntax, items, missing=missing, allow_improper=True, estimator=estimator)
+    try:
+        fit = fit_structural(syntax, items, missing=missing, allow_improper=True, estimator=estimator)
+    except EstimationError as exc:  # name where to look (issue 19 point 2: it named nothing)
+        raise EstimationError(f"the structural model cannot be estimated: {exc}. "
+                              f"{nonconvergence_hint(items, study, missing)}".rstrip()) from exc
     # A singular information matrix is the one diagnosis of fit_structural that is
     # not about the solution: the model is not identified, there are no estimates.
     solution = solution_problems(fit.structure, fit.theta)

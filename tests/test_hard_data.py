@@ -137,3 +137,36 @@ def test_a_stopped_run_names_the_cause_and_leaves_no_result(tmp_path, case, word
     assert "the measurement diagnostics stop the run" in log and words in log
     for key in ("diagnostics", "checks", "loadings", "paths", "bootstrap", "claims", "report"):
         assert not (work / PATHS[key]).exists(), f"{PATHS[key]} exists after the stop"
+
+
+def test_the_report_says_at_its_top_what_weakens_the_model(tmp_path, frames, study):
+    import json
+
+    from report_fixtures import fixed_inputs, write_fixture_results
+    from xhs_sharing.report.context import build_context
+    from xhs_sharing.report.render import render_report
+
+    out = write_fixture_results(tmp_path, study, with_montecarlo=False)
+    fx = fixed_inputs()
+
+    def render() -> str:
+        return render_report(build_context(out["results"], study, fx["config_text"], "s", fx["data_source"],
+                                           fx["run_info"]))
+
+    html = render()  # no diagnostics file; 6 of 2,000 resamples failed, under 1%: said in the mediation section only
+    assert 'id="summary-weakened"' not in html
+    assert "0.3% of the bootstrap resamples failed (not converged 6): percentile intervals from" in html
+    (tmp_path / PATHS["diagnostics"]).write_text(json.dumps(diagnose(frames["small_n"], study).document()),
+                                                 encoding="utf-8")
+    boot_path = tmp_path / PATHS["bootstrap"]
+    boot = json.loads(boot_path.read_text(encoding="utf-8"))
+    boot.update(converged=boot["requested"] - 50, failed=50, failures={"improper": 48, "nonconverged": 2})
+    boot_path.write_text(json.dumps(boot), encoding="utf-8")
+    html = render()
+    top = html[html.index('id="summary-weakened"'):]
+    top = top[:top.index("</div>")]
+    assert "80 respondents for the structural model&#39;s 75 free parameters" in top
+    share = f"{50 / boot['requested']:.1%}"
+    assert (f"{share} of the bootstrap resamples failed (improper 48, nonconverged 2): percentile intervals from "
+            "the surviving resamples may be biased") in top
+    assert html.index('id="summary-weakened"') < html.index('id="summary-claims"')

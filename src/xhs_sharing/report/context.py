@@ -75,13 +75,25 @@ def _captions(res: dict[str, Any], study: Study) -> dict[str, str]:
     return {"paths": figures.path_diagram_caption(study, str(res["model_syntax"]))}
 
 
+TOP_FAILURE_SHARE = 0.01
+"""Share of failed bootstrap resamples from which the top of the report says so (the mediation section always
+does): below it, even if every failure came from one tail, a 95% interval's end moves by under one percentile."""
+
+
 def weakened_view(diagnostics: dict[str, Any] | None, bootstrap: dict[str, Any]) -> list[str]:
-    """What weakens the model, for the callout at the top of the report: the diagnostics' findings, failed resamples."""
+    """What weakens the model, for the callout at the top of the report.
+
+    The diagnostics' findings that weaken the model (and the likely cause),
+    and the failed bootstrap resamples with the bias caveat from
+    :data:`TOP_FAILURE_SHARE` on.
+    """
     found = [f["message"] for f in (diagnostics or {}).get("findings", []) if f.get("severity") == "weakens"]
     if (diagnostics or {}).get("likely_cause") and found:
         found.append(diagnostics["likely_cause"])
-    boot = bootstrap_failure_text(bootstrap)
-    return [*found, boot] if boot else found
+    failed, requested = bootstrap.get("failed") or 0, bootstrap.get("requested") or 0
+    if requested and failed >= TOP_FAILURE_SHARE * requested:
+        found.append(bootstrap_failure_text(bootstrap))
+    return found
 
 
 def build_context(

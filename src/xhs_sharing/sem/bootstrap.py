@@ -450,9 +450,13 @@ class _Collector:
         self.checked = True
         failures = dict(Counter(s for s in status if s != CONVERGED))
         n_failed = sum(failures.values())
+        if n_failed == len(status) == self.requested:
+            return  # all refitted and none converged: the caller's "none converged" error says so
         if n_failed > float(self.max_failure_rate or 0.0) * len(status):
+            where = (f"after its first {len(status)} of {self.requested} resamples" if len(status) < self.requested
+                     else f"after all {self.requested} resamples")
             raise BootstrapFailure(
-                f"the bootstrap stopped after its first {len(status)} of {self.requested} resamples: {n_failed} "
+                f"the bootstrap stopped {where}: {n_failed} "
                 f"failed ({n_failed / len(status):.0%}: {failure_text(failures)}), more than "
                 f"structural.max_failure_rate = {self.max_failure_rate:g}; percentile intervals from the "
                 "surviving resamples would be biased (the failures are the resamples with extreme estimates)",

@@ -50,6 +50,18 @@ def error_line(work: Path) -> str:
     return "failed without a diagnosed error (see the Snakemake output)"
 
 
+def job_times(work: Path) -> str:
+    """Wall and CPU seconds of every job that wrote a benchmark file: ``prepare_data 3.2/2.1``."""
+    out = []
+    for tsv in sorted((work / "logs" / "benchmarks").glob("*.tsv"), key=lambda p: p.stat().st_mtime):
+        head, *rows = tsv.read_text(encoding="utf-8").splitlines()
+        cols = head.split("\t")
+        for row in rows:
+            vals = dict(zip(cols, row.split("\t"), strict=False))
+            out.append(f"{tsv.stem} {float(vals['s']):.1f}/{float(vals.get('cpu_time') or 'nan'):.1f}")
+    return "jobs (wall/cpu s): " + ", ".join(out)
+
+
 def run_case(name: str) -> tuple[float, str]:
     """Seconds to finish or stop, and the verdict, of case ``name``."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,6 +73,7 @@ def run_case(name: str) -> tuple[float, str]:
         proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "case.yaml", "-q"],
                               cwd=work, env={**os.environ, "MPLBACKEND": "Agg"}, capture_output=True, text=True)
         seconds = time.perf_counter() - started
+        print(f"  {name}: {job_times(work)}", flush=True)
         if proc.returncode == 0:
             diag = json.loads((work / "results" / "measurement" / "diagnostics.json").read_text(encoding="utf-8"))
             boot = json.loads((work / "results" / "structural" / "bootstrap.json").read_text(encoding="utf-8"))
@@ -70,6 +83,8 @@ def run_case(name: str) -> tuple[float, str]:
 
 
 def main(names: list[str]) -> int:
+    print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs "
+          "(wall times are only comparable to the 60 s bound on an otherwise idle 2-core machine)", flush=True)
     worst = 0.0
     for name in names or list(hard_data.CASES):
         seconds, verdict = run_case(name)

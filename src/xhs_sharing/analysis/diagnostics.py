@@ -147,9 +147,10 @@ def count_straight_liners(items: pd.DataFrame, study: Study) -> int:
     """Respondents whose answers to every item that is not reverse-worded are one value (zero range)."""
     forward = [it.id for it in study.items if not it.reverse and it.id in items.columns]
     x = items[forward].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        same = np.nanmax(x, axis=1) == np.nanmin(x, axis=1)
-    return int(same.sum())
+    answered = ~np.isnan(x)
+    high = np.where(answered, x, -np.inf).max(axis=1)
+    low = np.where(answered, x, np.inf).min(axis=1)
+    return int(((high == low) & (answered.sum(axis=1) > 1)).sum())
 
 
 def _straight_cause(n_liners: int, n: int) -> str:

@@ -170,3 +170,28 @@ def test_the_report_says_at_its_top_what_weakens_the_model(tmp_path, frames, stu
     assert (f"{share} of the bootstrap resamples failed (improper 48, nonconverged 2): percentile intervals from "
             "the surviving resamples may be biased") in top
     assert html.index('id="summary-weakened"') < html.index('id="summary-claims"')
+
+
+def test_predictor_collinearity_is_judged_by_its_vif(study):
+    from xhs_sharing.analysis.diagnostics import collinearity_findings
+
+    ids = study.construct_ids
+    r = pd.DataFrame(np.eye(len(ids)), index=ids, columns=ids)
+    r.loc["IS", "ES"] = r.loc["ES", "IS"] = 0.96  # both predict SN: VIF 1 / (1 - .96^2) = 12.8
+    found = collinearity_findings(r, study, vif_stop=10)
+    targets = [p.target for p in study.paths if p.source == "IS" and ("ES", p.target) in
+               {(q.source, q.target) for q in study.paths}]  # every equation IS and ES both predict
+    assert "SN" in targets
+    assert sorted(f.subjects for f in found) == sorted([("IS", t) for t in targets] + [("ES", t) for t in targets])
+    assert {f.severity for f in found} == {"stop"}
+    assert "variance inflation factor of 12.8" in found[0].message and "with ES is 0.960" in found[0].message
+    r.loc["IS", "ES"] = r.loc["ES", "IS"] = 0.90  # VIF 5.3: from half of vif_stop the model is weakened
+    assert {f.severity for f in collinearity_findings(r, study, vif_stop=10)} == {"weakens"}
+
+
+def test_a_model_that_does_not_converge_is_told_where_to_look(frames, study):
+    from xhs_sharing.analysis.diagnostics import nonconvergence_hint
+
+    assert nonconvergence_hint(frames["near_collinear"], study) == (
+        "The most alike constructs are IS and ES (HTMT 0.963); check their items for near-duplicates, or too few "
+        "respondents.")

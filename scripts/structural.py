@@ -1,5 +1,8 @@
 """Snakemake entry point: the structural model and mediation stage."""
 
+import json
+from pathlib import Path
+
 from xhs_sharing.data.survey import read_analysis_table
 from xhs_sharing.io import run_step, write_csv, write_json, write_text
 from xhs_sharing.pipeline.structural import run_structural
@@ -13,6 +16,8 @@ def main(logger):
     cfg = sm.params.settings
     study = load_study(sm.input.study)
     items = read_analysis_table(sm.input.table)
+    weakened = json.loads(Path(sm.input.diagnostics).read_text(encoding="utf-8"))["findings"]
+    hint = "".join(f" Likely cause: {f['message']}." for f in weakened if f["severity"] == "weakens")
     logger.info("fitting the structural model on %d respondents; %d bootstrap resamples on %d thread(s)",
                 len(items), cfg["bootstrap"], sm.threads)
     out = run_structural(
@@ -21,6 +26,7 @@ def main(logger):
         mc_seed=stream_seed(sm.params.seed, "mc_intervals"), chunk_size=cfg["chunk_size"],
         mc_draws=cfg["mc_draws"], sesoi=cfg["sesoi"], n_jobs=sm.threads, engine=cfg["engine"],
         missing=sm.params.missing, estimator=sm.params.estimator,
+        max_failure_rate=cfg["max_failure_rate"], hint=hint,
     )
     b = out.bootstrap
     logger.info("estimator %s (missing answers: %s); bootstrap (%s): %d requested, %d converged, %d failed",

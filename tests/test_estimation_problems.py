@@ -187,7 +187,8 @@ def test_improper_bootstrap_resamples_are_judged_on_their_own(improper_run, impr
     # x1's residual variance (about -0.16) is negative in every resample too: each is screened
     # out as improper, and the bootstrap intervals are left empty, saying why
     assert (b["converged"], b["failed"]) == (0, RUN["n_boot"])
-    assert b["error"] == f"none of {RUN['n_boot']} bootstrap resamples converged"
+    assert b["error"] == f"none of {RUN['n_boot']} bootstrap resamples converged (improper {RUN['n_boot']})"
+    assert b["failures"] == {"improper": RUN["n_boot"]}  # issue 19: counted by reason, no longer {}
     assert any("bootstrap" in r.getMessage() and r.levelno == logging.WARNING for r in records)
     assert out.indirect_effects[["boot_ci_low", "boot_ci_high"]].isna().all().all()
     # the equivalence test of a null indirect effect then uses the Monte Carlo draws

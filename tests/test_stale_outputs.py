@@ -74,7 +74,7 @@ def test_a_failed_data_stage_after_a_good_run_leaves_no_stale_result(tmp_path):
     assert proc.returncode != 0
     log = (work / "logs" / "data" / "prepare_data.log").read_text(encoding="utf-8")
     assert str(bad) in log and "es2" in log and "9" in log
-    assert "removed 17 result(s) of the previous run, stale once the data change" in log
+    assert "removed 18 result(s) of the previous run, stale once the data change" in log
 
     for key in SURVEY_RESULTS:
         assert not (work / PATHS[key]).exists(), f"{PATHS[key]} outlived the failed data stage"

@@ -190,6 +190,12 @@ FILES: tuple[ResultFile, ...] = (
     ResultFile("checks", "results/measurement/checks.json", ("checks", "failed", "passed", "total", "warnings"),
                description="every measurement check with its threshold, comparison, reference and status"),
     ResultFile("cfa_syntax", "results/measurement/cfa_syntax.txt", description="lavaan syntax of the CFA"),
+    ResultFile("diagnostics", "results/measurement/diagnostics.json",
+               ("findings", "likely_cause", "n", "n_parameters", "n_per_parameter", "settings", "straight_liners",
+                "verdict"),
+               description="measurement diagnostics run before the models (xhs_sharing.analysis.diagnostics): "
+                           "verdict ok or weakened (a stop fails the rule), each finding with its severity, the "
+                           "constructs or items it names and its message"),
     # ---- structural (rule structural)
     ResultFile("model_syntax", "results/structural/model_syntax.txt", description="lavaan syntax of the SEM"),
     ResultFile("paths", "results/structural/paths.csv",
@@ -212,7 +218,8 @@ FILES: tuple[ResultFile, ...] = (
     ResultFile("bootstrap", "results/structural/bootstrap.json",
                ("chunk_size", "converged", "engine", "estimator", "failed", "failures", "mc_draws", "mc_information",
                 "mc_seed", "missing", "requested", "seed"),
-               optional=("engine_requested", "error", "note", "categories", *ESTIMATOR_KEYS_SINCE_ISSUE13[:1]),
+               optional=("engine_requested", "error", "note", "categories", *ESTIMATOR_KEYS_SINCE_ISSUE13[:1],
+                         "max_failure_rate", "stopped_after"),
                description="bootstrap and Monte Carlo interval settings and convergence counts"),
     ResultFile("equivalence", "results/structural/equivalence.csv",
                ("id", "kind", "estimate", "se", "ci90_low", "ci90_high", "sesoi", "pvalue", "verdict", "sesoi_path",

@@ -80,7 +80,7 @@ def codebook_input():
 # The result files the report reads, which the default target asks for.
 RESULT_FILES = [PATHS[key] for key in contract.REPORT_RESULTS]
 
-STEPS = ["validate_study", "prepare_data", "measurement", "structural", "claims"]
+STEPS = ["validate_study", "prepare_data", "diagnostics", "measurement", "structural", "claims"]
 
 
 # The whole study spec is checked here, before any job starts (schema, cross-field rules, population model),
@@ -117,6 +117,7 @@ def report_inputs(wildcards):
         "study": study_spec_path(),
         "survey": survey_input(),
         "source": PATHS["source"],
+        "diagnostics": PATHS["diagnostics"],
         "benchmarks": [f"logs/benchmarks/{step}.tsv" for step in steps],
     }
     if montecarlo_dir():

@@ -1,11 +1,33 @@
 # Stage 2: measurement validation (reliability, convergent and discriminant
-# validity, CFA fit) on whatever survey the data stage prepared.
+# validity, CFA fit) on whatever survey the data stage prepared. The
+# diagnostics come first and gate both models: on data that make the
+# structural model meaningless they stop the run in seconds, naming the cause.
+
+
+rule diagnostics:
+    input:
+        table=PATHS["items"],
+        study=study_spec_path(),
+    output:
+        diagnostics=PATHS["diagnostics"],
+    params:
+        settings=config["diagnostics"],
+        missing=config["data"]["missing"],
+    conda:
+        "../../environment.yml"
+    benchmark:
+        "logs/benchmarks/diagnostics.tsv"
+    log:
+        "logs/measurement/diagnostics.log",
+    script:
+        "../../scripts/diagnostics.py"
 
 
 rule measurement:
     input:
         table=PATHS["items"],
         study=study_spec_path(),
+        diagnostics=PATHS["diagnostics"],
     output:
         descriptives=PATHS["item_descriptives"],
         reliability=report(

@@ -6,6 +6,7 @@ rule structural:
     input:
         table=PATHS["items"],
         study=study_spec_path(),
+        diagnostics=PATHS["diagnostics"],
     output:
         syntax=PATHS["model_syntax"],
         paths=report(

@@ -81,6 +81,7 @@ from scipy import stats
 from xhs_sharing.analysis.structural import StructuralResult, fit_structural
 from xhs_sharing.errors import EstimationError, SpecError
 from xhs_sharing.sem.bootstrap import (
+    BootstrapFailure,
     BootstrapProgress,
     BootstrapRefits,
     ChunkFitter,
@@ -88,6 +89,7 @@ from xhs_sharing.sem.bootstrap import (
     bootstrap_refits,
     check_count,
     check_seed,
+    failure_text,
     fit_chunk,
 )
 from xhs_sharing.sem.frames import observed_matrix
@@ -591,7 +593,8 @@ def _bootstrap_result(
     ok = refits.converged
     n_ok = int(ok.sum())
     if n_ok == 0:
-        raise EstimationError(f"none of {n_boot} bootstrap resamples converged")
+        raise BootstrapFailure(f"none of {n_boot} bootstrap resamples converged ({failure_text(refits.failures)})",
+                               refits.failures, n_boot)
     if n_ok < n_boot:
         logger.warning("bootstrap: %d of %d resamples failed (%s); intervals use the "
                        "%d converged ones", n_boot - n_ok, n_boot, refits.failures, n_ok)
@@ -618,6 +621,7 @@ def bootstrap_indirect(
     chunk_fitter: ChunkFitter = fit_chunk,
     mp_context: str = "spawn",
     missing: str = MISSING_DEFAULT,
+    max_failure_rate: float | None = None,
 ) -> BootstrapResult:
     """Percentile bootstrap of indirect, direct and total effects (Efron & Tibshirani 1993; Preacher & Hayes 2008).
 
@@ -669,6 +673,9 @@ def bootstrap_indirect(
     missing : {"listwise", "fiml"}, default "listwise"
         Passed to :func:`~xhs_sharing.analysis.structural.fit_structural` when
         ``full_fit`` is not given.
+    max_failure_rate : float, optional
+        Stop early when more than this share of the first chunks' resamples
+        fails (:func:`~xhs_sharing.sem.bootstrap.bootstrap_refits`).
 
     Returns
     -------
@@ -694,7 +701,8 @@ def bootstrap_indirect(
     point = compute_effects(fit.structure, fit.theta, specs)
     _warn_unlisted_pathways(specs, point[0])
     refits = bootstrap_refits(fit.structure, x, fit.theta, n_resamples=n_boot, seed=seed, chunk_size=chunk_size,
-                              chunk_fitter=fitter, n_jobs=n_jobs, progress=progress, mp_context=mp_context)
+                              chunk_fitter=fitter, n_jobs=n_jobs, progress=progress, mp_context=mp_context,
+                              max_failure_rate=max_failure_rate)
     return _bootstrap_result(fit.structure, specs, point, refits)
 
 

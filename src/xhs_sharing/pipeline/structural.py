@@ -44,6 +44,7 @@ from typing import Any, Final
 
 import pandas as pd
 
+from xhs_sharing.analysis.diagnostics import nonconvergence_hint
 from xhs_sharing.analysis.mediation import (
     BootstrapResult,
     Chain,
@@ -68,7 +69,7 @@ from xhs_sharing.analysis.structural_tables import f2_table, latent_covariance_t
 from xhs_sharing.errors import EstimationError, SpecError
 from xhs_sharing.results import with_estimator
 from xhs_sharing.sem.batched import BatchedChunkFitter, BatchedModel
-from xhs_sharing.sem.bootstrap import BootstrapProgress, ChunkFitter, FimlChunkFitter, fit_chunk
+from xhs_sharing.sem.bootstrap import BootstrapFailure, BootstrapProgress, ChunkFitter, FimlChunkFitter, fit_chunk
 from xhs_sharing.sem.checks import solution_problems
 from xhs_sharing.sem.fiml_batched import BatchedFimlChunkFitter
 from xhs_sharing.sem.fit import ESTIMATOR_KEY, fit_measures, robust_fit_measures
@@ -93,7 +94,7 @@ __all__ = [
 _CONFIG: Final = config_defaults()
 
 #: Defaults of the ``structural`` section of the config (from its JSON Schema):
-#: ``bootstrap``, ``chunk_size``, ``engine``, ``mc_draws``, ``sesoi``.
+#: ``bootstrap``, ``chunk_size``, ``engine``, ``mc_draws``, ``sesoi``, ``max_failure_rate``.
 DEFAULTS: Final[dict[str, Any]] = _CONFIG["structural"]
 
 ENGINES: Final = tuple(load_schema("config.schema.yaml")["properties"]["structural"]["properties"]["engine"]["enum"])
@@ -130,11 +131,17 @@ class BootstrapRun:
         Why ``result`` is None.
     engine : str
         Engine that refitted the resamples (``"one-by-one FIML"`` under FIML).
+    failures : dict of str to int
+        Failed resamples by reason when ``result`` is None (the result holds them otherwise).
+    judged : int
+        Resamples refitted before the bootstrap stopped (0 when it did not stop).
     """
 
     result: BootstrapResult | None
     error: str | None
     engine: str
+    failures: dict[str, int] = dataclasses.field(default_factory=dict)
+    judged: int = 0
 
 
 def fit_model(
@@ -165,7 +172,11 @@ def fit_model(
     """
     syntax = structural_syntax(study)
     require_positive_definite_covariance(items, study.item_ids)
-    fit = fit_structural(syntax, items, missing=missing, allow_improper=True, estimator=estimator)
+    try:
+        fit = fit_structural(syntax, items, missing=missing, allow_improper=True, estimator=estimator)
+    except EstimationError as exc:  # name where to look (issue 19 point 2: it named nothing)
+        raise EstimationError(f"the structural model cannot be estimated: {exc}. "
+                              f"{nonconvergence_hint(items, study, missing)}".rstrip()) from exc
     # A singular information matrix is the one diagnosis of fit_structural that is
     # not about the solution: the model is not identified, there are no estimates.
     solution = solution_problems(fit.structure, fit.theta)
@@ -180,7 +191,7 @@ def fit_model(
 
 
 def choose_chunk_fitter(
-    fit: StructuralResult, items: pd.DataFrame, engine: str, n_jobs: int
+    fit: StructuralResult, items: pd.DataFrame, engine: str, n_jobs: int, max_failure_rate: float | None = None,
 ) -> tuple[ChunkFitter, str, int]:
     """The chunk fitter of the bootstrap for ``engine``, the engine it is, and the worker count.
 
@@ -192,6 +203,10 @@ def choose_chunk_fitter(
       the reference: same estimates to about 1e-8);
     * ``"batched"``: :class:`~xhs_sharing.sem.batched.BatchedChunkFitter`,
       in this process (the batch is the parallelism: ``n_jobs`` becomes 1);
+      the members the batch does not converge are refitted one by one only
+      around a proper full-sample solution, and only while the chunk's
+      improper share stays within ``max_failure_rate`` (else the early stop
+      is certain);
     * ``"one-by-one"``: :func:`~xhs_sharing.sem.bootstrap.fit_chunk` on
       ``n_jobs`` worker processes.
 
@@ -211,7 +226,8 @@ def choose_chunk_fitter(
             return BatchedFimlChunkFitter.from_fit(fit), "batched FIML", 1
         return FimlChunkFitter.from_fit(fit), "one-by-one FIML", n_jobs
     if engine == "batched":
-        return BatchedChunkFitter(BatchedModel.from_fit(fit)), engine, 1
+        return BatchedChunkFitter(BatchedModel.from_fit(fit), refit=fit.proper,
+                                  refit_above=max_failure_rate), engine, 1
     return fit_chunk, engine, n_jobs
 
 
@@ -243,6 +259,8 @@ def run_bootstrap(
     engine: str,
     n_jobs: int,
     progress: Callable[[BootstrapProgress], None] | None = None,
+    max_failure_rate: float | None = None,
+    hint: str = "",
 ) -> BootstrapRun:
     """Percentile bootstrap of every effect of ``chains``, also around an improper solution.
 
@@ -250,27 +268,39 @@ def run_bootstrap(
     improper full-sample fit so that no caller bootstraps one silently; here
     the problems are already logged and recorded (:func:`fit_model`), and
     each resample is screened on its own by the chunk fitter.  If then no
-    resample is proper the bootstrap is left empty (``error`` says why);
-    with a proper fit every failure propagates.
+    resample is proper, or more than ``max_failure_rate`` of the first
+    chunks' fail, the bootstrap is left empty (``error`` says why,
+    ``failures`` counts the reasons); with a proper fit every failure
+    propagates, an early stop as :class:`~xhs_sharing.sem.bootstrap.BootstrapFailure`
+    whose message ends with ``hint`` (the likely cause) and how to go on.
     """
-    fitter, engine_used, n_jobs = choose_chunk_fitter(fit, items, engine, n_jobs)
+    fitter, engine_used, n_jobs = choose_chunk_fitter(fit, items, engine, n_jobs, max_failure_rate)
     boot_fit = fit if fit.proper else dataclasses.replace(fit, problems=())
     boot: BootstrapResult | None = None
     error: str | None = None
+    failures: dict[str, int] = {}
+    judged = 0
     started = time.perf_counter()
     try:
         boot = bootstrap_indirect(items, syntax, chains, n_boot, seed, chunk_size=chunk_size, n_jobs=n_jobs,
-                                  progress=progress, full_fit=boot_fit, chunk_fitter=fitter)
+                                  progress=progress, full_fit=boot_fit, chunk_fitter=fitter,
+                                  max_failure_rate=max_failure_rate)
     except EstimationError as exc:
+        if fit.proper and isinstance(exc, BootstrapFailure) and exc.early:
+            raise BootstrapFailure(f"{exc}.{hint} To accept such intervals anyway, raise "
+                                   "structural.max_failure_rate (1 never stops).", exc.failures, exc.judged,
+                                   early=True) from exc
         if fit.proper:
             raise
         error = str(exc)
+        if isinstance(exc, BootstrapFailure):
+            failures, judged = exc.failures, exc.judged
         logger.warning("bootstrap around the improper solution failed (%s): the bootstrap intervals "
                        "are left empty", exc)
     elapsed = time.perf_counter() - started
-    logger.info("bootstrap (%s): %d refits in %.1f s, %.1f ms per refit", engine_used, n_boot,
-                elapsed, 1000.0 * elapsed / n_boot)
-    return BootstrapRun(boot, error, engine_used)
+    logger.info("bootstrap (%s): %d refits in %.1f s, %.1f ms per refit", engine_used, judged or n_boot,
+                elapsed, 1000.0 * elapsed / (judged or n_boot))
+    return BootstrapRun(boot, error, engine_used, failures, judged)
 
 
 def equivalence_table(
@@ -354,11 +384,14 @@ def bootstrap_summary(
     engine: str,
     mc_draws: int,
     mc_seed: int,
+    max_failure_rate: float = DEFAULTS["max_failure_rate"],
 ) -> dict[str, Any]:
     """``bootstrap.json``: resamples requested, converged and failed (by reason), seeds and engines.
 
-    Without bootstrap draws every resample counts as failed and ``"error"``
-    says why; ``"engine_requested"`` appears when the engine used differs
+    Without bootstrap draws every resample counts as failed, ``"error"``
+    says why, ``"failures"`` counts the reasons of the resamples refitted
+    and ``"stopped_after"`` how many there were when the bootstrap stopped
+    early; ``"max_failure_rate"`` records the early-stop threshold; ``"engine_requested"`` appears when the engine used differs
     from the configured ``engine`` (FIML, WLSMV). ``"estimator"`` and
     ``"missing"`` as in ``fit.json``; under MLR ``"note"`` says that the
     bootstrap intervals are the ML bootstrap's (:data:`MLR_BOOTSTRAP_NOTE`).
@@ -370,10 +403,12 @@ def bootstrap_summary(
     """
     if run.result is not None:
         out: dict[str, Any] = dict(run.result.summary())
-    else:
+    else:  # no draws: every resample counts as failed, the reasons those of the resamples refitted
         out = {"requested": n_boot, "converged": 0, "failed": n_boot, "seed": seed,
-               "failures": {}, "error": run.error}
-    out.update(chunk_size=chunk_size, engine=run.engine)
+               "failures": dict(run.failures), "error": run.error}
+        if run.judged and run.judged < n_boot:
+            out["stopped_after"] = run.judged
+    out.update(chunk_size=chunk_size, engine=run.engine, max_failure_rate=max_failure_rate)
     if run.engine != engine:
         out["engine_requested"] = engine
     out.update(mc_draws=mc_draws, mc_seed=mc_seed, estimator=fit.method, missing=missing_label(fit.estimator),
@@ -401,6 +436,8 @@ def run_structural(
     progress: Callable[[BootstrapProgress], None] | None = None,
     missing: str = _CONFIG["data"]["missing"],
     estimator: str = _CONFIG["estimator"],
+    max_failure_rate: float = DEFAULTS["max_failure_rate"],
+    hint: str = "",
 ) -> StructuralOutputs:
     """Fit the latent structural model and its mediation analysis (the workflow's structural step).
 
@@ -441,6 +478,11 @@ def run_structural(
         it, ``fit["missing"]`` and ``bootstrap["missing"]`` the handling of
         missing answers (``"fiml"``: the FIML likelihood; MLR with FIML is
         lavaan's ``estimator = "MLR", missing = "ml"``).
+    max_failure_rate : float
+        The config's ``structural.max_failure_rate``: the bootstrap stops
+        when more than this share of its first chunks' resamples fails
+        (:func:`run_bootstrap`); ``hint``, the likely cause (the measurement
+        diagnostics' findings), ends that error.
 
     Returns
     -------
@@ -473,7 +515,8 @@ def run_structural(
         logger.info("estimator MLR: %s", MLR_BOOTSTRAP_NOTE)
     chains = mediation_chains(study)
     boot = run_bootstrap(items, syntax, fit, chains, n_boot=n_boot, seed=boot_seed, chunk_size=chunk_size,
-                         engine=engine, n_jobs=n_jobs, progress=progress)
+                         engine=engine, n_jobs=n_jobs, progress=progress, max_failure_rate=max_failure_rate,
+                         hint=hint)
     mc = monte_carlo_indirect(fit, chains, seed=mc_seed, n_draws=mc_draws)
     return StructuralOutputs(
         syntax=syntax,
@@ -482,7 +525,8 @@ def run_structural(
         fit=fit_summary(fit, items, missing),
         indirect_effects=with_estimator(indirect_effects_table(fit, chains, boot=boot.result, mc=mc), fit.method),
         bootstrap=bootstrap_summary(boot, fit, n_boot=n_boot, seed=boot_seed, chunk_size=chunk_size,
-                                    engine=engine, mc_draws=mc_draws, mc_seed=mc_seed),
+                                    engine=engine, mc_draws=mc_draws, mc_seed=mc_seed,
+                                    max_failure_rate=max_failure_rate),
         equivalence=with_estimator(equivalence_table(study, fit, boot.result, sesoi, mc=mc), fit.method),
         **effect_size_tables(fit, boot.result),
     )

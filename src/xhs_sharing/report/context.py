@@ -20,7 +20,7 @@ from markupsafe import Markup
 from xhs_sharing.analysis.claims import improper_problems
 from xhs_sharing.report import figures
 from xhs_sharing.report.format import DASH
-from xhs_sharing.report.read import ReportError, read_montecarlo, read_results, read_robustness
+from xhs_sharing.report.read import ReportError, read_diagnostics, read_montecarlo, read_results, read_robustness
 from xhs_sharing.report.sections.claims import claims_view
 from xhs_sharing.report.sections.limitations import limitations_view
 from xhs_sharing.report.sections.measurement import fit_by_construction, measurement_view
@@ -28,7 +28,7 @@ from xhs_sharing.report.sections.montecarlo import montecarlo_section
 from xhs_sharing.report.sections.provenance import data_view, provenance_view
 from xhs_sharing.report.sections.robustness import robustness_section
 from xhs_sharing.report.sections.source import source_view
-from xhs_sharing.report.sections.structural import mediation_view, structural_view
+from xhs_sharing.report.sections.structural import bootstrap_failure_text, mediation_view, structural_view
 from xhs_sharing.report.tables import fit_cutoffs
 from xhs_sharing.study.spec import Study
 
@@ -77,6 +77,27 @@ def _figures(res: dict[str, Any], study: Study, measurement: dict[str, Any], str
 def _captions(res: dict[str, Any], study: Study) -> dict[str, str]:
     """Figure captions generated from the fitted model (the path diagram's says what is estimated and fixed)."""
     return {"paths": figures.path_diagram_caption(study, str(res["model_syntax"]))}
+
+
+TOP_FAILURE_SHARE = 0.01
+"""Share of failed bootstrap resamples from which the top of the report says so (the mediation section always
+does): below it, even if every failure came from one tail, a 95% interval's end moves by under one percentile."""
+
+
+def weakened_view(diagnostics: dict[str, Any] | None, bootstrap: dict[str, Any]) -> list[str]:
+    """What weakens the model, for the callout at the top of the report.
+
+    The diagnostics' findings that weaken the model (and the likely cause),
+    and the failed bootstrap resamples with the bias caveat from
+    :data:`TOP_FAILURE_SHARE` on.
+    """
+    found = [f["message"] for f in (diagnostics or {}).get("findings", []) if f.get("severity") == "weakens"]
+    if (diagnostics or {}).get("likely_cause") and found:
+        found.append(diagnostics["likely_cause"])
+    failed, requested = bootstrap.get("failed") or 0, bootstrap.get("requested") or 0
+    if requested and failed >= TOP_FAILURE_SHARE * requested:
+        found.append(bootstrap_failure_text(bootstrap))
+    return found
 
 
 def build_context(
@@ -145,6 +166,7 @@ def build_context(
         "measurement": measurement,
         "structural": structural,
         "mediation": mediation_view(res),
+        "weakened": weakened_view(read_diagnostics(Path(results_dir)), res["bootstrap"]),
         "qualitative": [{"section": q.get("section", ""), "hypotheses": q.get("hypotheses", ""),
                          "evidence": q.get("evidence", "")} for q in study.qualitative],
         "limitations": limitations_view(study, claims["rows"], data),

@@ -120,6 +120,12 @@ def read_results(results_dir: Path) -> dict[str, Any]:
     return out
 
 
+def read_diagnostics(results_dir: Path) -> dict[str, Any] | None:
+    """``diagnostics.json`` (the measurement diagnostics), or None for results written before it existed."""
+    path = _paths(Path(results_dir), RESULTS_DIR, ("diagnostics",))["diagnostics"]
+    return _json(path, "diagnostics") if path.exists() else None
+
+
 def read_montecarlo(mc_dir: Path) -> dict[str, Any]:
     """Read the Monte Carlo result files of :data:`MONTECARLO_READ` (and their hashes, keyed ``montecarlo/<name>``)."""
     p = _paths(Path(mc_dir), MONTECARLO_DIR, MONTECARLO_READ)

@@ -75,7 +75,7 @@ import numpy as np
 import pandas as pd
 
 from xhs_sharing.errors import DataError, EstimationError
-from xhs_sharing.sem.bootstrap import CONVERGED, IMPROPER, refit_resample
+from xhs_sharing.sem.bootstrap import CONVERGED, IMPROPER, NOT_REFITTED, refit_resample
 from xhs_sharing.sem.checks import check_matrices
 from xhs_sharing.sem.estimation import solve_ml
 from xhs_sharing.sem.linalg import cholesky_stack, keep_freed_memory, logdet_from_cholesky, tri_inv
@@ -977,17 +977,39 @@ class BatchedChunkFitter:
         are small, numpy holds the GIL for most of the time, and two threads
         measured no faster than one (issue 14).
 
+    refit : bool
+        Refit the members the batch did not converge one by one (default).
+        False when the full-sample solution is already improper: those
+        members then fail as ``nonconverged_not_refitted`` at once (a
+        non-converging one-by-one refit costs up to 500 Fisher-scoring steps,
+        seconds each).
+    refit_above : float, optional
+        Skip the one-by-one refits, as with ``refit=False``, when more than
+        this share of the chunk is already improper in the batch (a failure
+        no refit undoes): the bootstrap's early stop
+        (``structural.max_failure_rate``) is then certain whatever the
+        refits give.
+
     With ``memory=0, info_refresh=2, n_threads=1`` this is the solver of the
     redesign (kept for the benchmark's before/after comparison).
     """
 
     def __init__(self, model: BatchedModel, tol: float = 1e-8, *, memory: int = 10, info_refresh: int = 1,
-                 n_threads: int = 1) -> None:
+                 n_threads: int = 1, refit: bool = True, refit_above: float | None = None) -> None:
         self.model = model
         self.tol = tol
         self.memory = memory
         self.info_refresh = info_refresh
         self.n_threads = n_threads
+        self.refit = refit
+        self.refit_above = refit_above
+
+    def _refits_wanted(self, fit: BatchFit) -> bool:
+        """Refit the batch's non-converged members one by one? (See ``refit`` and ``refit_above``.)"""
+        if not self.refit:
+            return False
+        improper = int((fit.converged & ~fit.proper).sum())
+        return self.refit_above is None or improper <= self.refit_above * len(fit.converged)
 
     def __call__(self, structure: ModelStructure, data: np.ndarray, indices: np.ndarray,
                  theta0: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -1001,9 +1023,12 @@ class BatchedChunkFitter:
                                    chunk_size=max(1, chunk), memory=self.memory, info_refresh=self.info_refresh)
         thetas = fit.params.copy()
         status: list[str] = []
+        refit = self._refits_wanted(fit)
         for j in range(indices.shape[0]):
             if fit.converged[j]:
                 status.append(CONVERGED if fit.proper[j] else IMPROPER)
+            elif not refit:
+                status.append(NOT_REFITTED)
             else:
                 out = refit_resample(structure, data[indices[j]], theta0)
                 thetas[j] = out.theta

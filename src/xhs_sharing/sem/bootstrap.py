@@ -75,7 +75,9 @@ __all__ = [
     "CONVERGED",
     "IMPROPER",
     "NONCONVERGED",
+    "NOT_REFITTED",
     "SINGULAR_DATA",
+    "BootstrapFailure",
     "BootstrapProgress",
     "BootstrapRefits",
     "ChunkFitter",
@@ -103,6 +105,39 @@ IMPROPER: Final = "improper"
 
 #: Resample outcome: the resample's data cannot be fitted (covariance not positive definite).
 SINGULAR_DATA: Final = "singular_data"
+
+#: Resample outcome: not converged in a batched fit and, the failures being already too many (or the
+#: full-sample solution improper), not refitted one by one (:class:`~xhs_sharing.sem.batched.BatchedChunkFitter`).
+NOT_REFITTED: Final = "nonconverged_not_refitted"
+
+
+class BootstrapFailure(EstimationError):
+    """The bootstrap gave no usable draws: every resample failed, or too many of its first chunks' did.
+
+    Attributes
+    ----------
+    failures : dict of str to int
+        Failed resamples by reason (``improper``, ``nonconverged``, ...), as ``bootstrap.json`` records them.
+    judged : int
+        Resamples refitted before the bootstrap stopped (all requested when none converged).
+    early : bool
+        True when it stopped early (:func:`bootstrap_refits`' ``max_failure_rate``).
+    """
+
+    def __init__(self, message: str, failures: dict[str, int], judged: int, early: bool = False) -> None:
+        super().__init__(message)
+        self.failures = dict(failures)
+        self.judged = judged
+        self.early = early
+
+
+def failure_text(failures: dict[str, int]) -> str:
+    """``"improper 76, nonconverged 2"``: the failure counts by reason, largest first."""
+    return ", ".join(f"{k} {v}" for k, v in sorted(failures.items(), key=lambda kv: -kv[1]))
+
+
+#: Resamples in the first chunks whose failure rate decides an early stop (all of them when fewer are requested).
+EARLY_STOP_RESAMPLES: Final = 250
 
 
 @dataclass(frozen=True)
@@ -386,12 +421,46 @@ ChunkTask = tuple[int, np.random.SeedSequence, int, ModelStructure, np.ndarray, 
 class _Collector:
     """Gathers the chunks as they finish; logs and reports progress after each."""
 
-    def __init__(self, sizes: Sequence[int], progress: Callable[[BootstrapProgress], None] | None) -> None:
+    def __init__(self, sizes: Sequence[int], progress: Callable[[BootstrapProgress], None] | None,
+                 max_failure_rate: float | None = None) -> None:
         self.sizes = list(sizes)
         self.requested = sum(self.sizes)
         self.progress = progress
         self.chunks: dict[int, tuple[np.ndarray, list[str]]] = {}
         self.done = self.failed = 0
+        self.max_failure_rate = max_failure_rate
+        self.checked = max_failure_rate is None
+
+    def check_first_chunks(self) -> None:
+        """Raise :class:`BootstrapFailure` once the first chunks (in draw order) fail above ``max_failure_rate``.
+
+        Judged once, on the shortest prefix of chunks ``0, 1, ...`` holding
+        :data:`EARLY_STOP_RESAMPLES` resamples (all when fewer are requested),
+        as soon as all of them are in: the same chunks whatever ``n_jobs``.
+        """
+        if self.checked:
+            return
+        status: list[str] = []
+        for k in range(len(self.sizes)):
+            if k not in self.chunks:
+                return
+            status += self.chunks[k][1]
+            if len(status) >= min(EARLY_STOP_RESAMPLES, self.requested):
+                break
+        self.checked = True
+        failures = dict(Counter(s for s in status if s != CONVERGED))
+        n_failed = sum(failures.values())
+        if n_failed == len(status) == self.requested:
+            return  # all refitted and none converged: the caller's "none converged" error says so
+        if n_failed > float(self.max_failure_rate or 0.0) * len(status):
+            where = (f"after its first {len(status)} of {self.requested} resamples" if len(status) < self.requested
+                     else f"after all {self.requested} resamples")
+            raise BootstrapFailure(
+                f"the bootstrap stopped {where}: {n_failed} "
+                f"failed ({n_failed / len(status):.0%}: {failure_text(failures)}), more than "
+                f"structural.max_failure_rate = {self.max_failure_rate:g}; percentile intervals from the "
+                "surviving resamples would be biased (the failures are the resamples with extreme estimates)",
+                failures, len(status), early=True)
 
     def add(self, k: int, thetas: np.ndarray, status: list[str]) -> None:
         self.chunks[k] = (thetas, status)
@@ -402,6 +471,7 @@ class _Collector:
                     report.chunks_done, report.n_chunks, self.done, self.requested, self.failed)
         if self.progress is not None:
             self.progress(report)
+        self.check_first_chunks()
 
     def in_draw_order(self) -> tuple[np.ndarray, np.ndarray]:
         """All resamples' ``thetas`` and ``status``, chunk by chunk."""
@@ -465,8 +535,12 @@ def _run_in_workers(tasks: Sequence[ChunkTask], collector: _Collector, n_jobs: i
             max_workers=n_jobs, mp_context=ctx, initializer=_init_worker
         ) as pool:
             futures = [pool.submit(_refit_chunk, *task) for task in tasks]
-            for fut in as_completed(futures):
-                collector.add(*fut.result())
+            try:
+                for fut in as_completed(futures):
+                    collector.add(*fut.result())
+            except BootstrapFailure:
+                pool.shutdown(wait=False, cancel_futures=True)  # an early stop: the queued chunks never start
+                raise
     except BrokenProcessPool as exc:
         raise EstimationError(
             "a bootstrap worker process died; with the 'spawn' start method "
@@ -487,6 +561,7 @@ def bootstrap_refits(
     n_jobs: int = 1,
     progress: Callable[[BootstrapProgress], None] | None = None,
     mp_context: str = "spawn",
+    max_failure_rate: float | None = None,
 ) -> BootstrapRefits:
     """Draw ``n_resamples`` bootstrap resamples of the rows of ``data`` and refit each one.
 
@@ -528,6 +603,10 @@ def bootstrap_refits(
         ``forkserver``) the calling script's top level is re-imported in the
         workers, so it must be guarded by ``if __name__ == "__main__":``;
         scripts that cannot be guarded may pass ``"fork"`` (POSIX only).
+    max_failure_rate : float, optional
+        Stop early, raising :class:`BootstrapFailure`, when more than this
+        share of the first :data:`EARLY_STOP_RESAMPLES` resamples fails
+        (the config's ``structural.max_failure_rate``); None never stops.
 
     Returns
     -------
@@ -539,7 +618,8 @@ def bootstrap_refits(
     SpecError
         Invalid counts, seed or start method.
     EstimationError
-        A worker process died, or the chunk fitter returned wrong shapes.
+        A worker process died, or the chunk fitter returned wrong shapes;
+        :class:`BootstrapFailure` on an early stop.
     """
     n_resamples = check_count("n_resamples", n_resamples)
     seed = check_seed(seed)
@@ -548,7 +628,7 @@ def bootstrap_refits(
     sizes = chunk_sizes(n_resamples, chunk_size)
     streams = np.random.SeedSequence(seed).spawn(len(sizes))
     tasks = [(k, streams[k], sizes[k], structure, data, theta0, chunk_fitter) for k in range(len(sizes))]
-    collector = _Collector(sizes, progress)
+    collector = _Collector(sizes, progress, max_failure_rate)
     if n_jobs == 1:
         _run_in_process(tasks, collector)
     else:

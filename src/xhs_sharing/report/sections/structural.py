@@ -193,6 +193,17 @@ def _bootstrap_text(boot: Mapping[str, Any]) -> str:
             + (f"; bootstrap seed {boot.get('seed')}" if boot.get("seed") is not None else "") + ".")
 
 
+def bootstrap_failure_text(boot: Mapping[str, Any]) -> str:
+    """The share of failed resamples, their reasons and the bias caveat ("" when none failed)."""
+    failed, requested = boot.get("failed"), boot.get("requested")
+    if not (_finite(failed) and _finite(requested) and float(failed) > 0):
+        return ""
+    reasons = ", ".join(f"{k} {fmt_int(v)}" for k, v in (boot.get("failures") or {}).items())
+    return (f"{float(failed) / float(requested):.1%} of the bootstrap resamples failed"
+            + (f" ({reasons})" if reasons else "") + ": percentile intervals from the surviving resamples may be "
+            "biased, since the failures are the resamples with extreme estimates.")
+
+
 def mediation_view(res: Mapping[str, Any]) -> dict[str, Any]:
     """Everything the mediation section shows."""
     rows, types = _effect_rows(res["indirect"])
@@ -211,7 +222,8 @@ def mediation_view(res: Mapping[str, Any]) -> dict[str, Any]:
                           "classifies that specific indirect effect against the direct effect; the Total indirect, Direct "
                           "and Total rows (and the pair's heading) classify the total indirect effect."},
         "types": types,
-        "bootstrap_text": _bootstrap_text(boot) + categories_text(boot),
+        "bootstrap_text": " ".join(filter(None, [_bootstrap_text(boot) + categories_text(boot),
+                                                  bootstrap_failure_text(boot)])),
         "bootstrap_incomplete": _finite(failed) and float(failed) > 0,
     }
 

@@ -24,6 +24,8 @@ rule robustness_spec:
     input:
         table=PATHS["items"],
         study=study_spec_path(),
+        # the diagnostics gate every model: a survey they stop starts no specification
+        diagnostics=PATHS["diagnostics"],
     output:
         doc=PATHS["robustness_spec"],
     wildcard_constraints:

@@ -32,6 +32,8 @@ def main(logger):
     write_json(check_document("cfa_fit", fit), o.fit)
     write_json(check_document("checks", out.checks), o.checks)
     write_text(out.syntax, o.syntax)
+    write_csv(check_table("cfa_residual_correlations", out.residual_correlations), o.residual_correlations)
+    write_csv(check_table("cfa_modindices", out.modindices), o.modindices)
 
 
 run_step(snakemake.log[0], main)  # noqa: F821

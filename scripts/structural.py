@@ -35,6 +35,8 @@ def main(logger):
     write_csv(check_table("indirect", out.indirect_effects), o.indirect)
     write_json(check_document("bootstrap", out.bootstrap), o.bootstrap)
     write_csv(check_table("equivalence", out.equivalence), o.equivalence)
+    write_csv(check_table("sem_residual_correlations", out.residual_correlations), o.residual_correlations)
+    write_csv(check_table("sem_modindices", out.modindices), o.modindices)
 
 
 if __name__ == "__main__":

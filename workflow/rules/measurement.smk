@@ -19,6 +19,8 @@ rule measurement:
         fit=PATHS["cfa_fit"],
         checks=PATHS["checks"],
         syntax=PATHS["cfa_syntax"],
+        residual_correlations=PATHS["cfa_residual_correlations"],
+        modindices=PATHS["cfa_modindices"],
     params:
         scale_points=config["data"]["scale_points"],
         thresholds=config["measurement"]["thresholds"],

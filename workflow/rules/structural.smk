@@ -22,6 +22,8 @@ rule structural:
         ),
         bootstrap=PATHS["bootstrap"],
         equivalence=PATHS["equivalence"],
+        residual_correlations=PATHS["sem_residual_correlations"],
+        modindices=PATHS["sem_modindices"],
     params:
         seed=config["synthetic"]["seed"],
         settings=config["structural"],

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
@@ -37,9 +38,14 @@ from scipy import stats
 from xhs_sharing.errors import DataError
 from xhs_sharing.sem.frames import as_covariance
 from xhs_sharing.sem.model import LAMBDA, PSI, ModelStructure
+from xhs_sharing.sem.modindices import MI_COLUMNS, modification_indices
 
 __all__ = [
+    "FIML_MI_REASON",
+    "FitExtras",
     "LIKELIHOOD_KEYS",
+    "WLSMV_DIAGNOSTICS_REASON",
+    "fit_extras",
     "NO_LIKELIHOOD_REASON",
     "estimation_summary",
     "information_criteria",
@@ -57,6 +63,18 @@ LIKELIHOOD_KEYS: Final = ("logl", "unrestricted_logl", "npar", "aic", "bic", "bi
 NO_LIKELIHOOD_REASON: Final = ("WLSMV is a least-squares estimator of polychoric correlations: there is no "
                                "likelihood, so no log-likelihood, AIC or BIC (lavaan reports none either)")
 """Why a WLSMV fit document has ``logl``, ``aic``, ``bic`` set to null."""
+
+WLSMV_DIAGNOSTICS_REASON: Final = ("not computed under WLSMV: the residual correlations and modification "
+                                   "indices here are the normal-theory ML ones; rerun with estimator ML or MLR")
+"""Why a WLSMV run writes empty residual-correlation and modification-index tables."""
+
+FIML_MI_REASON: Final = ("not computed under FIML (missing answers kept): lavaan's modification indices then need "
+                         "the expected information of the incomplete-data likelihood, which this package does not "
+                         "compute; rerun with data.missing listwise")
+"""Why a FIML run writes an empty modification-index table."""
+
+RESID_COLUMNS: Final = ("lhs", "rhs", "residual")
+"""Columns of :func:`residual_correlations`."""
 
 _LOG_2PI: Final = math.log(2.0 * math.pi)
 
@@ -197,3 +215,75 @@ def estimation_summary(structure: ModelStructure, *, n_iter: int, max_gradient: 
         "scaling": _scaling(structure), "optimizer": optimizer, "iterations": int(n_iter),
         "max_abs_gradient": None if max_gradient is None else float(max_gradient),
     }
+
+
+@dataclass(frozen=True)
+class FitExtras:
+    """What :func:`fit_extras` adds to a fit: document keys and two tables.
+
+    Attributes
+    ----------
+    measures : dict
+        :data:`LIKELIHOOD_KEYS`, ``rmsea_pvalue``, ``estimation``
+        (:func:`estimation_summary`), and ``notes`` (key -> why it is null or
+        its table empty; empty when everything was computed).
+    residual_correlations : pandas.DataFrame
+        :func:`residual_correlations` (empty under WLSMV).
+    modindices : pandas.DataFrame
+        :func:`~xhs_sharing.sem.modindices.modification_indices` (empty under
+        WLSMV and FIML).
+    """
+
+    measures: dict[str, Any]
+    residual_correlations: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(RESID_COLUMNS)))
+    modindices: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(MI_COLUMNS)))
+
+
+def fit_extras(structure: ModelStructure, theta: np.ndarray, S: np.ndarray | None, fit: dict[str, Any], *,
+               method: str, n_iter: int, loglik: tuple[float, float] | None = None) -> FitExtras:
+    """Log-likelihoods, information criteria, RMSEA p-close, residual correlations, MIs and the estimation summary.
+
+    Parameters
+    ----------
+    structure, theta
+        The fitted model and its estimates.
+    S : array_like or None
+        The covariance matrix the model was fitted to (divisor N; the EM
+        estimate under FIML); None under WLSMV.
+    fit : dict
+        The fit document (``chi2``, ``df``, ``n``, ``missing``).
+    method : {"ML", "MLR", "WLSMV"}
+        The configured estimator (MLR: the ML numbers, as lavaan).
+    n_iter : int
+        Iterations of the estimator.
+    loglik : (float, float), optional
+        FIML: the observed-data log-likelihoods of the model and of the EM
+        saturated model (``npar`` then counts the ``p`` intercepts).
+    """
+    fiml = loglik is not None
+    p = structure.n_observed
+    notes: dict[str, str] = {}
+    if method == "WLSMV" or S is None:
+        measures: dict[str, Any] = dict.fromkeys((*LIKELIHOOD_KEYS, "rmsea_pvalue"))
+        measures["npar"] = structure.n_params
+        notes.update(likelihood=NO_LIKELIHOOD_REASON, residual_correlations=WLSMV_DIAGNOSTICS_REASON,
+                     modindices=WLSMV_DIAGNOSTICS_REASON)
+        summary = estimation_summary(structure, n_iter=n_iter, max_gradient=None,
+                                     optimizer="DWLS (diagonally weighted least squares) of the polychoric model")
+        return FitExtras({**measures, "estimation": summary, "notes": notes})
+    n = int(fit["n"])
+    ll0, ll1 = loglik if fiml else (ml_loglik(S, structure.implied_covariance(theta), n), saturated_loglik(S, n))
+    measures = likelihood_measures(ll0, ll1, structure.n_params + (p if fiml else 0), n)
+    measures["rmsea_pvalue"] = rmsea_pvalue(float(fit["chi2"]), float(fit["df"]), n)
+    resid = residual_correlations(S, structure.implied_covariance(theta), list(structure.observed))
+    if fiml:
+        notes["modindices"] = FIML_MI_REASON
+        mi = pd.DataFrame(columns=list(MI_COLUMNS))
+        optimizer, gradient = "quasi-Newton (BFGS) on the FIML log-likelihood, from the ML fit of the EM covariance", None
+    else:
+        mi = modification_indices(structure, theta, S, n)
+        optimizer = "Fisher scoring with step halving (expected information), from semopy's SLSQP solution"
+        gradient = max_abs_gradient(structure, theta, S)
+    summary = estimation_summary(structure, n_iter=n_iter, max_gradient=gradient, optimizer=optimizer,
+                                 n_means=p if fiml else 0)
+    return FitExtras({**measures, "estimation": summary, "notes": notes}, resid, mi)

@@ -95,6 +95,7 @@ def test_mlr_reports_the_ml_likelihood_as_lavaan_does():
         assert mlr[m] == ml[m]
 
 
+@pytest.mark.slow  # the FIML fit of the skewed survey takes 1-2 minutes on a shared 2-core machine
 def test_fiml_counts_the_intercepts_and_uses_the_observed_data_likelihood():
     ref = _measures("issue17_sem_fiml")
     model = load_model((DATA / "structural_model.lav").read_text(), lavaan_defaults=True)

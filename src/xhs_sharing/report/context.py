@@ -22,6 +22,7 @@ from xhs_sharing.report import figures
 from xhs_sharing.report.format import DASH
 from xhs_sharing.report.read import ReportError, read_montecarlo, read_results
 from xhs_sharing.report.sections.claims import claims_view
+from xhs_sharing.report.sections.estimation import estimation_view
 from xhs_sharing.report.sections.limitations import limitations_view
 from xhs_sharing.report.sections.measurement import measurement_view
 from xhs_sharing.report.sections.montecarlo import montecarlo_section
@@ -36,6 +37,7 @@ SECTIONS = (
     ("claims", "Claims"),
     ("measurement", "Measurement model"),
     ("structural", "Structural model"),
+    ("estimation", "Estimation and diagnostics"),
     ("mediation", "Mediation"),
     ("qualitative", "Qualitative evidence"),
     ("provenance", "Provenance"),
@@ -67,6 +69,8 @@ def _figures(res: dict[str, Any], study: Study, measurement: dict[str, Any], str
         "htmt": Markup(figures.htmt_heatmap(res["htmt"], float(measurement["htmt_threshold"]))),
         "paths": Markup(figures.path_diagram(study, res["paths"], structural["r2_values"])),
         "forest": Markup(figures.forest_plot(res["indirect"])),
+        "residuals": Markup(figures.residual_heatmap(res["sem_residual_correlations"], list(study.item_ids))
+                            if not res["sem_residual_correlations"].empty else ""),
     }
 
 
@@ -136,6 +140,7 @@ def build_context(
         "measurement": measurement,
         "structural": structural,
         "mediation": mediation_view(res),
+        "estimation": estimation_view(res, run_info),
         "qualitative": [{"section": q.get("section", ""), "hypotheses": q.get("hypotheses", ""),
                          "evidence": q.get("evidence", "")} for q in study.qualitative],
         "limitations": limitations_view(study, claims["rows"], data),

@@ -270,8 +270,9 @@ def residual_heatmap(resid: pd.DataFrame, order: Sequence[str], prefix: str = "f
         image = ax.pcolormesh(edges, edges, np.ma.masked_invalid(values), cmap=cmap, vmin=-lim, vmax=lim,
                               edgecolors="white", linewidth=0.3)
         for i, j in zip(*np.nonzero(np.abs(np.nan_to_num(values)) > 0.10), strict=True):
-            ax.text(j, i, f"{values[i, j]:.2f}".replace("-", "\u2212").lstrip("0"), ha="center", va="center",
-                    fontsize=5)
+            v = float(values[i, j])
+            ax.text(j, i, ("\u2212" if v < 0 else "") + f"{abs(v):.2f}".lstrip("0"), ha="center", va="center",
+                    fontsize=6, color="white" if abs(v) > 0.6 * lim else "black")
         _htmt_axes(ax, list(order))
         ax.tick_params(axis="x", labelrotation=90, labelsize=6)
         ax.tick_params(axis="y", labelsize=6)

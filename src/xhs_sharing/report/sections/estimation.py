@@ -124,7 +124,8 @@ def _largest(resid: pd.DataFrame) -> str:
         return DASH
     r = resid.reindex(resid["residual"].abs().sort_values(ascending=False).index).iloc[0]
     big = int((resid["residual"].abs() > 0.10).sum())
-    return (f"{r.lhs} with {r.rhs}: {float(r.residual):+.3f}; {big} of {len(resid)} pairs beyond \u00b1.10")
+    sign = "+" if float(r.residual) > 0 else ""
+    return f"{r.lhs} with {r.rhs}: {sign}{fmt_num(r.residual, 3)}; {big} of {len(resid)} pairs beyond \u00b1.10"
 
 
 def estimation_view(res: Mapping[str, Any], run_info: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from report_fixtures import fixed_inputs, repo_study, write_fixture_results
 
+from report_fixtures import fixed_inputs, repo_study, write_fixture_results
 from xhs_sharing.pipeline.provenance import NOT_A_CHECKOUT, git_commit
 from xhs_sharing.report.context import build_context
 from xhs_sharing.report.figures import residual_heatmap

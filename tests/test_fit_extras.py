@@ -227,3 +227,12 @@ def test_modindices_refuse_observed_variables_in_regressions():
     fit = fit_model(model, hs)
     with pytest.raises(SpecError, match="observed"):
         candidates(fit.structure)
+
+
+def test_sepc_all_is_nan_where_a_residual_variance_is_fixed_at_zero():
+    model = load_model("visual =~ x1 + x2 + x3\ntextual =~ x4\nx4 ~~ 0*x4\n", lavaan_defaults=False)
+    x = pd.read_csv(DATA / "holzinger_swineford.csv")[list(model.observed)].to_numpy(float)
+    fit = fit_model(model, x)
+    mi = modification_indices(fit.structure, fit.theta, np.cov(x, rowvar=False, bias=True), len(x))
+    row = mi[(mi.op == "~~") & ((mi.lhs == "x4") | (mi.rhs == "x4")) & (mi.lhs != mi.rhs)]
+    assert len(row) >= 1 and row.sepc_all.isna().all() and np.isfinite(row.mi).all()

@@ -141,7 +141,8 @@ def _standardizer(structure: ModelStructure, theta: np.ndarray, c: Candidate) ->
     if c.matrix == BETA:
         return float(sd_eta[c.col] / sd_eta[c.row])
     resid = psi if c.matrix == PSI else th
-    return float(1.0 / math.sqrt(abs(resid[c.row, c.row]) * abs(resid[c.col, c.col])))
+    scale = math.sqrt(abs(resid[c.row, c.row]) * abs(resid[c.col, c.col]))
+    return float(1.0 / scale) if scale > 0 else float("nan")  # a variance fixed at 0 (single-item construct)
 
 
 def _sepc_all(structure: ModelStructure, theta: np.ndarray, c: Candidate, epc: float) -> float:

@@ -119,6 +119,17 @@ def test_wlsmv_has_no_likelihood_and_says_why():
     assert fx.measures["logl"] is None and fx.measures["aic"] is None and fx.measures["bic2"] is None
     assert fx.measures["notes"]["likelihood"] == NO_LIKELIHOOD_REASON
     assert fx.residual_correlations.empty and fx.modindices.empty
+    est = fx.measures["estimation"]  # counted on the 36 polychoric correlations of the 9 items
+    assert (est["moments"], est["n_free"], est["df"], est["max_abs_gradient"]) == (36, 12, 24, None)
+
+
+def test_wlsmv_free_parameters_plus_thresholds_are_lavaans_npar():
+    fit, _, _ = _fitted("issue17_cfa_ml")
+    ref = pd.read_csv(FIX / "wlsmv_cfa_default_fit.csv").set_index("measure")["value"]
+    fx = fit_extras(fit.structure, fit.theta, None, {"df": int(ref["df"])}, method="WLSMV", n_iter=1)
+    items = pd.read_csv(DATA / "default_items.csv").drop(columns="respondent_id")
+    thresholds = int((items.nunique() - 1).sum())
+    assert fx.measures["estimation"]["n_free"] + thresholds == int(ref["npar"]) == 203
 
 
 @pytest.mark.parametrize("case", [*CASES, "issue17_sem_mlr"])

@@ -192,6 +192,22 @@ def _scaling(structure: ModelStructure) -> dict[str, str]:
     return out
 
 
+def _wlsmv_summary(structure: ModelStructure, df: int, n_iter: int) -> dict[str, Any]:
+    """:func:`estimation_summary` of a WLSMV fit, counted on the correlation structure.
+
+    The moments are the ``p (p - 1) / 2`` polychoric correlations (the
+    thresholds are saturated and cancel, as the intercepts under FIML); the
+    free parameters of the correlation structure are ``moments - df``
+    (lavaan's ``npar`` adds the thresholds).
+    """
+    out = estimation_summary(structure, n_iter=n_iter, max_gradient=None,
+                             optimizer="DWLS (diagonally weighted least squares) on the polychoric correlations")
+    p = structure.n_observed
+    moments = p * (p - 1) // 2
+    out.update(moments=moments, n_free=moments - df, df=df, t_rule="met" if df >= 0 else "violated")
+    return out
+
+
 def estimation_summary(structure: ModelStructure, *, n_iter: int, max_gradient: float | None,
                        optimizer: str, n_means: int = 0) -> dict[str, Any]:
     """Free parameters, degrees of freedom, identification and convergence of one fit.
@@ -265,12 +281,9 @@ def fit_extras(structure: ModelStructure, theta: np.ndarray, S: np.ndarray | Non
     notes: dict[str, str] = {}
     if method == "WLSMV" or S is None:
         measures: dict[str, Any] = dict.fromkeys((*LIKELIHOOD_KEYS, "rmsea_pvalue"))
-        measures["npar"] = structure.n_params
         notes.update(likelihood=NO_LIKELIHOOD_REASON, residual_correlations=WLSMV_DIAGNOSTICS_REASON,
                      modindices=WLSMV_DIAGNOSTICS_REASON)
-        summary = estimation_summary(structure, n_iter=n_iter, max_gradient=None,
-                                     optimizer="DWLS (diagonally weighted least squares) of the polychoric model")
-        return FitExtras({**measures, "estimation": summary, "notes": notes})
+        return FitExtras({**measures, "estimation": _wlsmv_summary(structure, int(fit["df"]), n_iter), "notes": notes})
     n = int(fit["n"])
     ll0, ll1 = loglik if fiml else (ml_loglik(S, structure.implied_covariance(theta), n), saturated_loglik(S, n))
     measures = likelihood_measures(ll0, ll1, structure.n_params + (p if fiml else 0), n)

@@ -57,7 +57,7 @@ def estimation_table(cfa_fit: Mapping[str, Any], fit: Mapping[str, Any]) -> dict
     rows_spec = (
         ("Estimator", lambda e, d: str(d.get("estimator", DASH))),
         ("Observed variables", lambda e, d: fmt_int(e.get("n_observed"))),
-        ("Sample moments (unique (co)variances, + means under FIML)", lambda e, d: fmt_int(e.get("moments"))),
+        ("Sample moments (unique (co)variances; + means under FIML; polychoric correlations under WLSMV)", lambda e, d: fmt_int(e.get("moments"))),
         ("Free parameters", lambda e, d: fmt_int(e.get("n_free"))),
         ("Degrees of freedom", lambda e, d: fmt_int(e.get("df"))),
         ("t-rule (free parameters \u2264 moments)", lambda e, d: str(e.get("t_rule", DASH))),

@@ -39,6 +39,8 @@ def main(logger):
     write_csv(check_table("htmt_intervals", out.htmt_intervals), o.htmt_intervals)
     write_csv(check_table("cross_loadings", out.cross_loadings), o.cross_loadings)
     write_csv(check_table("item_vif", out.item_vif), o.item_vif)
+    write_csv(check_table("cfa_residual_correlations", out.residual_correlations), o.residual_correlations)
+    write_csv(check_table("cfa_modindices", out.modindices), o.modindices)
 
 
 run_step(snakemake.log[0], main)  # noqa: F821

@@ -45,6 +45,8 @@ def main(logger):
     write_csv(check_table("latent_covariances", out.latent_covariances), o.latent_covariances)
     write_csv(check_table("r2_intervals", out.r2_intervals), o.r2_intervals)
     write_csv(check_table("f2", out.f2), o.f2)
+    write_csv(check_table("sem_residual_correlations", out.residual_correlations), o.residual_correlations)
+    write_csv(check_table("sem_modindices", out.modindices), o.modindices)
 
 
 if __name__ == "__main__":

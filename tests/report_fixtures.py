@@ -225,6 +225,21 @@ def _write_measurement(res: Path, study: Study) -> None:
                _file(res, "checks"))
     write_text("\n".join(f"{c.id} =~ " + " + ".join(it.id for it in c.items) for c in study.constructs) + "\n",
                _file(res, "cfa_syntax"))
+    _write_fit_extras(res, study, "cfa")
+
+
+def _write_fit_extras(res: Path, study: Study, prefix: str) -> None:
+    """Residual correlations and modification indices (issue 17), a few plausible rows."""
+    items = [it.id for c in study.constructs for it in c.items]
+    pairs = [(items[i], items[j]) for i in range(1, len(items)) for j in range(i)]
+    resid = pd.DataFrame([{"lhs": a, "rhs": b, "residual": round(0.06 * ((k * 7) % 11 - 5) / 5, 4)}
+                          for k, (a, b) in enumerate(pairs)]).assign(estimator="ML")
+    write_csv(resid.reindex(resid.residual.abs().sort_values(ascending=False, kind="stable").index),
+              _file(res, f"{prefix}_residual_correlations"))
+    c0 = study.constructs[0].id
+    mi = pd.DataFrame([{"lhs": items[1], "op": "~~", "rhs": items[-1], "mi": 8.75, "epc": -0.101, "sepc_all": -0.17},
+                       {"lhs": c0, "op": "=~", "rhs": items[-2], "mi": 6.63, "epc": 0.148, "sepc_all": 0.112}])
+    write_csv(mi.assign(estimator="ML"), _file(res, f"{prefix}_modindices"))
 
 
 def _paths_table(std: dict[tuple[str, str], float]) -> pd.DataFrame:
@@ -321,6 +336,7 @@ def _write_structural(res: Path, study: Study, perturb: dict[tuple[str, str], fl
     write_text("\n".join(lines) + "\n", _file(res, "model_syntax"))
     results = evaluate_claims(study.claims, paths_df, ind_df, "boot", {r["id"]: r for r in eq_rows})
     write_json(claims_document(results), _file(res, "claims"))
+    _write_fit_extras(res, study, "sem")
 
 
 MC_SIZES = (100, 200, 300, 500, 800)

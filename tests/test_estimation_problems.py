@@ -260,6 +260,8 @@ def _write_run(root: Path, items: pd.DataFrame, study: Study, out: stages.Struct
     write_csv(m.loadings, res / "measurement" / "loadings.csv")
     write_json(m.cfa_fit, res / "measurement" / "cfa_fit.json")
     write_json(m.checks, res / "measurement" / "checks.json")
+    write_csv(m.residual_correlations, res / "measurement" / "residual_correlations.csv")
+    write_csv(m.modindices, res / "measurement" / "modindices.csv")
     s = res / "structural"
     write_text(out.syntax, s / "model_syntax.txt")
     write_csv(out.paths, s / "paths.csv")
@@ -268,6 +270,8 @@ def _write_run(root: Path, items: pd.DataFrame, study: Study, out: stages.Struct
     write_csv(out.indirect_effects, s / "indirect_effects.csv")
     write_json(out.bootstrap, s / "bootstrap.json")
     write_csv(out.equivalence, s / "equivalence.csv")
+    write_csv(out.residual_correlations, s / "residual_correlations.csv")
+    write_csv(out.modindices, s / "modindices.csv")
     # as scripts/claims.py: the files, not the objects
     eq = pd.read_csv(s / "equivalence.csv").set_index("id")
     eq_map = {cid: row.dropna().to_dict() for cid, row in eq.iterrows()}

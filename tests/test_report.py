@@ -74,7 +74,7 @@ def test_every_section_has_its_id_and_heading(page: str) -> None:
     for sid, title in SECTIONS + (("montecarlo", "Monte Carlo study"),):
         assert re.search(rf'<section id="{sid}">\s*<h2>{re.escape(title)}</h2>', page), sid
     order = re.findall(r'<section id="([a-z]+)">', page)
-    assert order == ["summary", "claims", "measurement", "structural", "mediation", "qualitative",
+    assert order == ["summary", "claims", "measurement", "structural", "estimation", "mediation", "qualitative",
                      "montecarlo", "provenance", "limitations", "appendix"]
 
 
@@ -159,13 +159,13 @@ def test_no_external_reference(page: str) -> None:
 
 def test_one_inline_svg_per_figure(page: str, page_no_mc: str) -> None:
     figs = re.findall(r'<figure class="fig">\s*<div class="fig-scroll[^>]*>\s*(<svg.*?</svg>)', page, re.S)
-    assert len(figs) == 4
+    assert len(figs) == 5
     for svg in figs:
         assert 'class="figure-svg"' in svg and 'role="img"' in svg and "<title>" in svg
         assert svg.count("<path") > 5
         assert "<text" in svg  # svg.fonttype = none: text stays text
         assert not re.search(r"\son[a-z]+=", svg)
-    assert len(re.findall(r'<figure class="fig">\s*<div class="fig-scroll[^>]*>\s*<svg', page_no_mc)) == 3
+    assert len(re.findall(r'<figure class="fig">\s*<div class="fig-scroll[^>]*>\s*<svg', page_no_mc)) == 4
 
 
 def test_path_diagram_shows_coefficients_stars_and_r2(page: str) -> None:

@@ -144,6 +144,8 @@ def test_data_and_measurement_writers_write_the_contract_columns(study, stage_ou
     for key, frame in tables.items():
         assert _static(list(frame.columns), constructs) == list(results.BY_KEY[key].columns), key
     assert sorted(m.cfa_fit) == sorted(results.BY_KEY["cfa_fit"].columns)
+    assert list(m.residual_correlations.columns) == list(results.BY_KEY["cfa_residual_correlations"].columns)
+    assert list(m.modindices.columns) == list(results.BY_KEY["cfa_modindices"].columns)
     assert sorted(m.checks) == sorted(results.BY_KEY["checks"].columns)
 
 
@@ -152,6 +154,8 @@ def test_structural_writers_write_the_contract_columns(stage_outputs):
     for key, frame in {"paths": s.paths, "r2": s.r2, "indirect": s.indirect_effects, "equivalence": s.equivalence}.items():
         assert list(frame.columns) == list(results.BY_KEY[key].columns), key
     assert sorted(s.fit) == sorted(results.BY_KEY["fit"].columns)
+    assert list(s.residual_correlations.columns) == list(results.BY_KEY["sem_residual_correlations"].columns)
+    assert list(s.modindices.columns) == list(results.BY_KEY["sem_modindices"].columns)
     assert set(results.BY_KEY["bootstrap"].columns) <= set(s.bootstrap)
     assert set(s.bootstrap) <= set(results.BY_KEY["bootstrap"].columns) | set(results.BY_KEY["bootstrap"].optional)
 

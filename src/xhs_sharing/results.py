@@ -115,6 +115,20 @@ FIML_FIT_KEYS = ("srmr_bentler_nomean", "srmr_variant")
 """Keys a fit document has only under FIML: ``srmr`` is then lavaan's with means (``srmr_variant``)."""
 
 
+FIT_EXTRA_KEYS = ("logl", "unrestricted_logl", "npar", "aic", "bic", "bic2", "rmsea_pvalue", "estimation", "notes")
+"""Keys issue 17 (points 10, 11) adds to ``cfa_fit.json`` and ``fit.json`` (xhs_sharing.sem.fit_extras.fit_extras):
+lavaan's logl, unrestricted.logl, npar, aic, bic, bic2 and rmsea.pvalue (null under WLSMV, ``notes`` saying why),
+and ``estimation`` (free parameters, df, t-rule, scaling, optimizer, iterations, largest gradient element).
+``cfa_fit.json`` also gets ``mardia`` (Mardia's multivariate skewness and kurtosis of the items, semTools')."""
+
+RESID_COR_COLUMNS = ("lhs", "rhs", "residual", "estimator")
+"""Columns of the residual-correlation tables: observed minus model-implied correlation (lavaan's
+``residuals(fit, type = "cor")``), one row per pair of items, the largest |residual| first."""
+
+MODINDICES_COLUMNS = ("lhs", "op", "rhs", "mi", "epc", "sepc_all", "estimator")
+"""Columns of the modification-index tables (lavaan's ``modindices(fit, sort = TRUE)``: mi, epc, sepc.all)."""
+
+
 REPLICATION_COLUMNS = ("n", "replication", "claim_id", "converged", "refitted", "estimate", "std_estimate",
                        "ci_low", "ci_high", "verdict")
 """Columns of a Monte Carlo chunk table and of ``replications.csv``."""
@@ -184,8 +198,9 @@ FILES: tuple[ResultFile, ...] = (
                ("construct", "item", "est", "se", "z", "pvalue", "std_all", "resid_var", "estimator"),
                ("construct", "item", "estimator"), optional=("estimator",),
                description="CFA loadings and residual variances"),
-    ResultFile("cfa_fit", "results/measurement/cfa_fit.json", FIT_COLUMNS,
-               optional=(*FIML_FIT_KEYS, *ROBUST_FIT_KEYS, *WLSMV_FIT_KEYS, *ESTIMATOR_KEYS_SINCE_ISSUE13[:1]),
+    ResultFile("cfa_fit", "results/measurement/cfa_fit.json", (*FIT_COLUMNS, *FIT_EXTRA_KEYS, "mardia"),
+               optional=(*FIML_FIT_KEYS, *ROBUST_FIT_KEYS, *WLSMV_FIT_KEYS, *ESTIMATOR_KEYS_SINCE_ISSUE13[:1],
+                         *FIT_EXTRA_KEYS, "mardia"),
                description="fit of the CFA"),
     ResultFile("checks", "results/measurement/checks.json", ("checks", "failed", "passed", "total", "warnings"),
                description="every measurement check with its threshold, comparison, reference and status"),
@@ -196,6 +211,13 @@ FILES: tuple[ResultFile, ...] = (
                description="measurement diagnostics run before the models (xhs_sharing.analysis.diagnostics): "
                            "verdict ok or weakened (a stop fails the rule), each finding with its severity, the "
                            "constructs or items it names and its message"),
+    ResultFile("cfa_residual_correlations", "results/measurement/residual_correlations.csv", RESID_COR_COLUMNS,
+               ("lhs", "rhs", "estimator"),
+               description="residual correlations of the CFA (empty under WLSMV; cfa_fit.json's notes say why)"),
+    ResultFile("cfa_modindices", "results/measurement/modindices.csv", MODINDICES_COLUMNS,
+               ("lhs", "op", "rhs", "estimator"),
+               description="modification indices of the CFA with expected parameter changes (empty under WLSMV "
+                           "and FIML; cfa_fit.json's notes say why)"),
     # ---- structural (rule structural)
     ResultFile("model_syntax", "results/structural/model_syntax.txt", description="lavaan syntax of the SEM"),
     ResultFile("paths", "results/structural/paths.csv",
@@ -205,9 +227,9 @@ FILES: tuple[ResultFile, ...] = (
     ResultFile("r2", "results/structural/r2.csv", ("variable", "r2", "estimator"), ("variable", "estimator"),
                optional=("estimator",),
                description="R-squared of the endogenous constructs"),
-    ResultFile("fit", "results/structural/fit.json", (*FIT_COLUMNS, "problems", "proper"),
+    ResultFile("fit", "results/structural/fit.json", (*FIT_COLUMNS, "problems", "proper", *FIT_EXTRA_KEYS),
                optional=("problems", "proper", *FIML_FIT_KEYS, *ROBUST_FIT_KEYS, *WLSMV_FIT_KEYS,
-                         *ESTIMATOR_KEYS_SINCE_ISSUE13[:1]),
+                         *ESTIMATOR_KEYS_SINCE_ISSUE13[:1], *FIT_EXTRA_KEYS),
                description="fit of the SEM; proper = false (with the problems) for an improper solution"),
     ResultFile("indirect", "results/structural/indirect_effects.csv",
                ("x", "mediator", "y", "effect", "est", "se", "std_est", "std_se", "boot_ci_low", "boot_ci_high",
@@ -226,6 +248,13 @@ FILES: tuple[ResultFile, ...] = (
                 "bound_links", "estimator"),
                ("id", "kind", "verdict", "estimator", "bound_links"), optional=("estimator", "sesoi_path", "bound_links"),
                description="TOST equivalence tests of the claims of no effect"),
+    ResultFile("sem_residual_correlations", "results/structural/residual_correlations.csv", RESID_COR_COLUMNS,
+               ("lhs", "rhs", "estimator"),
+               description="residual correlations of the SEM (empty under WLSMV; fit.json's notes say why)"),
+    ResultFile("sem_modindices", "results/structural/modindices.csv", MODINDICES_COLUMNS,
+               ("lhs", "op", "rhs", "estimator"),
+               description="modification indices of the SEM with expected parameter changes (empty under WLSMV "
+                           "and FIML; fit.json's notes say why)"),
     # ---- claims (rule claims)
     ResultFile("claims", "results/claims.json", ("claims", "estimator", "reproduced", "total"),
                optional=("estimator",),
@@ -329,14 +358,15 @@ REPORT_RESULTS: tuple[str, ...] = (
     "item_descriptives", "reliability", "fornell_larcker", "htmt", "loadings", "cfa_fit", "checks",
     "model_syntax", "paths", "r2", "fit", "indirect", "bootstrap", "equivalence", "claims",
     "htmt2", "htmt_intervals", "cross_loadings", "item_vif", "std_paths", "latent_covariances", "r2_intervals", "f2",
+    "cfa_residual_correlations", "cfa_modindices", "sem_residual_correlations", "sem_modindices",
 )
+"""Keys of the files under :data:`RESULTS_DIR` the report reads (and the default target asks for)."""
 
 REPORT_OPTIONAL_SINCE_ISSUE17: tuple[str, ...] = (
     "htmt2", "htmt_intervals", "cross_loadings", "item_vif", "std_paths", "latent_covariances", "r2_intervals", "f2",
 )
 """Keys of :data:`REPORT_RESULTS` added by issue 17 (points 12, 13): results written before them lack these files,
 and the report then leaves out their tables (a file that is present must hold its columns)."""
-"""Keys of the files under :data:`RESULTS_DIR` the report reads (and the default target asks for)."""
 
 
 MONTECARLO_RESULTS: tuple[str, ...] = (

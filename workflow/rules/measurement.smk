@@ -45,6 +45,8 @@ rule measurement:
         htmt_intervals=PATHS["htmt_intervals"],
         cross_loadings=PATHS["cross_loadings"],
         item_vif=PATHS["item_vif"],
+        residual_correlations=PATHS["cfa_residual_correlations"],
+        modindices=PATHS["cfa_modindices"],
     params:
         scale_points=config["data"]["scale_points"],
         thresholds=config["measurement"]["thresholds"],

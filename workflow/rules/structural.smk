@@ -27,6 +27,8 @@ rule structural:
         latent_covariances=PATHS["latent_covariances"],
         r2_intervals=PATHS["r2_intervals"],
         f2=PATHS["f2"],
+        residual_correlations=PATHS["sem_residual_correlations"],
+        modindices=PATHS["sem_modindices"],
     params:
         seed=config["synthetic"]["seed"],
         settings=config["structural"],

@@ -36,6 +36,7 @@ from xhs_sharing.analysis.measurement import (
     reliability_table,
 )
 from xhs_sharing.analysis.structural import require_positive_definite_covariance
+from xhs_sharing.pipeline.fit_extras import cfa_extras, items_mardia
 from xhs_sharing.results import with_estimator
 from xhs_sharing.seeds import stream_seed
 from xhs_sharing.study.spec import Study, config_defaults
@@ -66,6 +67,8 @@ class MeasurementOutputs:
     htmt_intervals: pd.DataFrame = field(default_factory=pd.DataFrame)
     cross_loadings: pd.DataFrame = field(default_factory=pd.DataFrame)
     item_vif: pd.DataFrame = field(default_factory=pd.DataFrame)
+    residual_correlations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    modindices: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def check_summary(checks: list[dict[str, Any]]) -> dict[str, Any]:
@@ -135,19 +138,22 @@ def run_measurement(
     # under WLSMV the HTMT of the polychoric correlations the CFA was fitted to (semTools' htmt(ordered =))
     ht = htmt_from_corr(cfa.sample_cov, ibc) if cfa.method == "WLSMV" else htmt(items, ibc, missing=missing)
     checks = measurement_checks(reliability, fl, ht, cfa.fit, cfa.loadings, thresholds)
+    extras = cfa_extras(cfa)  # issue 17: logl, AIC, BIC, RMSEA p-close, estimation; residuals, MIs
     return MeasurementOutputs(
         item_descriptives=item_descriptives(items, ibc, scale_points),
         reliability=reliability,
         fornell_larcker=fl,
         htmt=ht,
         loadings=with_estimator(cfa.loadings, cfa.method),
-        cfa_fit=cfa.fit,
+        cfa_fit={**cfa.fit, **extras.measures, "mardia": items_mardia(items, list(study.item_ids))},
         checks=check_summary(checks),
         syntax=cfa.syntax,
         **htmt_extras(items, ibc, ht, cfa.sample_cov if cfa.method == "WLSMV" else None, missing=missing,
                       n_boot=n_boot, boot_seed=boot_seed, chunk_size=chunk_size),
         cross_loadings=cross_loadings(items, ibc, missing=missing),
         item_vif=item_vif(items, ibc, missing=missing),
+        residual_correlations=with_estimator(extras.residual_correlations, cfa.method),
+        modindices=with_estimator(extras.modindices, cfa.method),
     )
 
 

@@ -14,6 +14,7 @@ import datetime
 import logging
 import os
 import platform
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,29 @@ TIMING_NOTE = ("Run time is the sum of the wall times of the run's jobs (Snakema
 """How the report's Started and Run time are defined."""
 
 
+NOT_A_CHECKOUT = "not a git checkout (an installed copy of the package): no commit to report"
+"""What :func:`git_commit` says when the package's source is not in a git working tree."""
+
+
+def git_commit(where: Path | None = None) -> str:
+    """The git commit of the package's source: ``<40-hex hash>``, plus `` (uncommitted changes)`` when the tree is dirty.
+
+    Asks ``git`` in the directory of the package (``where``, default this
+    file's); :data:`NOT_A_CHECKOUT` when that is not a git working tree or
+    git is not installed.
+    """
+    cwd = Path(where) if where is not None else Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=20)
+        if head.returncode != 0:
+            return NOT_A_CHECKOUT
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                               capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return NOT_A_CHECKOUT
+    return head.stdout.strip() + (" (uncommitted changes)" if dirty.stdout.strip() else "")
+
+
 def run_info(
     *,
     seed: int,
@@ -115,6 +139,7 @@ def run_info(
         "seed": seed,
         "python": f"{platform.python_version()} ({platform.python_implementation()}, {platform.system()} {platform.machine()})",
         "packages": package_versions(),
+        "git_commit": git_commit(),
         "started": utc_stamp(start) if start is not None else "",
         "finished": finished,
         "run_time_s": round(sum(times.values()), 1),

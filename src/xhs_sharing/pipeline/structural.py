@@ -67,6 +67,7 @@ from xhs_sharing.analysis.structural import (
 )
 from xhs_sharing.analysis.structural_tables import f2_table, latent_covariance_table, r2_intervals
 from xhs_sharing.errors import EstimationError, SpecError
+from xhs_sharing.pipeline.fit_extras import structural_extras
 from xhs_sharing.results import with_estimator
 from xhs_sharing.sem.batched import BatchedChunkFitter, BatchedModel
 from xhs_sharing.sem.bootstrap import BootstrapFailure, BootstrapProgress, ChunkFitter, FimlChunkFitter, fit_chunk
@@ -116,6 +117,8 @@ class StructuralOutputs:
     latent_covariances: pd.DataFrame = field(default_factory=pd.DataFrame)
     r2_intervals: pd.DataFrame = field(default_factory=pd.DataFrame)
     f2: pd.DataFrame = field(default_factory=pd.DataFrame)
+    residual_correlations: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    modindices: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)
@@ -518,16 +521,20 @@ def run_structural(
                          engine=engine, n_jobs=n_jobs, progress=progress, max_failure_rate=max_failure_rate,
                          hint=hint)
     mc = monte_carlo_indirect(fit, chains, seed=mc_seed, n_draws=mc_draws)
+    fit_doc = fit_summary(fit, items, missing)
+    extras = structural_extras(fit, items, fit_doc)  # issue 17: logl, AIC, BIC, p-close, estimation; residuals, MIs
     return StructuralOutputs(
         syntax=syntax,
         paths=with_estimator(fit.paths, fit.method),
         r2=with_estimator(fit.r2, fit.method),
-        fit=fit_summary(fit, items, missing),
+        fit={**fit_doc, **extras.measures},
         indirect_effects=with_estimator(indirect_effects_table(fit, chains, boot=boot.result, mc=mc), fit.method),
         bootstrap=bootstrap_summary(boot, fit, n_boot=n_boot, seed=boot_seed, chunk_size=chunk_size,
                                     engine=engine, mc_draws=mc_draws, mc_seed=mc_seed,
                                     max_failure_rate=max_failure_rate),
         equivalence=with_estimator(equivalence_table(study, fit, boot.result, sesoi, mc=mc), fit.method),
+        residual_correlations=with_estimator(extras.residual_correlations, fit.method),
+        modindices=with_estimator(extras.modindices, fit.method),
         **effect_size_tables(fit, boot.result),
     )
 

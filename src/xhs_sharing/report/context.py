@@ -22,6 +22,7 @@ from xhs_sharing.report import figures
 from xhs_sharing.report.format import DASH
 from xhs_sharing.report.read import ReportError, read_diagnostics, read_montecarlo, read_results, read_robustness
 from xhs_sharing.report.sections.claims import claims_view
+from xhs_sharing.report.sections.estimation import estimation_view
 from xhs_sharing.report.sections.limitations import limitations_view
 from xhs_sharing.report.sections.measurement import fit_by_construction, measurement_view
 from xhs_sharing.report.sections.montecarlo import montecarlo_section
@@ -37,6 +38,7 @@ SECTIONS = (
     ("claims", "Claims"),
     ("measurement", "Measurement model"),
     ("structural", "Structural model"),
+    ("estimation", "Estimation and diagnostics"),
     ("mediation", "Mediation"),
     ("qualitative", "Qualitative evidence"),
     ("provenance", "Provenance"),
@@ -71,6 +73,8 @@ def _figures(res: dict[str, Any], study: Study, measurement: dict[str, Any], str
         "htmt": Markup(figures.htmt_heatmap(res["htmt"], float(measurement["htmt_threshold"]))),
         "paths": Markup(figures.path_diagram(study, res["paths"], structural["r2_values"])),
         "forest": Markup(figures.forest_plot(res["indirect"])),
+        "residuals": Markup(figures.residual_heatmap(res["sem_residual_correlations"], list(study.item_ids))
+                            if not res["sem_residual_correlations"].empty else ""),
     }
 
 
@@ -167,6 +171,7 @@ def build_context(
         "structural": structural,
         "mediation": mediation_view(res),
         "weakened": weakened_view(read_diagnostics(Path(results_dir)), res["bootstrap"]),
+        "estimation": estimation_view(res, run_info),
         "qualitative": [{"section": q.get("section", ""), "hypotheses": q.get("hypotheses", ""),
                          "evidence": q.get("evidence", "")} for q in study.qualitative],
         "limitations": limitations_view(study, claims["rows"], data),

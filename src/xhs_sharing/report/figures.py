@@ -344,6 +344,57 @@ def htmt_heatmap(htmt: pd.DataFrame, threshold: float, prefix: str = "fig-htmt")
         return _to_svg(fig, prefix, "Heat map of the heterotrait-monotrait ratios between constructs")
 
 
+def residual_heatmap(resid: pd.DataFrame, order: Sequence[str], prefix: str = "fig-resid") -> str:
+    """Heat map of the residual correlations (observed minus model-implied), lower triangle, items in ``order``.
+
+    A diverging palette centred at 0 (red above, blue below), limits
+    +-max(.10, largest |residual|); cells beyond +-.10 carry their value
+    (two decimals), so the figure does not rely on colour alone. ``resid``
+    has ``lhs, rhs, residual`` (``residual_correlations.csv``).
+    """
+    k = len(order)
+    pos = {v: i for i, v in enumerate(order)}
+    values = np.full((k, k), np.nan)
+    for r in resid.itertuples():
+        i, j = sorted((pos[str(r.lhs)], pos[str(r.rhs)]), reverse=True)
+        values[i, j] = float(r.residual)
+    lim = max(0.10, float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.10)
+    cmap = matplotlib.colormaps["RdBu_r"]
+    with matplotlib.rc_context(RC):
+        size = 1.2 + 0.26 * k
+        fig = _new_figure(size + 1.0, size)
+        ax = fig.add_subplot()
+        edges = np.arange(k + 1) - 0.5  # vector cells (pcolormesh), no raster image in the SVG
+        image = ax.pcolormesh(edges, edges, np.ma.masked_invalid(values), cmap=cmap, vmin=-lim, vmax=lim,
+                              edgecolors="white", linewidth=0.3)
+        for i, j in zip(*np.nonzero(np.abs(np.nan_to_num(values)) > 0.10), strict=True):
+            v = float(values[i, j])
+            ax.text(j, i, ("\u2212" if v < 0 else "") + f"{abs(v):.2f}".lstrip("0"), ha="center", va="center",
+                    fontsize=6, color="white" if abs(v) > 0.6 * lim else "black")
+        _htmt_axes(ax, list(order))
+        ax.tick_params(axis="x", labelrotation=90, labelsize=6)
+        ax.tick_params(axis="y", labelsize=6)
+        bar = fig.colorbar(image, ax=ax, shrink=0.8)
+        bar.set_label("observed \u2212 implied correlation")
+        ax.set_title("Residual correlations (values shown beyond \u00b1.10)", fontsize=9)
+        svg = _to_svg(fig, prefix, "Heat map of the residual correlations between items, observed minus "
+                                   "model-implied, of the structural model")
+    big = resid[resid["residual"].abs() > 0.10]
+    desc = (f"Lower triangle of {k} items. {len(big)} of {len(resid)} pairs differ by more than .10"
+            + (": " + "; ".join(f"{r.lhs}-{r.rhs} {float(r.residual):+.2f}" for r in big.head(10).itertuples())
+               if len(big) else "") + ".")
+    return _with_desc(svg, desc)
+
+
+def _with_desc(svg: str, text: str) -> str:
+    """``svg`` with a ``<desc>`` (the long description of the figure) after its ``<title>``."""
+    root = ET.fromstring(svg)
+    desc = ET.Element(f"{{{SVG_NS}}}desc")
+    desc.text = text
+    root.insert(1, desc)
+    return ET.tostring(root, encoding="unicode")
+
+
 def _layers(study: Study) -> dict[str, int]:
     preds: dict[str, list[str]] = {}
     for p in study.paths:

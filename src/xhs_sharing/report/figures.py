@@ -387,11 +387,18 @@ def residual_heatmap(resid: pd.DataFrame, order: Sequence[str], prefix: str = "f
 
 
 def _with_desc(svg: str, text: str) -> str:
-    """``svg`` with a ``<desc>`` (the long description of the figure) after its ``<title>``."""
+    """``svg`` with ``text`` at the end of its ``<desc>`` (added after the ``<title>`` when there is none).
+
+    :func:`_to_svg` already writes a ``<desc>`` generated from the figure's artists (the report puts
+    the caption before it); a figure with a summary of its data adds it after, so an SVG keeps
+    exactly one ``<desc>``.
+    """
     root = ET.fromstring(svg)
-    desc = ET.Element(f"{{{SVG_NS}}}desc")
-    desc.text = text
-    root.insert(1, desc)
+    desc = root.find(f"{{{SVG_NS}}}desc")
+    if desc is None:
+        desc = ET.Element(f"{{{SVG_NS}}}desc")
+        root.insert(1, desc)
+    desc.text = (desc.text + " " if desc.text else "") + text
     return ET.tostring(root, encoding="unicode")
 
 

@@ -10,6 +10,7 @@ PDF) is in ``tests/test_report_browser.py``.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -66,7 +67,7 @@ def test_every_figure_has_title_desc_from_caption_and_a_9px_minimum_width(page: 
         assert kids == ["title", "desc"]
         desc = root[1].text
         assert desc.startswith(ET.fromstring(f"<c>{caption}</c>").text + " Panel")  # caption, then the artists
-        assert label == short_label(ET.fromstring(f"<c>{caption}</c>").text)
+        assert html.unescape(label) == short_label(ET.fromstring(f"<c>{caption}</c>").text)  # an attribute is escaped
         width = int(re.fullmatch(r"--fig-min-width: (\d+)px", root.get("style")).group(1))
         view_w = float(root.get("viewBox").split()[2])
         assert width == math.ceil(view_w * MIN_TEXT_PX / smallest_font(root))

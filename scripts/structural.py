@@ -35,6 +35,7 @@ def main(logger):
     write_csv(check_table("indirect", out.indirect_effects), o.indirect)
     write_json(check_document("bootstrap", out.bootstrap), o.bootstrap)
     write_csv(check_table("equivalence", out.equivalence), o.equivalence)
+    write_csv(check_table("indirect_contrasts", out.indirect_contrasts), o.contrasts)
 
 
 if __name__ == "__main__":

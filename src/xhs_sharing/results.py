@@ -92,6 +92,10 @@ ROBUST_FIT_KEYS = ("chi2_scaled", "pvalue_scaled", "scaling_factor", "baseline_c
 """Keys a fit document has only under MLR: the Yuan-Bentler (Mplus) scaled test and lavaan's robust indices
 (xhs_sharing.sem.fit.robust_fit_measures), the test (``yuan.bentler.mplus``) and SEs (``robust.huber.white``)."""
 
+INDIRECT_KEYS_SINCE_ISSUE17 = ("boot_se", "std_ci_lower", "std_ci_upper")
+"""Columns of ``indirect_effects.csv`` added by issue 17 (before ``estimator``; files written before lack them):
+the bootstrap SE and the percentile-bootstrap interval of the standardized effect."""
+
 ESTIMATOR_COLUMN = "estimator"
 """Last column of every CSV table of estimates: the estimator that made it (the config's ``estimator``)."""
 
@@ -194,10 +198,19 @@ FILES: tuple[ResultFile, ...] = (
                description="fit of the SEM; proper = false (with the problems) for an improper solution"),
     ResultFile("indirect", "results/structural/indirect_effects.csv",
                ("x", "mediator", "y", "effect", "est", "se", "std_est", "std_se", "boot_ci_low", "boot_ci_high",
-                "mc_ci_low", "mc_ci_high", "mediation_type", "estimator"),
-               ("x", "mediator", "y", "effect", "mediation_type", "estimator"), optional=("estimator",),
+                "mc_ci_low", "mc_ci_high", "mediation_type", *INDIRECT_KEYS_SINCE_ISSUE17, "estimator"),
+               ("x", "mediator", "y", "effect", "mediation_type", "estimator"),
+               optional=("estimator", *INDIRECT_KEYS_SINCE_ISSUE17),
                description="specific indirect (one row per chain; mediator 'M1->M2' for a serial chain), total "
-                           "indirect, direct and total effects with delta-method SEs, bootstrap and MC intervals"),
+                           "indirect, direct and total effects with delta-method SEs, bootstrap and MC intervals; "
+                           "bootstrap SE and the percentile-bootstrap interval of the standardized effect"),
+    ResultFile("indirect_contrasts", "results/structural/indirect_contrasts.csv",
+               ("x", "y", "mediator_1", "mediator_2", "est", "se", "std_est", "std_se", "boot_se", "boot_ci_low",
+                "boot_ci_high", "std_ci_lower", "std_ci_upper", "mc_ci_low", "mc_ci_high", "estimator"),
+               ("x", "y", "mediator_1", "mediator_2", "estimator"),
+               description="every pairwise difference of the specific indirect effects of one x on one y (via "
+                           "mediator_1 minus via mediator_2): delta-method and bootstrap SEs, percentile-bootstrap "
+                           "intervals (raw and standardized) and the Monte Carlo interval"),
     ResultFile("bootstrap", "results/structural/bootstrap.json",
                ("chunk_size", "converged", "engine", "estimator", "failed", "failures", "mc_draws", "mc_information",
                 "mc_seed", "missing", "requested", "seed"),

@@ -22,6 +22,7 @@ rule structural:
         ),
         bootstrap=PATHS["bootstrap"],
         equivalence=PATHS["equivalence"],
+        contrasts=PATHS["indirect_contrasts"],
     params:
         seed=config["synthetic"]["seed"],
         settings=config["structural"],

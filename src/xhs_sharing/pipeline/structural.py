@@ -55,6 +55,7 @@ from xhs_sharing.analysis.mediation import (
     tost_effect,
     tost_path,
 )
+from xhs_sharing.analysis.mediation_contrasts import add_bootstrap_columns, contrasts_table
 from xhs_sharing.analysis.ordinal import OrdinalStructuralResult, WlsmvChunkFitter, resample_category_events
 from xhs_sharing.analysis.structural import (
     StructuralResult,
@@ -109,6 +110,7 @@ class StructuralOutputs:
     indirect_effects: pd.DataFrame
     bootstrap: dict[str, Any]
     equivalence: pd.DataFrame
+    indirect_contrasts: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)
@@ -467,8 +469,10 @@ def run_structural(
         paths=with_estimator(fit.paths, fit.method),
         r2=with_estimator(fit.r2, fit.method),
         fit=fit_summary(fit, items, missing),
-        indirect_effects=with_estimator(indirect_effects_table(fit, chains, boot=boot.result, mc=mc), fit.method),
+        indirect_effects=with_estimator(add_bootstrap_columns(
+            indirect_effects_table(fit, chains, boot=boot.result, mc=mc), boot.result), fit.method),
         bootstrap=bootstrap_summary(boot, fit, n_boot=n_boot, seed=boot_seed, chunk_size=chunk_size,
                                     engine=engine, mc_draws=mc_draws, mc_seed=mc_seed),
         equivalence=with_estimator(equivalence_table(study, fit, boot.result, sesoi, mc=mc), fit.method),
+        indirect_contrasts=with_estimator(contrasts_table(fit, chains, boot=boot.result, mc=mc), fit.method),
     )

@@ -183,6 +183,21 @@ FILES: tuple[ResultFile, ...] = (
     ResultFile("checks", "results/measurement/checks.json", ("checks", "failed", "passed", "total", "warnings"),
                description="every measurement check with its threshold, comparison, reference and status"),
     ResultFile("cfa_syntax", "results/measurement/cfa_syntax.txt", description="lavaan syntax of the CFA"),
+    # ---- common-method bias (rule method_bias)
+    ResultFile("method_bias", "results/measurement/method_bias.json",
+               ("claims", "claims_changed", "estimator", "harman", "mc_draws", "measurement", "method_factor",
+                "missing", "one_factor", "one_factor_vs_measurement", "paths_changed", "seed"),
+               optional=("note",),
+               description="Harman's single-factor test, the one-factor CFA against the measurement model (chi-square "
+                           "difference), and the structural model with an unmeasured latent method factor: its "
+                           "loadings, the variance shares, and every claim judged with and without it"),
+    ResultFile("method_bias_paths", "results/measurement/method_bias.csv",
+               ("lhs", "op", "rhs", "est", "std_all", "pvalue", "ci_low", "ci_high", "est_method", "std_all_method",
+                "pvalue_method", "ci_low_method", "ci_high_method", "delta_std", "significant", "significant_method",
+                "changed", "estimator"),
+               ("lhs", "op", "rhs", "estimator"),
+               description="every structural path without and with the method factor (ML), and whether its 95% "
+                           "interval excluding zero changes"),
     # ---- structural (rule structural)
     ResultFile("model_syntax", "results/structural/model_syntax.txt", description="lavaan syntax of the SEM"),
     ResultFile("paths", "results/structural/paths.csv",
@@ -262,6 +277,7 @@ PATHS: dict[str, str] = {f.key: f.path for f in FILES}
 REPORT_RESULTS: tuple[str, ...] = (
     "item_descriptives", "reliability", "fornell_larcker", "htmt", "loadings", "cfa_fit", "checks",
     "model_syntax", "paths", "r2", "fit", "indirect", "bootstrap", "equivalence", "claims",
+    "method_bias", "method_bias_paths",
 )
 """Keys of the files under :data:`RESULTS_DIR` the report reads (and the default target asks for)."""
 

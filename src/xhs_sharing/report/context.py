@@ -24,6 +24,7 @@ from xhs_sharing.report.read import ReportError, read_montecarlo, read_results
 from xhs_sharing.report.sections.claims import claims_view
 from xhs_sharing.report.sections.limitations import limitations_view
 from xhs_sharing.report.sections.measurement import measurement_view
+from xhs_sharing.report.sections.method_bias import method_bias_view
 from xhs_sharing.report.sections.montecarlo import montecarlo_section
 from xhs_sharing.report.sections.provenance import data_view, provenance_view
 from xhs_sharing.report.sections.source import source_view
@@ -37,6 +38,7 @@ SECTIONS = (
     ("measurement", "Measurement model"),
     ("structural", "Structural model"),
     ("mediation", "Mediation"),
+    ("method-bias", "Common-method bias"),
     ("qualitative", "Qualitative evidence"),
     ("provenance", "Provenance"),
     ("limitations", "Limitations"),
@@ -136,6 +138,7 @@ def build_context(
         "measurement": measurement,
         "structural": structural,
         "mediation": mediation_view(res),
+        "method_bias": method_bias_view(res),
         "qualitative": [{"section": q.get("section", ""), "hypotheses": q.get("hypotheses", ""),
                          "evidence": q.get("evidence", "")} for q in study.qualitative],
         "limitations": limitations_view(study, claims["rows"], data),

@@ -7,6 +7,7 @@ Known answers: ``tests/reference/fixtures/issue17_cmb_*.csv`` and
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -175,3 +176,17 @@ def test_pipeline_outputs_meet_the_contract_and_the_report_says_what_changes(ite
     assert view["paths"]["rows"][0]["cls"] == "warn"  # SN ~ IS loses its significance
     unchanged = dict(out.document, claims=[dict(c, changed=False) for c in out.document["claims"]])
     assert claims_text(unchanged).endswith("no verdict changes (19 claims).")
+
+
+def test_a_method_model_that_cannot_be_estimated_is_reported_not_fatal(items: pd.DataFrame, study,
+                                                                         fits: MethodBiasFits) -> None:
+    failed = dataclasses.replace(fits, method=None, method_error="ML estimation did not converge in 500 iterations")
+    doc, paths = method_bias_summary(items, study, failed, seed=1, n_draws=200)
+    mf = doc["method_factor"]
+    assert (mf["proper"], mf["error"], mf["loadings"]) == (False, failed.method_error, [])
+    assert paths["std_all_method"].isna().all() and not paths["changed"].any() and len(paths) == 15
+    assert {c["verdict_method"] for c in doc["claims"]} == {"not_estimated"} and doc["claims_changed"] == []
+    assert doc["harman"]["first_share"] == pytest.approx(0.261943571914633, abs=1e-12)  # the other checks stand
+    text = method_bias_view({"method_bias": doc, "method_bias_paths": paths})["method"]
+    assert text.endswith("could not be estimated (ML estimation did not converge in 500 iterations); no path or "
+                         "claim is compared with it.")

@@ -46,6 +46,7 @@ all on the analysis table of the run:
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -57,11 +58,13 @@ from scipy import stats
 from xhs_sharing.analysis.claims import judge
 from xhs_sharing.analysis.mediation import monte_carlo_indirect
 from xhs_sharing.analysis.structural import StructuralResult, fit_structural
-from xhs_sharing.errors import DataError, SpecError
+from xhs_sharing.errors import DataError, EstimationError, SpecError
 from xhs_sharing.sem.fit import fit_measures
 from xhs_sharing.sem.model import ModelStructure, ParsedModel, load_model
 from xhs_sharing.study.spec import Study
 from xhs_sharing.study.syntax import measurement_syntax, mediation_chains, mediator_label, structural_syntax
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "HARMAN_CUTOFF",
@@ -228,15 +231,19 @@ def method_loadings(fit: StructuralResult, items_by_construct: dict[str, list[st
     return pd.DataFrame(rows)
 
 
-def path_changes(base: StructuralResult, method: StructuralResult) -> pd.DataFrame:
-    """Every structural path without and with the method factor (:data:`PATH_COLUMNS`).
+def path_changes(base: StructuralResult, method: StructuralResult | None) -> pd.DataFrame:
+    """Every structural path without and with the method factor (:data:`PATH_COLUMNS`; NaN without ``method``).
 
     ``significant``: the 95% Wald interval excludes zero; ``changed``: that
     differs between the two models; ``delta_std = std_all_method - std_all``.
     """
     keep = ["lhs", "op", "rhs", "est", "std_all", "pvalue", "ci_low", "ci_high"]
-    merged = base.paths[keep].merge(method.paths[keep], on=["lhs", "op", "rhs"], suffixes=("", "_method"),
+    other = method.paths[keep] if method is not None else base.paths[keep[:3]]
+    merged = base.paths[keep].merge(other, on=["lhs", "op", "rhs"], suffixes=("", "_method"),
                                     how="left", validate="one_to_one")
+    for c in keep[3:]:
+        if f"{c}_method" not in merged:
+            merged[f"{c}_method"] = np.nan
     sig = (merged["ci_low"] > 0) | (merged["ci_high"] < 0)
     sig_m = (merged["ci_low_method"] > 0) | (merged["ci_high_method"] < 0)
     return merged.assign(delta_std=merged["std_all_method"] - merged["std_all"], significant=sig,
@@ -257,7 +264,7 @@ def _claim_interval(fit: StructuralResult, claim: Any, mc: Any) -> tuple[float, 
     return float(mc.est[k]), float(mc.std_est[k]), float(lo), float(hi)
 
 
-def claim_changes(study: Study, base: StructuralResult, method: StructuralResult, *, seed: int,
+def claim_changes(study: Study, base: StructuralResult, method: StructuralResult | None, *, seed: int,
                   n_draws: int) -> list[dict[str, Any]]:
     """Every claim judged (:func:`~xhs_sharing.analysis.claims.judge`) without and with the method factor.
 
@@ -265,17 +272,22 @@ def claim_changes(study: Study, base: StructuralResult, method: StructuralResult
     effects: the 95% Monte Carlo interval (``n_draws`` draws, the same
     ``seed`` in both models). ``ci_low, ci_high`` are on the scale of
     ``est`` (unstandardized); ``changed`` is True when the verdict differs.
+    Without ``method`` (it did not converge) ``verdict_method`` is
+    ``"not_estimated"`` and nothing changes.
     """
     chains = mediation_chains(study)
-    mcs = [monte_carlo_indirect(f, chains, seed=seed, n_draws=n_draws) if chains else None for f in (base, method)]
+    fits = (base, method) if method is not None else (base,)
+    mcs = [monte_carlo_indirect(f, chains, seed=seed, n_draws=n_draws) if chains else None for f in fits]
+    nan4 = (float("nan"),) * 4
     out = []
     for claim in study.claims:
-        (e0, s0, lo0, hi0), (e1, s1, lo1, hi1) = (_claim_interval(f, claim, mc)
-                                                  for f, mc in zip((base, method), mcs, strict=True))
-        v0, v1 = judge(claim.expected, e0, lo0, hi0)[0], judge(claim.expected, e1, lo1, hi1)[0]
+        e0, s0, lo0, hi0 = _claim_interval(base, claim, mcs[0])
+        e1, s1, lo1, hi1 = _claim_interval(method, claim, mcs[1]) if method is not None else nan4
+        v0 = judge(claim.expected, e0, lo0, hi0)[0]
+        v1 = judge(claim.expected, e1, lo1, hi1)[0] if method is not None else "not_estimated"
         out.append(dict(id=claim.id, kind=claim.kind, expected=claim.expected, est=e0, std_est=s0, ci_low=lo0,
                         ci_high=hi0, verdict=v0, est_method=e1, std_est_method=s1, ci_low_method=lo1,
-                        ci_high_method=hi1, verdict_method=v1, changed=v0 != v1))
+                        ci_high_method=hi1, verdict_method=v1, changed=method is not None and v0 != v1))
     return out
 
 
@@ -332,14 +344,16 @@ class MethodBiasFits:
     cfa: StructuralResult
     one_factor: StructuralResult
     structural: StructuralResult
-    method: StructuralResult
+    method: StructuralResult | None
+    method_error: str = ""
 
 
 def fit_method_bias_models(items: pd.DataFrame, study: Study, missing: str = "listwise") -> MethodBiasFits:
     """Fit the measurement CFA, the one-factor CFA, the structural model and the method-factor model by ML.
 
     Improper solutions are kept (``problems`` say why); FIML with
-    ``missing="fiml"`` and missing answers.
+    ``missing="fiml"`` and missing answers. A method-factor model that does
+    not converge leaves ``method`` None and ``method_error`` saying why.
     """
     def fit(syntax: str) -> StructuralResult:
         return fit_structural(syntax, items, missing=missing, allow_improper=True)
@@ -347,15 +361,27 @@ def fit_method_bias_models(items: pd.DataFrame, study: Study, missing: str = "li
     syntax = structural_syntax(study)
     structural = fit(syntax)
     method_syntax = method_factor_syntax(syntax, study.item_ids, study.construct_ids)
-    method = fit_structural(method_syntax, items, missing=missing, allow_improper=True,
-                            parsed=warm_start_model(method_syntax, structural))
+    method: StructuralResult | None = None
+    error = ""
+    try:
+        method = fit_structural(method_syntax, items, missing=missing, allow_improper=True,
+                                parsed=warm_start_model(method_syntax, structural))
+    except EstimationError as exc:  # reported in method_bias.json; the other checks stand
+        error = str(exc)
+        logger.warning("the method-factor model cannot be estimated: %s", exc)
     return MethodBiasFits(cfa=fit(measurement_syntax(study)), one_factor=fit(one_factor_syntax(study.item_ids)),
-                          structural=structural, method=method)
+                          structural=structural, method=method, method_error=error)
 
 
-def method_factor_summary(fits: MethodBiasFits, loadings: pd.DataFrame) -> dict[str, Any]:
-    """The ``method_factor`` block: identification, fit, chi-square difference and Liang et al.'s averages."""
+def method_factor_summary(fits: MethodBiasFits, loadings: pd.DataFrame | None) -> dict[str, Any]:
+    """The ``method_factor`` block: identification, fit, chi-square difference and Liang et al.'s averages.
+
+    Without a method-factor fit: ``proper`` False and ``error`` saying why.
+    """
     m, s = fits.method, fits.structural
+    if m is None:
+        return dict(name=METHOD_FACTOR, identification=IDENTIFICATION, proper=False, error=fits.method_error,
+                    problems=[fits.method_error], loadings=[])
     out: dict[str, Any] = dict(
         name=METHOD_FACTOR, identification=IDENTIFICATION, chi2=m.chi2, df=int(m.df),
         npar=int(m.structure.n_params), proper=m.proper, problems=list(m.problems),
@@ -365,7 +391,7 @@ def method_factor_summary(fits: MethodBiasFits, loadings: pd.DataFrame) -> dict[
     )
     out["variance_ratio"] = out["mean_substantive_variance"] / out["mean_method_variance"]
     out["versus_structural"] = chi2_difference(s, m)
-    out["loadings"] = loadings.to_dict(orient="records")
+    out["loadings"] = loadings.to_dict(orient="records") if loadings is not None else []
     return out
 
 
@@ -382,7 +408,7 @@ def method_bias_summary(items: pd.DataFrame, study: Study, fits: MethodBiasFits,
         :func:`path_changes`.
     """
     harman = harman_test(items, study.item_ids, fits.one_factor)
-    loadings = method_loadings(fits.method, study.items_by_construct)
+    loadings = method_loadings(fits.method, study.items_by_construct) if fits.method is not None else None
     paths = path_changes(fits.structural, fits.method)
     claims = claim_changes(study, fits.structural, fits.method, seed=seed, n_draws=n_draws)
     doc = dict(

@@ -54,6 +54,10 @@ def one_factor_table(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 def method_text(m: Mapping[str, Any]) -> str:
     """The method factor's identification, fit change and variance shares (Liang et al. 2007)."""
+    if m.get("error"):
+        return (f"Unmeasured latent method factor: the structural model plus a factor loading on every item, "
+                f"orthogonal to every construct, could not be estimated ({m['error']}); no path or claim is "
+                f"compared with it.")
     d = m["versus_structural"]
     proper = "" if m["proper"] else (" The solution with the method factor is improper (" + "; ".join(m["problems"])
                                      + "), a common outcome when there is little method variance to find: "

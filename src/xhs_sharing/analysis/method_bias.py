@@ -246,6 +246,10 @@ def path_changes(base: StructuralResult, method: StructuralResult | None) -> pd.
             merged[f"{c}_method"] = np.nan
     sig = (merged["ci_low"] > 0) | (merged["ci_high"] < 0)
     sig_m = (merged["ci_low_method"] > 0) | (merged["ci_high_method"] < 0)
+    if method is None:
+        sig_m = pd.Series(np.nan, index=merged.index, dtype=object)
+        return merged.assign(delta_std=np.nan, significant=sig, significant_method=sig_m,
+                             changed=False)[list(PATH_COLUMNS)]
     return merged.assign(delta_std=merged["std_all_method"] - merged["std_all"], significant=sig,
                          significant_method=sig_m, changed=sig != sig_m)[list(PATH_COLUMNS)]
 

@@ -173,6 +173,8 @@ def test_pipeline_outputs_meet_the_contract_and_the_report_says_what_changes(ite
     assert "first component explains 26.2% of the variance" in view["harman"]
     assert "below the conventional 50%" in view["harman"] and "insensitive" in view["harman"]
     assert "IS->SN (reproduced \u2192 not reproduced" in view["claims"]
+    assert "It loads most on the items of IS and PA (mean squared standardized loading: IS 0.30; PA 0.09)" \
+        in view["method"]
     assert view["paths"]["rows"][0]["cls"] == "warn"  # SN ~ IS loses its significance
     unchanged = dict(out.document, claims=[dict(c, changed=False) for c in out.document["claims"]])
     assert claims_text(unchanged).endswith("no verdict changes (19 claims).")

@@ -47,6 +47,7 @@ def main(logger):
     write_csv(check_table("f2", out.f2), o.f2)
     write_csv(check_table("sem_residual_correlations", out.residual_correlations), o.residual_correlations)
     write_csv(check_table("sem_modindices", out.modindices), o.modindices)
+    write_csv(check_table("indirect_contrasts", out.indirect_contrasts), o.contrasts)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ from xhs_sharing.io import run_step, write_csv, write_json, write_text
 from xhs_sharing.pipeline import measurement as pipeline_measurement
 from xhs_sharing.pipeline import structural as stages
 from xhs_sharing.pipeline.measurement import run_measurement
+from xhs_sharing.pipeline.method_bias import run_method_bias
 from xhs_sharing.pipeline.structural import run_structural
 from xhs_sharing.report.render import ReportError, build_context, render_report
 from xhs_sharing.sem.objectives import sample_covariance
@@ -272,6 +273,9 @@ def _write_run(root: Path, items: pd.DataFrame, study: Study, out: stages.Struct
     write_csv(out.equivalence, s / "equivalence.csv")
     write_csv(out.residual_correlations, s / "residual_correlations.csv")
     write_csv(out.modindices, s / "modindices.csv")
+    mb = run_method_bias(items, study, seed=1, mc_draws=200)
+    write_json(mb.document, res / "measurement" / "method_bias.json")
+    write_csv(mb.paths, res / "measurement" / "method_bias.csv")
     # as scripts/claims.py: the files, not the objects
     eq = pd.read_csv(s / "equivalence.csv").set_index("id")
     eq_map = {cid: row.dropna().to_dict() for cid, row in eq.iterrows()}

@@ -96,6 +96,10 @@ ROBUST_FIT_KEYS = ("chi2_scaled", "pvalue_scaled", "scaling_factor", "baseline_c
 """Keys a fit document has only under MLR: the Yuan-Bentler (Mplus) scaled test and lavaan's robust indices
 (xhs_sharing.sem.fit.robust_fit_measures), the test (``yuan.bentler.mplus``) and SEs (``robust.huber.white``)."""
 
+INDIRECT_KEYS_SINCE_ISSUE17 = ("boot_se", "std_ci_lower", "std_ci_upper")
+"""Columns of ``indirect_effects.csv`` added by issue 17 (before ``estimator``; files written before lack them):
+the bootstrap SE and the percentile-bootstrap interval of the standardized effect."""
+
 ESTIMATOR_COLUMN = "estimator"
 """Last column of every CSV table of estimates: the estimator that made it (the config's ``estimator``)."""
 
@@ -218,6 +222,21 @@ FILES: tuple[ResultFile, ...] = (
                ("lhs", "op", "rhs", "estimator"),
                description="modification indices of the CFA with expected parameter changes (empty under WLSMV "
                            "and FIML; cfa_fit.json's notes say why)"),
+    # ---- common-method bias (rule method_bias)
+    ResultFile("method_bias", "results/measurement/method_bias.json",
+               ("claims", "claims_changed", "estimator", "harman", "mc_draws", "measurement", "method_factor",
+                "missing", "one_factor", "one_factor_vs_measurement", "paths_changed", "seed"),
+               optional=("note",),
+               description="Harman's single-factor test, the one-factor CFA against the measurement model (chi-square "
+                           "difference), and the structural model with an unmeasured latent method factor: its "
+                           "loadings, the variance shares, and every claim judged with and without it"),
+    ResultFile("method_bias_paths", "results/measurement/method_bias.csv",
+               ("lhs", "op", "rhs", "est", "std_all", "pvalue", "ci_low", "ci_high", "est_method", "std_all_method",
+                "pvalue_method", "ci_low_method", "ci_high_method", "delta_std", "significant", "significant_method",
+                "changed", "estimator"),
+               ("lhs", "op", "rhs", "estimator"),
+               description="every structural path without and with the method factor (ML), and whether its 95% "
+                           "interval excluding zero changes"),
     # ---- structural (rule structural)
     ResultFile("model_syntax", "results/structural/model_syntax.txt", description="lavaan syntax of the SEM"),
     ResultFile("paths", "results/structural/paths.csv",
@@ -233,10 +252,19 @@ FILES: tuple[ResultFile, ...] = (
                description="fit of the SEM; proper = false (with the problems) for an improper solution"),
     ResultFile("indirect", "results/structural/indirect_effects.csv",
                ("x", "mediator", "y", "effect", "est", "se", "std_est", "std_se", "boot_ci_low", "boot_ci_high",
-                "mc_ci_low", "mc_ci_high", "mediation_type", "estimator"),
-               ("x", "mediator", "y", "effect", "mediation_type", "estimator"), optional=("estimator",),
+                "mc_ci_low", "mc_ci_high", "mediation_type", *INDIRECT_KEYS_SINCE_ISSUE17, "estimator"),
+               ("x", "mediator", "y", "effect", "mediation_type", "estimator"),
+               optional=("estimator", *INDIRECT_KEYS_SINCE_ISSUE17),
                description="specific indirect (one row per chain; mediator 'M1->M2' for a serial chain), total "
-                           "indirect, direct and total effects with delta-method SEs, bootstrap and MC intervals"),
+                           "indirect, direct and total effects with delta-method SEs, bootstrap and MC intervals; "
+                           "bootstrap SE and the percentile-bootstrap interval of the standardized effect"),
+    ResultFile("indirect_contrasts", "results/structural/indirect_contrasts.csv",
+               ("x", "y", "mediator_1", "mediator_2", "est", "se", "std_est", "std_se", "boot_se", "boot_ci_low",
+                "boot_ci_high", "std_ci_lower", "std_ci_upper", "mc_ci_low", "mc_ci_high", "estimator"),
+               ("x", "y", "mediator_1", "mediator_2", "estimator"),
+               description="every pairwise difference of the specific indirect effects of one x on one y (via "
+                           "mediator_1 minus via mediator_2): delta-method and bootstrap SEs, percentile-bootstrap "
+                           "intervals (raw and standardized) and the Monte Carlo interval"),
     ResultFile("bootstrap", "results/structural/bootstrap.json",
                ("chunk_size", "converged", "engine", "estimator", "failed", "failures", "mc_draws", "mc_information",
                 "mc_seed", "missing", "requested", "seed"),
@@ -359,6 +387,7 @@ REPORT_RESULTS: tuple[str, ...] = (
     "model_syntax", "paths", "r2", "fit", "indirect", "bootstrap", "equivalence", "claims",
     "htmt2", "htmt_intervals", "cross_loadings", "item_vif", "std_paths", "latent_covariances", "r2_intervals", "f2",
     "cfa_residual_correlations", "cfa_modindices", "sem_residual_correlations", "sem_modindices",
+    "method_bias", "method_bias_paths",
 )
 """Keys of the files under :data:`RESULTS_DIR` the report reads (and the default target asks for)."""
 

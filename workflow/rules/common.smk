@@ -80,7 +80,7 @@ def codebook_input():
 # The result files the report reads, which the default target asks for.
 RESULT_FILES = [PATHS[key] for key in contract.REPORT_RESULTS]
 
-STEPS = ["validate_study", "prepare_data", "diagnostics", "measurement", "structural", "claims"]
+STEPS = ["validate_study", "prepare_data", "diagnostics", "measurement", "structural", "claims", "method_bias"]
 
 
 # The whole study spec is checked here, before any job starts (schema, cross-field rules, population model),

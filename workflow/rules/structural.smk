@@ -29,6 +29,7 @@ rule structural:
         f2=PATHS["f2"],
         residual_correlations=PATHS["sem_residual_correlations"],
         modindices=PATHS["sem_modindices"],
+        contrasts=PATHS["indirect_contrasts"],
     params:
         seed=config["synthetic"]["seed"],
         settings=config["structural"],

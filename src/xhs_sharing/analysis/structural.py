@@ -31,7 +31,7 @@ from xhs_sharing.errors import EstimationError, SpecError
 from xhs_sharing.sem.checks import solution_problems
 from xhs_sharing.sem.estimation import MAX_ITER, XTOL, ModelFit, fit_model, robust_fit
 from xhs_sharing.sem.frames import check_missing, observed_matrix
-from xhs_sharing.sem.model import ModelStructure, check_syntax, load_model
+from xhs_sharing.sem.model import ModelStructure, ParsedModel, check_syntax, load_model
 from xhs_sharing.sem.mvnorm_missing import em_moments
 from xhs_sharing.sem.objectives import sample_covariance
 from xhs_sharing.sem.robust import MLRResult
@@ -321,6 +321,7 @@ def fit_structural(
     xtol: float = XTOL,
     max_iter: int = MAX_ITER,
     estimator: str = ESTIMATOR_DEFAULT,
+    parsed: ParsedModel | None = None,
 ) -> StructuralResult:
     """Fit a latent SEM by ML (or FIML with missing values) to lavaan precision; MLR and WLSMV on request.
 
@@ -360,6 +361,10 @@ def fit_structural(
         ML (FIML) estimates with the sandwich covariance (:func:`estimate`),
         so every SE, ``z``, p-value, Wald interval and delta-method SE of the
         tables is robust. ``"WLSMV"``: :func:`fit_structural_wlsmv`.
+    parsed : ParsedModel, optional
+        ``syntax`` already parsed (:func:`~xhs_sharing.sem.model.load_model`),
+        e.g. one whose ``initial_estimates`` warm-start the iterations; ML and
+        MLR only.
 
     Returns
     -------
@@ -382,7 +387,8 @@ def fit_structural(
         return fit_structural_wlsmv(syntax, data, missing=missing, allow_improper=allow_improper,
                                     lavaan_defaults=lavaan_defaults)
     input_syntax = syntax
-    parsed = load_model(syntax, lavaan_defaults=lavaan_defaults)
+    if parsed is None:
+        parsed = load_model(syntax, lavaan_defaults=lavaan_defaults)
     x = observed_matrix(data, parsed.observed, allow_missing=missing == "fiml")
     fit = estimate(parsed, x, estimator, xtol=xtol, max_iter=max_iter)
     structure, theta, acov = fit.structure, fit.theta, fit.acov

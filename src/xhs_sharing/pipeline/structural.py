@@ -57,6 +57,7 @@ from xhs_sharing.analysis.mediation import (
     tost_effect,
     tost_path,
 )
+from xhs_sharing.analysis.mediation_contrasts import add_bootstrap_columns, contrasts_table
 from xhs_sharing.analysis.ordinal import OrdinalStructuralResult, WlsmvChunkFitter, resample_category_events
 from xhs_sharing.analysis.structural import (
     StructuralResult,
@@ -119,6 +120,7 @@ class StructuralOutputs:
     f2: pd.DataFrame = field(default_factory=pd.DataFrame)
     residual_correlations: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     modindices: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    indirect_contrasts: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)
@@ -528,13 +530,15 @@ def run_structural(
         paths=with_estimator(fit.paths, fit.method),
         r2=with_estimator(fit.r2, fit.method),
         fit={**fit_doc, **extras.measures},
-        indirect_effects=with_estimator(indirect_effects_table(fit, chains, boot=boot.result, mc=mc), fit.method),
+        indirect_effects=with_estimator(add_bootstrap_columns(
+            indirect_effects_table(fit, chains, boot=boot.result, mc=mc), boot.result), fit.method),
         bootstrap=bootstrap_summary(boot, fit, n_boot=n_boot, seed=boot_seed, chunk_size=chunk_size,
                                     engine=engine, mc_draws=mc_draws, mc_seed=mc_seed,
                                     max_failure_rate=max_failure_rate),
         equivalence=with_estimator(equivalence_table(study, fit, boot.result, sesoi, mc=mc), fit.method),
         residual_correlations=with_estimator(extras.residual_correlations, fit.method),
         modindices=with_estimator(extras.modindices, fit.method),
+        indirect_contrasts=with_estimator(contrasts_table(fit, chains, boot=boot.result, mc=mc), fit.method),
         **effect_size_tables(fit, boot.result),
     )
 

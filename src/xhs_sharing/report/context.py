@@ -25,6 +25,7 @@ from xhs_sharing.report.sections.claims import claims_view
 from xhs_sharing.report.sections.estimation import estimation_view
 from xhs_sharing.report.sections.limitations import limitations_view
 from xhs_sharing.report.sections.measurement import fit_by_construction, measurement_view
+from xhs_sharing.report.sections.method_bias import method_bias_view
 from xhs_sharing.report.sections.montecarlo import montecarlo_section
 from xhs_sharing.report.sections.provenance import data_view, provenance_view
 from xhs_sharing.report.sections.robustness import robustness_section
@@ -40,6 +41,7 @@ SECTIONS = (
     ("structural", "Structural model"),
     ("estimation", "Estimation and diagnostics"),
     ("mediation", "Mediation"),
+    ("method-bias", "Common-method bias"),
     ("qualitative", "Qualitative evidence"),
     ("provenance", "Provenance"),
     ("limitations", "Limitations"),
@@ -172,6 +174,7 @@ def build_context(
         "mediation": mediation_view(res),
         "weakened": weakened_view(read_diagnostics(Path(results_dir)), res["bootstrap"]),
         "estimation": estimation_view(res, run_info),
+        "method_bias": method_bias_view(res),
         "qualitative": [{"section": q.get("section", ""), "hypotheses": q.get("hypotheses", ""),
                          "evidence": q.get("evidence", "")} for q in study.qualitative],
         "limitations": limitations_view(study, claims["rows"], data),

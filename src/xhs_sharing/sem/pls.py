@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
 import numpy as np
@@ -110,7 +111,7 @@ class PlsSpec:
         """All items, block after block: the row/column order of every correlation matrix."""
         return tuple(item for block in self.blocks for item in block)
 
-    @property
+    @cached_property
     def membership(self) -> np.ndarray:
         """``(p, K)`` 0/1 matrix: item ``k`` belongs to construct ``j``."""
         m = np.zeros((len(self.items), len(self.constructs)))
@@ -120,7 +121,7 @@ class PlsSpec:
             row += len(block)
         return m
 
-    @property
+    @cached_property
     def path_mask(self) -> np.ndarray:
         """``(K, K)`` 0/1 matrix with 1 at ``[source, target]``."""
         idx = {c: j for j, c in enumerate(self.constructs)}
@@ -133,7 +134,7 @@ class PlsSpec:
         """Indices of the constructs with a path into construct ``j`` (in construct order)."""
         return [int(i) for i in np.flatnonzero(self.path_mask[:, j])]
 
-    @property
+    @cached_property
     def endogenous(self) -> list[int]:
         """Indices of the constructs with at least one predecessor."""
         return [j for j in range(len(self.constructs)) if self.predecessors(j)]

@@ -285,12 +285,15 @@ def _pls_chunk(
 
 def _run_chunks(
     data: np.ndarray, spec: PlsSpec, streams: list[np.random.SeedSequence], sizes: list[int],
-    options: tuple[bool, str, float, int], n_jobs: int,
+    options: tuple[bool, str, float, int], n_jobs: int, mp_context: str = "spawn",
 ) -> list[PlsBatch]:
-    """Fit the chunks in this process (``n_jobs == 1``) or in ``n_jobs`` spawned workers, results in chunk order."""
+    """Fit the chunks in this process (``n_jobs == 1``) or in ``n_jobs`` workers, results in chunk order."""
     if n_jobs == 1:
         return [_pls_chunk(data, spec, st, size, options) for st, size in zip(streams, sizes, strict=True)]
-    ctx = multiprocessing.get_context("spawn")
+    try:
+        ctx = multiprocessing.get_context(mp_context)
+    except ValueError as exc:
+        raise SpecError(f"unknown multiprocessing start method {mp_context!r}") from exc
     with _single_threaded_blas_env(), ProcessPoolExecutor(
         max_workers=n_jobs, mp_context=ctx, initializer=_init_worker
     ) as pool:
@@ -302,14 +305,16 @@ def _run_chunks(
 def bootstrap_pls(
     data: np.ndarray, spec: PlsSpec, n_resamples: int, seed: int, chunk_size: int = 250,
     consistent: bool = True, scheme: str = "path", tol: float = TOL, max_iter: int = MAX_ITER,
-    n_jobs: int = 1,
+    n_jobs: int = 1, mp_context: str = "spawn",
 ) -> PlsBootstrap:
     """Nonparametric bootstrap of PLS(c): chunk ``k`` of ``chunk_size`` resamples from child ``k`` of ``SeedSequence(seed)``.
 
     ``data`` is ``(N, p)`` with columns in ``spec.items`` order. The
     resamples, and so the results, depend on ``seed`` and ``chunk_size``
-    only, not on ``n_jobs`` (worker processes, started with ``spawn``: a
-    calling script needs an ``if __name__ == "__main__":`` guard).
+    only, not on ``n_jobs`` or ``mp_context`` (worker processes; with
+    ``spawn`` a calling script needs an ``if __name__ == "__main__":`` guard,
+    and each worker pays the package's import, several seconds with
+    semopy, so one process is faster for the default model).
     """
     seed = check_seed(seed)
     n_resamples = check_count("n_resamples", n_resamples)
@@ -318,7 +323,8 @@ def bootstrap_pls(
     data = np.asarray(data, dtype=float)
     sizes = chunk_sizes(n_resamples, chunk_size)
     streams = np.random.SeedSequence(seed).spawn(len(sizes))
-    batch = _concat(_run_chunks(data, spec, streams, sizes, (consistent, scheme, tol, max_iter), n_jobs))
+    options = (consistent, scheme, tol, max_iter)
+    batch = _concat(_run_chunks(data, spec, streams, sizes, options, n_jobs, mp_context))
     failures = dict(Counter(str(s) for s in batch.status if s != CONVERGED))
     return PlsBootstrap(batch, failures, seed, chunk_size)
 

@@ -5,7 +5,10 @@ Three sources, in order of authority:
 1. Hair, Hult, Ringle, Sarstedt, Danks & Ray (2021), *PLS-SEM Using R*
    (open access): the simple corporate reputation model (ch. 3-4), PLS,
    path weighting, ``-99`` answers mean-replaced. Pinned to the 3 decimals
-   the book prints. The path coefficients are also in R seminr's own test
+   the book prints, transcribed from its chapter 3-4 output (no copy of
+   those tables could be re-read while writing this test: the paths are
+   confirmed independently below, and every pinned value also equals the
+   seminr port's, source 3, to rounding). The path coefficients are in R seminr's own test
    fixture ``tests/fixtures/V_3_6_0/corp_rep_simple_paths.csv``
    (github.com/sem-in-r/seminr): 0.162051224909051, 0.423869606104923,
    0.00917454313254589, 0.342069436585268, 0.504466308486452.

@@ -35,6 +35,8 @@ def main(logger):
     write_csv(check_table("indirect", out.indirect_effects), o.indirect)
     write_json(check_document("bootstrap", out.bootstrap), o.bootstrap)
     write_csv(check_table("equivalence", out.equivalence), o.equivalence)
+    for key, table in out.pls.items():  # the PLS tables: outputs of the rule only under PLS/PLSc
+        write_csv(check_table(key, table), o[key])
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ DATA = ROOT / "tests" / "reference" / "data"
 
 
 def test_estimator_default_and_choices_come_from_the_schema() -> None:
-    assert ESTIMATORS == ("ML", "MLR", "WLSMV")
+    assert ESTIMATORS == ("ML", "MLR", "WLSMV", "PLS", "PLSc")
     assert ESTIMATOR_DEFAULT == config_defaults()["estimator"] == "ML"
     # config.yaml states the default, it does not define it differently
     assert yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["estimator"] == "ML"

@@ -73,7 +73,9 @@ def test_effects_add_up(out):
         assert by.loc["total", "est"] == pytest.approx(by.loc["direct", "est"] + by.loc["total_indirect", "est"],
                                                        abs=1e-12)
     assert np.isnan(eff.mc_ci_low).all() and np.isnan(eff.mc_ci_high).all()
-    row = eff[(eff.mediator == "PR->CN->WSI")].iloc[0]
+    # the mediator cell holds the mediators only, as indirect_effects.csv under ML ("CN", "M1->M2")
+    assert sorted(set(eff.mediator[eff.effect == "indirect"])) == ["CN", "SN"]
+    row = eff[(eff.x == "PR") & (eff.mediator == "CN") & (eff.y == "WSI")].iloc[0]
     assert row.boot_ci_low > 0 and row.mediation_type == "indirect-only"
 
 

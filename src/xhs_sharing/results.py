@@ -115,6 +115,10 @@ FIML_FIT_KEYS = ("srmr_bentler_nomean", "srmr_variant")
 """Keys a fit document has only under FIML: ``srmr`` is then lavaan's with means (``srmr_variant``)."""
 
 
+PLS_FIT_KEYS = ("note",)
+"""Keys ``fit.json`` has only under PLS and PLSc: ``note`` says why the ML fit measures (present, null) are absent."""
+
+
 REPLICATION_COLUMNS = ("n", "replication", "claim_id", "converged", "refitted", "estimate", "std_estimate",
                        "ci_low", "ci_high", "verdict")
 """Columns of a Monte Carlo chunk table and of ``replications.csv``."""
@@ -194,8 +198,9 @@ FILES: tuple[ResultFile, ...] = (
                description="R-squared of the endogenous constructs"),
     ResultFile("fit", "results/structural/fit.json", (*FIT_COLUMNS, "problems", "proper"),
                optional=("problems", "proper", *FIML_FIT_KEYS, *ROBUST_FIT_KEYS, *WLSMV_FIT_KEYS,
-                         *ESTIMATOR_KEYS_SINCE_ISSUE13[:1]),
-               description="fit of the SEM; proper = false (with the problems) for an improper solution"),
+                         *ESTIMATOR_KEYS_SINCE_ISSUE13[:1], *PLS_FIT_KEYS),
+               description="fit of the SEM; proper = false (with the problems) for an improper solution; under "
+                           "PLS/PLSc the chi-square family and SRMR are null and note says why"),
     ResultFile("indirect", "results/structural/indirect_effects.csv",
                ("x", "mediator", "y", "effect", "est", "se", "std_est", "std_se", "boot_ci_low", "boot_ci_high",
                 "mc_ci_low", "mc_ci_high", "mediation_type", "estimator"),
@@ -211,6 +216,27 @@ FILES: tuple[ResultFile, ...] = (
                ("id", "kind", "estimate", "se", "ci90_low", "ci90_high", "sesoi", "pvalue", "verdict", "estimator"),
                ("id", "kind", "verdict", "estimator"), optional=("estimator",),
                description="TOST equivalence tests of the claims of no effect"),
+    # ---- PLS tables (rule structural, written only under estimator PLS or PLSc: PLS_RESULTS)
+    ResultFile("pls_outer", "results/structural/pls_outer.csv",
+               ("construct", "item", "weight", "loading", "se", "ci_low", "ci_high", "estimator"),
+               ("construct", "item", "estimator"),
+               description="PLS(c) outer weights and loadings (PLSc: consistent), loadings with bootstrap SE and "
+                           "percentile interval; only under PLS/PLSc"),
+    ResultFile("pls_quality", "results/structural/pls_quality.csv",
+               ("construct", "n_items", "r2", "adj_r2", "alpha", "rho_a", "rho_c", "ave", "estimator"),
+               ("construct", "estimator"),
+               description="PLS(c) construct quality: R-squared, adjusted R-squared, Cronbach's alpha, rho_A, "
+                           "rho_C (composite reliability), AVE; only under PLS/PLSc"),
+    ResultFile("pls_htmt", "results/structural/pls_htmt.csv",
+               ("construct_a", "construct_b", "htmt", "se", "ci_low", "ci_high", "below_085", "below_090",
+                "estimator"), ("construct_a", "construct_b", "estimator"),
+               description="HTMT with bootstrap SE and percentile interval, its upper bound against .85/.90 "
+                           "(Henseler et al. 2015); only under PLS/PLSc"),
+    ResultFile("pls_inner", "results/structural/pls_inner.csv",
+               ("source", "target", "path", "f2", "vif", "ci_low", "ci_high", "estimator"),
+               ("source", "target", "estimator"),
+               description="PLS(c) path coefficients with f-squared, inner VIF and percentile interval; only under "
+                           "PLS/PLSc"),
     # ---- claims (rule claims)
     ResultFile("claims", "results/claims.json", ("claims", "estimator", "reproduced", "total"),
                optional=("estimator",),
@@ -283,6 +309,11 @@ MONTECARLO_RESULTS: tuple[str, ...] = (
     "replications", "claim_reproduction", "joint_reproduction", "power", "sensitivity",
 )
 """Keys of the Monte Carlo study's outputs (the ``montecarlo`` target; the report reads them all)."""
+
+
+PLS_RESULTS: tuple[str, ...] = ("pls_outer", "pls_quality", "pls_htmt", "pls_inner")
+"""Keys of the PLS tables the structural step writes only under estimator PLS or PLSc (the rule's outputs then;
+no file, not an empty one, under ML, MLR and WLSMV, so the default run's files are unchanged)."""
 
 
 ROBUSTNESS_RESULTS: tuple[str, ...] = (

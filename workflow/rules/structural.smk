@@ -22,6 +22,7 @@ rule structural:
         ),
         bootstrap=PATHS["bootstrap"],
         equivalence=PATHS["equivalence"],
+        **pls_outputs(),
     params:
         seed=config["synthetic"]["seed"],
         settings=config["structural"],

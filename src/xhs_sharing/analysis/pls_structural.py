@@ -1,7 +1,8 @@
 """PLS / PLSc structural analysis of a study, in the tables of the structural step (issue 15).
 
-Ready to be wired as ``estimator: PLSc`` / ``PLS`` (not yet wired: the
-pipeline, config schema and report are untouched). :func:`run_pls_structural`
+The structural step and the robustness stage under ``estimator: PLSc`` /
+``PLS`` (:mod:`xhs_sharing.pipeline.structural`,
+:mod:`xhs_sharing.pipeline.robustness`). :func:`run_pls_structural`
 fits the study's model by PLS path modelling or consistent PLS
 (:mod:`xhs_sharing.sem.pls`; Dijkstra & Henseler 2015) and bootstraps it in
 batches (:mod:`xhs_sharing.sem.pls_batched`, the package's chunk seeding),
@@ -20,13 +21,16 @@ and returns
 * ``outer`` (weights, loadings with intervals), ``quality`` (R-squared,
   adjusted R-squared, alpha, rho_A, rho_C, AVE), ``htmt`` (with the
   interval's upper bound against .85/.90, Henseler et al. 2015), ``vif_f2``
-  and ``bootstrap`` (settings and failure counts): the PLS tables.
+  and ``bootstrap`` (settings and failure counts): the PLS tables;
+* ``effect_draws`` (:meth:`PlsOutputs.draws`): the kept bootstrap draws of
+  every effect, for TOST equivalence tests and bias-corrected intervals;
+  ``proper``: the full-sample PLSc solution is admissible (always for PLS).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,6 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from xhs_sharing.analysis.mediation import classify_mediation, mediator_label
+from xhs_sharing.errors import EstimationError
 from xhs_sharing.sem import pls
 from xhs_sharing.sem.pls_batched import PlsBootstrap, bootstrap_pls, bootstrap_table
 from xhs_sharing.study.spec import Study
@@ -60,6 +65,15 @@ class PlsOutputs:
     htmt: pd.DataFrame
     vif_f2: pd.DataFrame
     bootstrap: dict[str, Any]
+    effect_draws: dict[tuple[str, str, str, str], tuple[float, np.ndarray]] = field(default_factory=dict)
+    proper: bool = True
+
+    def draws(self, x: str, mediator: str, y: str, effect: str = "indirect") -> tuple[float, np.ndarray]:
+        """Point estimate and kept bootstrap draws of one effect (``mediator`` ``""`` for the totals and direct)."""
+        try:
+            return self.effect_draws[(x, mediator, y, effect)]
+        except KeyError:
+            raise EstimationError(f"no {effect} effect {x} -> {mediator or '.'} -> {y} in the PLS analysis") from None
 
 
 def _boot_stats(draws: np.ndarray, level: float) -> tuple[float, float, float]:
@@ -93,7 +107,7 @@ def _effect_draws(fit: pls.PlsFit, boot: PlsBootstrap, chains: Sequence[tuple[st
         pairs = [(idx[s], idx[t]) for s, t in zip(ch[:-1], ch[1:], strict=False)]
         est = float(np.prod([fit.paths[p] for p in pairs]))
         draws = np.prod([b.paths[ok, s, t] for s, t in pairs], axis=0)
-        out[(ch[0], mediator_label(ch), ch[-1], "indirect")] = (est, draws)
+        out[(ch[0], mediator_label(ch[1:-1]), ch[-1], "indirect")] = (est, draws)
     for x, y in dict.fromkeys((ch[0], ch[-1]) for ch in chains):
         i, j = idx[x], idx[y]
         out[(x, "", y, "total_indirect")] = (tot[i, j] - fit.paths[i, j], b.total[ok, i, j] - b.paths[ok, i, j])
@@ -155,6 +169,7 @@ def run_pls_structural(
     loadings = table[table.kind == "loading"].rename(columns={"source": "construct", "target": "item"})
     outer = pls.outer_table(fit).merge(loadings[["construct", "item", "se", "ci_lower", "ci_upper"]],
                                        on=["construct", "item"])
+    chains = mediation_chains(study)
     quality = pls.quality_table(fit, corr)
     r2 = quality.loc[quality.r2.notna(), ["construct", "r2"]].rename(columns={"construct": "variable"})
     summary = {"estimator": estimator, "engine": "batched PLS", "requested": n_resamples,
@@ -164,7 +179,9 @@ def run_pls_structural(
         estimator=estimator,
         paths=pls_paths_table(fit, boot, estimator, level),
         r2=r2.assign(estimator=estimator).reset_index(drop=True),
-        indirect_effects=pls_effects_table(fit, boot, mediation_chains(study), estimator, level),
+        indirect_effects=pls_effects_table(fit, boot, chains, estimator, level),
         outer=outer, quality=quality, htmt=_htmt_with_bounds(table),
         vif_f2=pls.path_table(fit), bootstrap=summary,
+        effect_draws={k: (float(e), np.asarray(d, float)) for k, (e, d) in _effect_draws(fit, boot, chains).items()},
+        proper=bool(fit.proper),
     )

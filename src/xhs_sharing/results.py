@@ -261,7 +261,8 @@ FILES: tuple[ResultFile, ...] = (
                description="smallest n reaching a joint rate of .80 / .95, fit counts, smallest detectable effects"),
     # ---- robustness stage (rules robustness_spec, robustness_gather)
     ResultFile("robustness_spec", "results/robustness/specs/{spec}.json",
-               ("specification", "status", "reason", "n", "removed_paths", "fit", "rows"), optional=("bootstrap",),
+               ("specification", "status", "reason", "n", "removed_paths", "fit", "rows"),
+               optional=("bootstrap", "excluded_intervals"),
                description="one specification of the grid: its status, fit statistics and every claim's rows"),
     ResultFile("robustness_specifications", "results/robustness/specifications.csv",
                ("claim", "kind", "expected", "estimator", "missing", "model", "interval", "estimate", "ci_low",

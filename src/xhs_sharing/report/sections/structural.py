@@ -22,7 +22,7 @@ from xhs_sharing.report.format import (
     stars,
 )
 from xhs_sharing.report.judged import categories_text, judged_view, with_unjudged_rows
-from xhs_sharing.report.tables import estimator_label, fit_table
+from xhs_sharing.report.tables import PLS_METHODS, estimator_label, fit_table
 from xhs_sharing.study.cutoffs import Cutoff
 from xhs_sharing.study.spec import Study
 from xhs_sharing.study.syntax import MEDIATOR_SEP
@@ -84,6 +84,10 @@ def _se_note(fit: Mapping[str, Any]) -> str:
     if fit.get("estimator") == "WLSMV":
         return (" Estimator WLSMV: SEs, z, p and the Wald intervals are robust (sandwich, lavaan's robust.sem); "
                 "\u03b2 standardizes by the latent responses (delta parameterization).")
+    if fit.get("estimator") in PLS_METHODS:
+        return (f" Estimator {fit['estimator']}: B = \u03b2 (standardized composites); SE is the bootstrap standard "
+                "deviation, z = B/SE, and the interval is the percentile bootstrap, not Wald. "
+                + PLS_METHODS[str(fit["estimator"])].split(": ", 1)[0].capitalize() + ".")
     return ""
 
 
@@ -129,7 +133,9 @@ def structural_view(res: Mapping[str, Any], cutoffs: Mapping[str, Cutoff], study
         "paths": paths_table(res["paths"], fit),
         "r2": {"caption": "Explained variance of the endogenous constructs", "columns": [col("Construct"), col("R\u00b2", "num")],
                "rows": [{"cells": [cell(k, header=True), num(v, 2)]} for k, v in r2.items()], "note": ""},
-        "fit": with_unjudged_rows(fit_table(judged_view(fit), "Fit of the structural model" + estimator, cutoffs), fit),
+        # PLS has no fit indices to judge (fit.json's note): shown as absent, not as failed checks
+        "fit": with_unjudged_rows(fit_table(judged_view(fit), "Fit of the structural model" + estimator,
+                                            {} if fit.get("estimator") in PLS_METHODS else cutoffs), fit),
         "syntax": res["model_syntax"],
         "r2_values": r2,
         "proper": not improper,

@@ -176,3 +176,12 @@ def test_plsc_run_end_to_end(tmp_path) -> None:
     html = (work / "reports" / "replication_report.html").read_text(encoding="utf-8")
     assert "Fit of the structural model (PLSc)" in html
     assert "consistent partial least squares (PLSc; Dijkstra &amp; Henseler 2015)" in html
+
+
+def test_the_paths_note_under_plsc_names_the_percentile_bootstrap_not_wald(out):
+    from xhs_sharing.report.sections.structural import paths_table
+
+    note = paths_table(out.paths, out.fit)["note"]
+    assert "Wald 95% interval" not in note
+    assert "the interval is the percentile bootstrap, not Wald. Consistent partial least squares (PLSc;" in note
+    assert "Wald 95% interval" in paths_table(out.paths, {"estimator": "ML"})["note"]

@@ -73,8 +73,9 @@ def paths_table(paths: pd.DataFrame, fit: Mapping[str, Any] | None = None) -> di
     return {"caption": "Structural paths", "rows": rows,
             "columns": [col("Path"), col("B", "num"), col("SE", "num"), col("z", "num"), col("p", "num"),
                         col("\u03b2", "num"), col("B 95% CI", "num")],
-            "note": "B: unstandardized coefficient with its Wald 95% interval; \u03b2: completely standardized coefficient. "
-                    "* p < .05, ** p < .01, *** p < .001." + _se_note(fit or {})}
+            "note": ("" if (fit or {}).get("estimator") in PLS_METHODS else
+                     "B: unstandardized coefficient with its Wald 95% interval; \u03b2: completely standardized "
+                     "coefficient. ") + "* p < .05, ** p < .01, *** p < .001." + _se_note(fit or {})}
 
 
 def _se_note(fit: Mapping[str, Any]) -> str:
@@ -87,8 +88,13 @@ def _se_note(fit: Mapping[str, Any]) -> str:
     if fit.get("estimator") in PLS_METHODS:
         return (f" Estimator {fit['estimator']}: B = \u03b2 (standardized composites); SE is the bootstrap standard "
                 "deviation, z = B/SE, and the interval is the percentile bootstrap, not Wald. "
-                + PLS_METHODS[str(fit["estimator"])].split(": ", 1)[0].capitalize() + ".")
+                + _first_upper(PLS_METHODS[str(fit["estimator"])].split(": ", 1)[0]) + ".")
     return ""
+
+
+def _first_upper(text: str) -> str:
+    """``text`` with its first letter upper case (the rest as written, unlike ``str.capitalize``)."""
+    return text[:1].upper() + text[1:]
 
 
 ALPHA = 0.05

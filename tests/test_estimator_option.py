@@ -19,7 +19,7 @@ DATA = ROOT / "tests" / "reference" / "data"
 
 
 def test_estimator_default_and_choices_come_from_the_schema() -> None:
-    assert ESTIMATORS == ("ML", "MLR", "WLSMV")
+    assert ESTIMATORS == ("ML", "MLR", "WLSMV", "PLS", "PLSc")
     assert ESTIMATOR_DEFAULT == config_defaults()["estimator"] == "ML"
     # config.yaml states the default, it does not define it differently
     assert yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["estimator"] == "ML"
@@ -33,8 +33,10 @@ def test_rules_pass_the_estimator(rule: str) -> None:
 
 def test_unknown_estimator_is_refused_by_name() -> None:
     items = pd.read_csv(DATA / "default_items.csv")
-    with pytest.raises(SpecError, match=r"estimator must be one of ML, MLR, WLSMV .*'GLS'"):
+    with pytest.raises(SpecError, match=r"estimator must be one of ML, MLR, WLSMV, PLS, PLSc .*'GLS'"):
         fit_cfa(items, {"IS": ["is1", "is2", "is3"]}, estimator="GLS")
+    with pytest.raises(SpecError, match="fit_cfa fits a covariance structure .* estimator 'PLSc' is fitted by"):
+        fit_cfa(items, {"IS": ["is1", "is2", "is3"]}, estimator="PLSc")
     with pytest.raises(SpecError, match="'mlr'"):
         fit_structural("IS =~ is1 + is2 + is3", items, estimator="mlr")
 

@@ -132,6 +132,9 @@ RESID_COR_COLUMNS = ("lhs", "rhs", "residual", "estimator")
 MODINDICES_COLUMNS = ("lhs", "op", "rhs", "mi", "epc", "sepc_all", "estimator")
 """Columns of the modification-index tables (lavaan's ``modindices(fit, sort = TRUE)``: mi, epc, sepc.all)."""
 
+PLS_FIT_KEYS = ("note",)
+"""Keys ``fit.json`` has only under PLS and PLSc: ``note`` says why the ML fit measures (present, null) are absent."""
+
 
 REPLICATION_COLUMNS = ("n", "replication", "claim_id", "converged", "refitted", "estimate", "std_estimate",
                        "ci_low", "ci_high", "verdict")
@@ -248,8 +251,9 @@ FILES: tuple[ResultFile, ...] = (
                description="R-squared of the endogenous constructs"),
     ResultFile("fit", "results/structural/fit.json", (*FIT_COLUMNS, "problems", "proper", *FIT_EXTRA_KEYS),
                optional=("problems", "proper", *FIML_FIT_KEYS, *ROBUST_FIT_KEYS, *WLSMV_FIT_KEYS,
-                         *ESTIMATOR_KEYS_SINCE_ISSUE13[:1], *FIT_EXTRA_KEYS),
-               description="fit of the SEM; proper = false (with the problems) for an improper solution"),
+                         *ESTIMATOR_KEYS_SINCE_ISSUE13[:1], *FIT_EXTRA_KEYS, *PLS_FIT_KEYS),
+               description="fit of the SEM; proper = false (with the problems) for an improper solution; under "
+                           "PLS/PLSc the chi-square family and SRMR are null and note says why"),
     ResultFile("indirect", "results/structural/indirect_effects.csv",
                ("x", "mediator", "y", "effect", "est", "se", "std_est", "std_se", "boot_ci_low", "boot_ci_high",
                 "mc_ci_low", "mc_ci_high", "mediation_type", *INDIRECT_KEYS_SINCE_ISSUE17, "estimator"),
@@ -283,6 +287,27 @@ FILES: tuple[ResultFile, ...] = (
                ("lhs", "op", "rhs", "estimator"),
                description="modification indices of the SEM with expected parameter changes (empty under WLSMV "
                            "and FIML; fit.json's notes say why)"),
+    # ---- PLS tables (rule structural, written only under estimator PLS or PLSc: PLS_RESULTS)
+    ResultFile("pls_outer", "results/structural/pls_outer.csv",
+               ("construct", "item", "weight", "loading", "se", "ci_low", "ci_high", "estimator"),
+               ("construct", "item", "estimator"),
+               description="PLS(c) outer weights and loadings (PLSc: consistent), loadings with bootstrap SE and "
+                           "percentile interval; only under PLS/PLSc"),
+    ResultFile("pls_quality", "results/structural/pls_quality.csv",
+               ("construct", "n_items", "r2", "adj_r2", "alpha", "rho_a", "rho_c", "ave", "estimator"),
+               ("construct", "estimator"),
+               description="PLS(c) construct quality: R-squared, adjusted R-squared, Cronbach's alpha, rho_A, "
+                           "rho_C (composite reliability), AVE; only under PLS/PLSc"),
+    ResultFile("pls_htmt", "results/structural/pls_htmt.csv",
+               ("construct_a", "construct_b", "htmt", "se", "ci_low", "ci_high", "below_085", "below_090",
+                "estimator"), ("construct_a", "construct_b", "estimator"),
+               description="HTMT with bootstrap SE and percentile interval, its upper bound against .85/.90 "
+                           "(Henseler et al. 2015); only under PLS/PLSc"),
+    ResultFile("pls_inner", "results/structural/pls_inner.csv",
+               ("source", "target", "path", "f2", "vif", "ci_low", "ci_high", "estimator"),
+               ("source", "target", "estimator"),
+               description="PLS(c) path coefficients with f-squared, inner VIF and percentile interval; only under "
+                           "PLS/PLSc"),
     # ---- claims (rule claims)
     ResultFile("claims", "results/claims.json", ("claims", "estimator", "reproduced", "total"),
                optional=("estimator",),
@@ -307,7 +332,8 @@ FILES: tuple[ResultFile, ...] = (
                description="smallest n reaching a joint rate of .80 / .95, fit counts, smallest detectable effects"),
     # ---- robustness stage (rules robustness_spec, robustness_gather)
     ResultFile("robustness_spec", "results/robustness/specs/{spec}.json",
-               ("specification", "status", "reason", "n", "removed_paths", "fit", "rows"), optional=("bootstrap",),
+               ("specification", "status", "reason", "n", "removed_paths", "fit", "rows"),
+               optional=("bootstrap", "excluded_intervals"),
                description="one specification of the grid: its status, fit statistics and every claim's rows"),
     ResultFile("robustness_specifications", "results/robustness/specifications.csv",
                ("claim", "kind", "expected", "estimator", "missing", "model", "interval", "estimate", "ci_low",
@@ -402,6 +428,11 @@ MONTECARLO_RESULTS: tuple[str, ...] = (
     "replications", "claim_reproduction", "joint_reproduction", "power", "sensitivity",
 )
 """Keys of the Monte Carlo study's outputs (the ``montecarlo`` target; the report reads them all)."""
+
+
+PLS_RESULTS: tuple[str, ...] = ("pls_outer", "pls_quality", "pls_htmt", "pls_inner")
+"""Keys of the PLS tables the structural step writes only under estimator PLS or PLSc (the rule's outputs then;
+no file, not an empty one, under ML, MLR and WLSMV, so the default run's files are unchanged)."""
 
 
 ROBUSTNESS_RESULTS: tuple[str, ...] = (

@@ -55,6 +55,7 @@ config["data"] = configuration.data_block(
 )
 config.update(configuration.coerce_config(config, CONFIG_SCHEMA))
 validate(config, schema="../schemas/config.schema.yaml")
+configuration.check_cross_fields(config, "config (config/config.yaml, --configfile, --config)")
 
 
 def study_spec_path():
@@ -89,6 +90,11 @@ STEPS = ["validate_study", "prepare_data", "diagnostics", "measurement", "struct
 STUDY, POPULATION = runcheck.check_spec_for_run(
     study_spec_path(), "" if own_data() else "the synthetic survey (a run without a survey file of your own)"
 )
+
+
+def pls_outputs():
+    """The PLS tables the structural rule writes under estimator PLS or PLSc (none otherwise), by key."""
+    return {key: PATHS[key] for key in contract.PLS_RESULTS} if config["estimator"] in configuration.PLS_ESTIMATORS else {}
 
 
 def montecarlo_dir():

@@ -30,6 +30,7 @@ rule structural:
         residual_correlations=PATHS["sem_residual_correlations"],
         modindices=PATHS["sem_modindices"],
         contrasts=PATHS["indirect_contrasts"],
+        **pls_outputs(),
     params:
         seed=config["synthetic"]["seed"],
         settings=config["structural"],

@@ -9,7 +9,8 @@ significant. The decision rule is the interval one:
   estimate has the expected sign and its 95% interval excludes zero;
 * ``not_significant``: reproduced when the 95% interval includes zero.
 
-Paths use their Wald interval; indirect effects use the percentile bootstrap
+Paths use their Wald interval (under PLS and PLSc the percentile bootstrap
+interval of ``paths.csv``, the only one PLS has); indirect effects use the percentile bootstrap
 interval by default (the Monte Carlo interval in the Monte Carlo study, where
 refitting thousands of bootstrap resamples per replication is not affordable).
 
@@ -29,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from xhs_sharing.analysis.structural import is_pls
 from xhs_sharing.errors import EstimationError
 from xhs_sharing.study.spec import Claim
 from xhs_sharing.study.syntax import mediator_label
@@ -188,7 +190,8 @@ def evaluate_claim(
         row = _path_row(paths, claim.path[0], claim.path[1])
         est, std, lo, hi = (float(row[c]) for c in ("est", "std_all", "ci_low", "ci_high"))
         pvalue = float(row["pvalue"]) if "pvalue" in row and pd.notna(row["pvalue"]) else None
-        used = "wald"
+        # under PLS/PLSc paths.csv holds the percentile bootstrap interval (there is no Wald one)
+        used = "percentile bootstrap" if is_pls(str(row.get("estimator", ""))) else "wald"
     elif claim.kind == "indirect":
         if indirect is None:
             raise EstimationError(f"claim {claim.id} needs the indirect-effects table")

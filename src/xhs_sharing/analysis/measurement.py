@@ -50,7 +50,13 @@ import pandas as pd
 import pingouin as pg
 from scipy import stats
 
-from xhs_sharing.analysis.structural import ESTIMATOR_DEFAULT, check_estimator, estimate, missing_label
+from xhs_sharing.analysis.structural import (
+    ESTIMATOR_DEFAULT,
+    check_estimator,
+    estimate,
+    missing_label,
+    require_covariance_based,
+)
 from xhs_sharing.errors import DataError, EstimationError, SpecError
 from xhs_sharing.sem.checks import check_solutions, solution_problems
 from xhs_sharing.sem.estimation import MAX_ITER, XTOL, ModelFit
@@ -844,6 +850,7 @@ def fit_cfa(
     if missing not in ("listwise", "fiml"):
         raise SpecError(f"missing must be 'listwise' or 'fiml', got {missing!r}")
     check_estimator(estimator)
+    require_covariance_based(estimator, "fit_cfa")
     if estimator == "WLSMV":
         return fit_cfa_wlsmv(data, spec, missing=missing)
     syntax = cfa_syntax(spec)

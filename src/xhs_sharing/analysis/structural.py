@@ -43,8 +43,12 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "ESTIMATORS",
     "ESTIMATOR_DEFAULT",
+    "PLS_ESTIMATORS",
     "StructuralResult",
     "check_estimator",
+    "cfa_estimator",
+    "is_pls",
+    "require_covariance_based",
     "estimate",
     "fit_structural",
     "fit_structural_wlsmv",
@@ -64,6 +68,34 @@ def check_estimator(estimator: str) -> None:
     if estimator not in ESTIMATORS:
         raise SpecError(f"estimator must be one of {', '.join(ESTIMATORS)} (config key 'estimator'), "
                         f"got {estimator!r}")
+
+
+PLS_ESTIMATORS: tuple[str, ...] = ("PLS", "PLSc")
+"""Estimators that fit composites by partial least squares (:mod:`xhs_sharing.analysis.pls_structural`), not a
+covariance structure: PLS path modelling and consistent PLS (Dijkstra & Henseler 2015)."""
+
+
+def is_pls(estimator: str) -> bool:
+    """True for PLS and PLSc (:data:`PLS_ESTIMATORS`)."""
+    return estimator in PLS_ESTIMATORS
+
+
+def cfa_estimator(estimator: str) -> str:
+    """The estimator of the measurement CFA for a run's ``estimator``: ML under PLS and PLSc, else itself.
+
+    PLS has no reflective measurement model to test (no chi-square, no
+    CFA), so under PLS(c) the CFA of the measurement step stays the ML
+    validation of the reflective measurement model; the PLS measurement
+    tables (outer loadings, rho_A, rho_C, AVE, HTMT) are the structural step's.
+    """
+    return "ML" if is_pls(estimator) else estimator
+
+
+def require_covariance_based(estimator: str, what: str) -> None:
+    """Raise :class:`SpecError` when ``estimator`` is PLS or PLSc, which ``what`` (a covariance-based fit) cannot do."""
+    if is_pls(estimator):
+        raise SpecError(f"{what} fits a covariance structure (ML, MLR, WLSMV); estimator {estimator!r} is fitted by "
+                        "xhs_sharing.analysis.pls_structural.run_pls_structural")
 
 
 def missing_label(likelihood: str) -> str:
@@ -383,6 +415,7 @@ def fit_structural(
     check_syntax(syntax)
     check_missing(missing)
     check_estimator(estimator)
+    require_covariance_based(estimator, "fit_structural")
     if estimator == "WLSMV":
         return fit_structural_wlsmv(syntax, data, missing=missing, allow_improper=allow_improper,
                                     lavaan_defaults=lavaan_defaults)

@@ -48,7 +48,8 @@ def run_claims(
     document : dict
         The content of ``results/claims.json``; ``"estimator"`` is
         ``fit.json``'s (paths are judged by their Wald intervals, robust
-        under MLR; indirect effects by the percentile bootstrap).
+        under MLR, percentile bootstrap under PLS and PLSc; indirect effects
+        by the percentile bootstrap).
     failed : list of ClaimResult
         The claims not reproduced, in the study's order.
     """

@@ -110,3 +110,28 @@ def coerce_config(value: Any, schema: Mapping[str, Any], where: str = "") -> Any
     if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
         return [coerce_config(v, schema["items"], f"{where}[{i}]") for i, v in enumerate(value)]
     return copy.deepcopy(value)
+
+
+PLS_ESTIMATORS = ("PLS", "PLSc")
+"""Estimators fitted by partial least squares (as :data:`xhs_sharing.analysis.structural.PLS_ESTIMATORS`)."""
+
+
+def check_cross_fields(config: Mapping[str, Any], source: str = "the config") -> None:
+    """Raise :class:`SpecError` for settings that validate one by one but not together.
+
+    PLS and PLSc work on the item correlations of complete answers: they
+    have no likelihood, so ``data.missing: fiml`` cannot go with them.
+    Called by the Snakefile after the schema validation, before any job.
+
+    >>> check_cross_fields({"estimator": "PLSc", "data": {"missing": "listwise"}})
+    >>> check_cross_fields({"estimator": "PLSc", "data": {"missing": "fiml"}})
+    Traceback (most recent call last):
+    ...
+    xhs_sharing.errors.SpecError: the config: estimator PLSc cannot go with data.missing fiml: PLS has no likelihood, so no full-information ML; set data.missing: listwise (respondents with a missing answer are then dropped and counted) or choose estimator ML or MLR for FIML
+    """
+    estimator = str(config.get("estimator", ""))
+    missing = str((config.get("data") or {}).get("missing", ""))
+    if estimator in PLS_ESTIMATORS and missing == "fiml":
+        raise SpecError(f"{source}: estimator {estimator} cannot go with data.missing fiml: PLS has no likelihood, "
+                        "so no full-information ML; set data.missing: listwise (respondents with a missing answer "
+                        "are then dropped and counted) or choose estimator ML or MLR for FIML")

@@ -35,7 +35,7 @@ from xhs_sharing.analysis.measurement import (
     measurement_checks,
     reliability_table,
 )
-from xhs_sharing.analysis.structural import require_positive_definite_covariance
+from xhs_sharing.analysis.structural import cfa_estimator, require_positive_definite_covariance
 from xhs_sharing.pipeline.fit_extras import cfa_extras, items_mardia
 from xhs_sharing.results import with_estimator
 from xhs_sharing.seeds import stream_seed
@@ -119,7 +119,9 @@ def run_measurement(
     MLR or WLSMV; default from the schema), passed to
     :func:`~xhs_sharing.analysis.measurement.fit_cfa`, the one place the
     CFA's estimator is chosen; ``cfa_fit["estimator"]`` records it and
-    ``cfa_fit["missing"]`` how missing answers were handled.
+    ``cfa_fit["missing"]`` how missing answers were handled. Under PLS and
+    PLSc the CFA stays ML, the validation of the reflective measurement
+    model (:func:`~xhs_sharing.analysis.structural.cfa_estimator`).
 
     ``n_boot``, ``boot_seed`` and ``chunk_size`` are the structural
     bootstrap's (the config's ``structural.bootstrap`` and
@@ -132,7 +134,7 @@ def run_measurement(
         thresholds = _CONFIG["measurement"]["thresholds"]
     ibc = study.items_by_construct
     require_positive_definite_covariance(items, study.item_ids)
-    cfa = fit_cfa(items, ibc, missing=missing, estimator=estimator)
+    cfa = fit_cfa(items, ibc, missing=missing, estimator=cfa_estimator(estimator))
     reliability = reliability_table(items, ibc, cfa.loadings, missing=missing, cfa=cfa)
     fl = fornell_larcker(cfa.latent_corr, reliability.set_index("construct")["ave"])
     # under WLSMV the HTMT of the polychoric correlations the CFA was fitted to (semTools' htmt(ordered =))

@@ -17,8 +17,9 @@ grid; one gather job (:func:`gather`) writes
   nested-model test (:mod:`xhs_sharing.sem.difftest`).
 
 Path claims are judged by the estimator's own Wald interval (robust under MLR
-and WLSMV), once per specification; indirect claims once per interval of the
-grid. The main specification uses the seeds of the structural step, so its
+and WLSMV; under PLS and PLSc the percentile bootstrap interval), once per
+specification; indirect claims once per interval of the grid (under PLS and
+PLSc the Monte Carlo interval does not exist: listed in ``excluded.csv``). The main specification uses the seeds of the structural step, so its
 verdicts are those of ``claims.json``.
 """
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -34,6 +35,7 @@ import pandas as pd
 
 from xhs_sharing.analysis.claims import evaluate_claims, improper_problems
 from xhs_sharing.analysis.mediation import BootstrapResult, EffectDraws, indirect_effects_table, monte_carlo_indirect
+from xhs_sharing.analysis.pls_structural import PlsOutputs, run_pls_structural
 from xhs_sharing.analysis.robustness import (
     NO_MISSING,
     Specification,
@@ -42,9 +44,9 @@ from xhs_sharing.analysis.robustness import (
     full_mediation_study,
     summarise,
 )
-from xhs_sharing.analysis.structural import StructuralResult
+from xhs_sharing.analysis.structural import StructuralResult, is_pls
 from xhs_sharing.errors import EstimationError
-from xhs_sharing.pipeline.structural import fit_model, fit_summary, run_bootstrap
+from xhs_sharing.pipeline.structural import fit_model, fit_summary, pls_fit_summary, run_bootstrap
 from xhs_sharing.sem.difftest import (
     DifferenceTest,
     chi2_difference,
@@ -94,10 +96,28 @@ def _intervals(boot: BootstrapResult | None, mc: EffectDraws) -> dict[str, tuple
     return out
 
 
-def _judge_rows(study: Study, paths: pd.DataFrame, indirect: pd.DataFrame, std_paths: Any,
+def _wald_std_interval(std_paths: Any) -> Callable[[str, str], tuple[float, float, str]]:
+    """The standardized Wald interval of a path (``std_paths(lhs, rhs)``: ``std_all`` and its delta-method SE)."""
+    def interval(source: str, target: str) -> tuple[float, float, str]:
+        row = std_paths(target, source)
+        s_est, s_se = float(row["std_all"]), float(row["se"])
+        return s_est - 1.959963984540054 * s_se, s_est + 1.959963984540054 * s_se, "wald"
+    return interval
+
+
+def _percentile_std_interval(paths: pd.DataFrame) -> Callable[[str, str], tuple[float, float, str]]:
+    """PLS: a path's percentile bootstrap interval from ``paths`` (its estimates are standardized)."""
+    def interval(source: str, target: str) -> tuple[float, float, str]:
+        row = paths[(paths["lhs"] == target) & (paths["rhs"] == source)].iloc[0]
+        return float(row["ci_low"]), float(row["ci_high"]), "percentile"
+    return interval
+
+
+def _judge_rows(study: Study, paths: pd.DataFrame, indirect: pd.DataFrame,
+                path_interval: Callable[[str, str], tuple[float, float, str]],
                 bounds: Mapping[str, tuple[np.ndarray, ...]], improper: list[str],
                 intervals: Sequence[str]) -> list[dict[str, Any]]:
-    """One row per claim and interval (paths: one row, the Wald interval)."""
+    """One row per claim and interval (paths: one row, the estimator's interval of ``path_interval``)."""
     rows: list[dict[str, Any]] = []
     for interval in intervals:
         table = indirect.copy()
@@ -109,9 +129,7 @@ def _judge_rows(study: Study, paths: pd.DataFrame, indirect: pd.DataFrame, std_p
             if claim.kind == "path" and interval != intervals[0]:
                 continue
             if claim.kind == "path":
-                row = std_paths(claim.path[1], claim.path[0])
-                s_est, s_se = float(row["std_all"]), float(row["se"])
-                s_lo, s_hi, label = s_est - 1.959963984540054 * s_se, s_est + 1.959963984540054 * s_se, "wald"
+                s_lo, s_hi, label = path_interval(claim.path[0], claim.path[1])
             else:
                 i = _indirect_position(indirect, claim.path)
                 s_lo, s_hi, label = float(std_lo[i]), float(std_hi[i]), interval
@@ -159,7 +177,8 @@ def run_specification(
     ``specification``, ``status`` (``run``, ``not_applicable``, ``failed``),
     ``reason``, ``n``, ``removed_paths``, ``fit`` (the test statistics the
     nested comparison needs) and ``rows`` (:data:`SPEC_COLUMNS` without the
-    settings).
+    settings); under PLS and PLSc (:func:`_run_pls_specification`)
+    ``excluded_intervals`` lists the interval kinds that do not exist.
     """
     doc: dict[str, Any] = {"specification": {"name": spec.name, "estimator": spec.estimator,
                                              "missing": spec.missing, "model": spec.model},
@@ -170,6 +189,9 @@ def run_specification(
     model_study = full_mediation_study(study) if spec.model == "full_mediation" else study
     doc["removed_paths"] = ["->".join(p) for p in full_mediation_paths(study)] if spec.model == "full_mediation" else []
     doc["n"] = len(data)
+    if is_pls(spec.estimator):
+        return _run_pls_specification(data, study, model_study, doc, estimator=spec.estimator, boot_seed=boot_seed,
+                                      settings=settings, intervals=intervals, n_jobs=n_jobs)
     try:
         syntax, fit = fit_model(data, model_study, spec.missing, spec.estimator)
         chains = mediation_chains(model_study)
@@ -186,8 +208,62 @@ def run_specification(
     doc["bootstrap"] = {"requested": settings["bootstrap"], "converged": 0 if boot.result is None
                         else boot.result.converged, "engine": boot.engine}
     bounds = _intervals(boot.result, mc)
-    doc["rows"] = _judge_rows(study, fit.paths, indirect, fit.std_path, bounds, improper_problems(fitdoc),
-                              intervals)
+    doc["rows"] = _judge_rows(study, fit.paths, indirect, _wald_std_interval(fit.std_path), bounds,
+                              improper_problems(fitdoc), intervals)
+    return doc
+
+
+PLS_NO_MONTE_CARLO: Final = ("Monte Carlo intervals draw from the estimates' information matrix, which PLS does "
+                              "not have; the indirect claims are judged by the bootstrap intervals")
+"""Why the Monte Carlo interval is excluded under PLS and PLSc (``excluded.csv``)."""
+
+
+def _pls_intervals(out: PlsOutputs, intervals: Sequence[str]) -> dict[str, tuple[np.ndarray, ...]]:
+    """Bounds of every row of ``out.indirect_effects`` under the percentile and bias-corrected bootstrap.
+
+    PLS estimates are standardized, so both scales share the bounds; the BC
+    interval (:func:`~xhs_sharing.analysis.robustness.bc_interval`) comes
+    from the kept bootstrap draws of each effect (:meth:`PlsOutputs.draws`).
+    """
+    table = out.indirect_effects
+    lo, hi = table["boot_ci_low"].to_numpy(float), table["boot_ci_high"].to_numpy(float)
+    bounds = {"percentile": (lo, hi, lo, hi)}
+    if "bc" in intervals:
+        pairs = [out.draws(str(r.x), str(r.mediator), str(r.y), str(r.effect)) for r in table.itertuples(index=False)]
+        draws = np.column_stack([d for _, d in pairs])
+        bc_lo, bc_hi = bc_interval(draws, np.array([e for e, _ in pairs]))
+        bounds["bc"] = (bc_lo, bc_hi, bc_lo, bc_hi)
+    return bounds
+
+
+def _run_pls_specification(
+    data: pd.DataFrame, study: Study, model_study: Study, doc: dict[str, Any], *, estimator: str, boot_seed: int,
+    settings: Mapping[str, Any], intervals: Sequence[str], n_jobs: int,
+) -> dict[str, Any]:
+    """:func:`run_specification` under PLS or PLSc (:func:`~xhs_sharing.analysis.pls_structural.run_pls_structural`).
+
+    Same seed, resamples and chunks as the structural step; path claims are
+    judged by the percentile bootstrap interval (rows labelled
+    ``percentile``), indirect claims by the percentile and bias-corrected
+    bootstrap; the Monte Carlo interval does not exist under PLS and is
+    listed in ``excluded_intervals`` (:data:`PLS_NO_MONTE_CARLO`). ``fit``
+    has no chi-square (null): no nested test.
+    """
+    try:
+        out = run_pls_structural(data, model_study, consistent=estimator == "PLSc", n_resamples=settings["bootstrap"],
+                                 seed=boot_seed, chunk_size=settings["chunk_size"], n_jobs=n_jobs)
+    except EstimationError as exc:
+        return {**doc, "status": "failed", "reason": str(exc)}
+    fitdoc = pls_fit_summary(out, len(data))
+    doc["fit"] = {k: fitdoc.get(k) for k in ("chi2", "df", "scaling_factor", "proper", "estimator", "missing")}
+    doc["bootstrap"] = {"requested": settings["bootstrap"], "converged": out.bootstrap["converged"],
+                        "engine": out.bootstrap["engine"]}
+    kept = [i for i in intervals if i != "monte_carlo"]
+    if len(kept) < len(intervals):
+        doc["excluded_intervals"] = [{"interval": "monte_carlo", "reason": PLS_NO_MONTE_CARLO}]
+    rows = _judge_rows(study, out.paths, out.indirect_effects, _percentile_std_interval(out.paths),
+                       _pls_intervals(out, kept), improper_problems(fitdoc), kept or ["percentile"])
+    doc["rows"] = rows if kept else [r for r in rows if r["kind"] == "path"]
     return doc
 
 
@@ -195,6 +271,11 @@ def _main_missing(docs: Sequence[Mapping[str, Any]], configured: str) -> str:
     """The missing-data handling of the main specification: FIML only when it ran (there were missing answers)."""
     fiml_ran = any(d["specification"]["missing"] == "fiml" and d["status"] == "run" for d in docs)
     return "fiml" if configured == "fiml" and fiml_ran else "listwise"
+
+
+def _df_difference(df_full: Any, df_partial: Any) -> float:
+    """Degrees of freedom of the nested comparison; NaN without them (PLS has no df)."""
+    return math.nan if df_full is None or df_partial is None else df_full - df_partial
 
 
 def nested_tests(docs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -222,12 +303,15 @@ def nested_tests(docs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
                                         f1["chi2"], f1["df"], f1["scaling_factor"])
         elif est == "WLSMV" and "trace_ug" in f0:
             test = satorra_2000(f0["chi2"], f0["df"], f1["chi2"], f1["df"], f0["trace_ug"], f0["trace_ug2"])
+        elif is_pls(est):
+            note = (f"no difference test under {est}: PLS has no likelihood and no test statistic; compare the "
+                    "paths instead")
         else:
             note = f"{est} has no chi-square difference test; compare the paths instead"
         rows.append(dict(estimator=est, missing=miss, removed_paths=";".join(full["removed_paths"]),
                          chi2_full=f0["chi2"], df_full=f0["df"], chi2_partial=f1["chi2"], df_partial=f1["df"],
                          method=test.method if test else "", chi2_diff=test.chi2 if test else math.nan,
-                         df_diff=test.df if test else f0["df"] - f1["df"], scaling=test.scaling if test else math.nan,
+                         df_diff=test.df if test else _df_difference(f0["df"], f1["df"]), scaling=test.scaling if test else math.nan,
                          pvalue=test.pvalue if test else math.nan, note=test.note if test and test.note else note))
     return pd.DataFrame(rows, columns=["estimator", "missing", "removed_paths", "chi2_full", "df_full",
                                        "chi2_partial", "df_partial", "method", "chi2_diff", "df_diff", "scaling",
@@ -253,6 +337,8 @@ def gather(
             out_rows.append(dict(estimator=s["estimator"], missing=s["missing"], model=s["model"],
                                  status=d["status"], reason=d["reason"]))
             continue
+        out_rows += [dict(estimator=s["estimator"], missing=s["missing"], model=s["model"], status="excluded",
+                          reason=f"interval {e['interval']}: {e['reason']}") for e in d.get("excluded_intervals", [])]
         for r in d["rows"]:
             main = (s["estimator"] == estimator and s["missing"] == main_missing and s["model"] == "as_specified"
                     and r["interval"] in ("wald", "percentile"))

@@ -49,27 +49,32 @@ from xhs_sharing.analysis.mediation import (
     BootstrapResult,
     Chain,
     EffectDraws,
+    TostResult,
     bootstrap_indirect,
     chain_bound,
     indirect_effects_table,
     mediator_label,
     monte_carlo_indirect,
+    tost_draws,
     tost_effect,
     tost_path,
+    tost_wald,
 )
 from xhs_sharing.analysis.mediation_contrasts import add_bootstrap_columns, contrasts_table
 from xhs_sharing.analysis.ordinal import OrdinalStructuralResult, WlsmvChunkFitter, resample_category_events
+from xhs_sharing.analysis.pls_structural import PlsOutputs, run_pls_structural
 from xhs_sharing.analysis.structural import (
     StructuralResult,
     check_estimator,
     fit_structural,
+    is_pls,
     missing_label,
     require_positive_definite_covariance,
 )
 from xhs_sharing.analysis.structural_tables import f2_table, latent_covariance_table, r2_intervals
 from xhs_sharing.errors import EstimationError, SpecError
 from xhs_sharing.pipeline.fit_extras import structural_extras
-from xhs_sharing.results import with_estimator
+from xhs_sharing.results import FIT_COLUMNS, with_estimator
 from xhs_sharing.sem.batched import BatchedChunkFitter, BatchedModel
 from xhs_sharing.sem.bootstrap import BootstrapFailure, BootstrapProgress, ChunkFitter, FimlChunkFitter, fit_chunk
 from xhs_sharing.sem.checks import solution_problems
@@ -91,6 +96,7 @@ __all__ = [
     "fit_summary",
     "run_bootstrap",
     "run_structural",
+    "run_structural_pls",
 ]
 
 _CONFIG: Final = config_defaults()
@@ -105,7 +111,12 @@ ENGINES: Final = tuple(load_schema("config.schema.yaml")["properties"]["structur
 
 @dataclass
 class StructuralOutputs:
-    """Every table of ``results/structural/``."""
+    """Every table of ``results/structural/``.
+
+    ``pls`` holds the PLS tables under PLS and PLSc (keys ``pls_outer``,
+    ``pls_quality``, ``pls_htmt``, ``pls_inner`` of :mod:`xhs_sharing.results`),
+    and is empty under the covariance-based estimators.
+    """
 
     syntax: str
     paths: pd.DataFrame
@@ -121,6 +132,7 @@ class StructuralOutputs:
     residual_correlations: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     modindices: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     indirect_contrasts: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    pls: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -308,6 +320,19 @@ def run_bootstrap(
     return BootstrapRun(boot, error, engine_used, failures, judged)
 
 
+EQUIVALENCE_COLUMNS: Final = ("id", "kind", "estimate", "se", "ci90_low", "ci90_high", "sesoi", "pvalue", "verdict",
+                               "sesoi_path", "bound_links")
+"""Columns of ``equivalence.csv`` before ``estimator``."""
+
+
+def _equivalence_row(claim: Any, res: TostResult, sesoi_path: float | None = None,
+                     bound_links: str = "") -> dict[str, Any]:
+    """One row of ``equivalence.csv``; ``sesoi_path`` is the path bound (the row's own bound unless derived)."""
+    return {"id": claim.id, "kind": claim.kind, "estimate": res.estimate, "se": res.se, "ci90_low": res.ci_low,
+            "ci90_high": res.ci_high, "sesoi": res.sesoi, "pvalue": res.p_value, "verdict": res.verdict,
+            "sesoi_path": float(res.sesoi if sesoi_path is None else sesoi_path), "bound_links": bound_links}
+
+
 def equivalence_table(
     study: Study, fit: StructuralResult, boot: BootstrapResult | None, sesoi: float,
     mc: EffectDraws | None = None,
@@ -477,9 +502,9 @@ def run_structural(
         and chunks; ``bootstrap["engine"]`` is ``"one-by-one FIML"``,
         ``bootstrap["engine_requested"]`` the configured one). With no
         missing value both settings give identical outputs.
-    estimator : {"ML", "MLR", "WLSMV"}
+    estimator : {"ML", "MLR", "WLSMV", "PLS", "PLSc"}
         The run's estimator (the config's ``estimator``, default from its
-        schema); ``fit["estimator"]`` and ``bootstrap["estimator"]`` record
+        schema; PLS and PLSc: :func:`run_structural_pls`); ``fit["estimator"]`` and ``bootstrap["estimator"]`` record
         it, ``fit["missing"]`` and ``bootstrap["missing"]`` the handling of
         missing answers (``"fiml"``: the FIML likelihood; MLR with FIML is
         lavaan's ``estimator = "MLR", missing = "ml"``).
@@ -515,6 +540,9 @@ def run_structural(
     if engine not in ENGINES:
         raise SpecError(f"engine must be 'batched' or 'one-by-one', got {engine!r}")
     check_estimator(estimator)
+    if is_pls(estimator):
+        return run_structural_pls(items, study, estimator=estimator, boot_seed=boot_seed, n_boot=n_boot,
+                                  chunk_size=chunk_size, sesoi=sesoi, n_jobs=n_jobs, missing=missing)
     syntax, fit = fit_model(items, study, missing, estimator)
     if fit.method == "MLR":
         logger.info("estimator MLR: %s", MLR_BOOTSTRAP_NOTE)
@@ -556,4 +584,107 @@ def effect_size_tables(fit: StructuralResult, boot: BootstrapResult | None) -> d
         latent_covariances=with_estimator(latent_covariance_table(fit), fit.method),
         r2_intervals=with_estimator(r2_intervals(fit, thetas), fit.method),
         f2=with_estimator(f2_table(fit), fit.method),
+    )
+
+
+PLS_FIT_NOTE: Final = (
+    "PLS and PLSc estimate composites, not a covariance structure: there is no likelihood, so no chi-square test "
+    "and no chi-square-based index (CFI, TLI, RMSEA; null here), and the SRMR of the composite model is not "
+    "computed (null); inference is the percentile bootstrap (bootstrap.json), the PLS quality criteria are "
+    "results/structural/pls_*.csv, and the CFA of the measurement step is the ML validation of the reflective "
+    "measurement model"
+)
+"""``fit.json``'s ``note`` under PLS and PLSc."""
+
+PLS_BOOTSTRAP_NOTE: Final = (
+    "PLS: every SE is the bootstrap standard deviation and every interval the percentile bootstrap interval; "
+    "no Monte Carlo intervals (PLS has no information matrix)"
+)
+"""``bootstrap.json``'s ``note`` under PLS and PLSc."""
+
+PLS_INADMISSIBLE: Final = ("inadmissible PLSc solution: a rho_A outside (0, 1], an outer loading above 1 in absolute "
+                           "value, or a corrected construct correlation matrix that is not positive definite")
+"""``fit.json``'s problem for an inadmissible full-sample PLSc solution (:func:`xhs_sharing.sem.pls.admissible`)."""
+
+
+def pls_fit_summary(out: PlsOutputs, n_obs: int) -> dict[str, Any]:
+    """``fit.json`` under PLS and PLSc: the keys of the contract, the chi-square family null, and why (``note``)."""
+    doc: dict[str, Any] = dict.fromkeys(FIT_COLUMNS)
+    doc.update({ESTIMATOR_KEY: out.estimator, "missing": "listwise", "n": int(n_obs), "proper": out.proper,
+                "problems": [] if out.proper else [PLS_INADMISSIBLE], "note": PLS_FIT_NOTE})
+    return doc
+
+
+def pls_equivalence_table(study: Study, out: PlsOutputs, sesoi: float) -> pd.DataFrame:
+    """TOST of every claim of no effect under PLS: paths from the bootstrap SE, indirect effects from the draws.
+
+    A path: :func:`~xhs_sharing.analysis.mediation.tost_wald` of the
+    (standardized) estimate and its bootstrap SE; an indirect effect:
+    :func:`~xhs_sharing.analysis.mediation.tost_draws` (90% percentile
+    interval of its bootstrap draws), as :func:`equivalence_table` does for ML.
+    """
+    rows = []
+    for claim in study.claims:
+        if claim.expected != "not_significant":
+            continue
+        if claim.kind == "path":
+            src, dst = claim.path
+            row = out.paths[(out.paths["lhs"] == dst) & (out.paths["rhs"] == src)].iloc[0]
+            res = tost_wald(float(row["est"]), float(row["se"]), sesoi=sesoi)
+        else:
+            x, *mediators, y = claim.path
+            est, draws = out.draws(x, mediator_label(mediators), y)
+            res = tost_draws(draws, est, sesoi=sesoi)
+        rows.append(_equivalence_row(claim, res))
+    return pd.DataFrame(rows, columns=list(EQUIVALENCE_COLUMNS))
+
+
+def pls_bootstrap_summary(out: PlsOutputs) -> dict[str, Any]:
+    """``bootstrap.json`` under PLS and PLSc: the batched PLS bootstrap's counts; no Monte Carlo draws (null)."""
+    doc = dict(out.bootstrap)
+    doc.update(missing="listwise", mc_draws=None, mc_seed=None, mc_information=None, note=PLS_BOOTSTRAP_NOTE)
+    return doc
+
+
+_CI_NAMES: Final = {"ci_lower": "ci_low", "ci_upper": "ci_high"}
+
+
+def run_structural_pls(
+    items: pd.DataFrame, study: Study, *, estimator: str, boot_seed: int, n_boot: int = DEFAULTS["bootstrap"],
+    chunk_size: int = DEFAULTS["chunk_size"], sesoi: float = DEFAULTS["sesoi"], n_jobs: int = 1,
+    missing: str = _CONFIG["data"]["missing"],
+) -> StructuralOutputs:
+    """The structural step under PLS or PLSc (:func:`~xhs_sharing.analysis.pls_structural.run_pls_structural`).
+
+    Same seed, resamples and chunks as the ML bootstrap; ``paths``, ``r2``
+    and ``indirect_effects`` in the columns of the ML tables (SE: bootstrap
+    SD; intervals: percentile bootstrap; Monte Carlo columns empty);
+    ``fit`` from :func:`pls_fit_summary`, the equivalence tests from
+    :func:`pls_equivalence_table`, the PLS tables in ``pls``. ``syntax`` is
+    the lavaan syntax of the same model (its inner model is what PLS fits).
+
+    Raises
+    ------
+    SpecError
+        ``missing="fiml"`` with missing answers (PLS has no likelihood; the
+        workflow refuses the combination before any job starts).
+    """
+    if missing == "fiml" and items[list(study.item_ids)].isna().any().any():
+        raise SpecError(f"estimator {estimator} cannot go with data.missing fiml: PLS has no likelihood; set "
+                        "data.missing: listwise")
+    out = run_pls_structural(items, study, consistent=estimator == "PLSc", n_resamples=n_boot, seed=boot_seed,
+                             chunk_size=chunk_size, n_jobs=n_jobs)
+    logger.info("estimator %s: %d of %d bootstrap resamples kept; %s", estimator, out.bootstrap["converged"],
+                n_boot, PLS_BOOTSTRAP_NOTE)
+    if not out.proper:
+        logger.warning("the %s solution is IMPROPER (%s): every output is written and no claim can be reproduced "
+                       "on it", estimator, PLS_INADMISSIBLE)
+    inner = out.vif_f2.rename(columns={"estimate": "path"}).assign(
+        ci_low=out.paths["ci_low"].to_numpy(), ci_high=out.paths["ci_high"].to_numpy())
+    return StructuralOutputs(
+        syntax=structural_syntax(study), paths=out.paths, r2=out.r2, fit=pls_fit_summary(out, len(items)),
+        indirect_effects=out.indirect_effects, bootstrap=pls_bootstrap_summary(out),
+        equivalence=with_estimator(pls_equivalence_table(study, out, sesoi), estimator),
+        pls={key: with_estimator(table.rename(columns=_CI_NAMES), estimator) for key, table in
+             (("pls_outer", out.outer), ("pls_quality", out.quality), ("pls_htmt", out.htmt), ("pls_inner", inner))},
     )

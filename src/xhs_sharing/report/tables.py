@@ -142,6 +142,26 @@ def estimator_label(fit: Mapping[str, Any]) -> str:
     return f" ({est}, FIML)" if fiml else f" ({est})"
 
 
+_PLS_COMMON = (
+    "each construct is a composite (weighted sum) of its standardized items, mode A outer weights, the path "
+    "weighting scheme; every estimate is standardized (B = \u03b2); its SE is the bootstrap standard deviation "
+    "and its interval the percentile bootstrap interval (the structural step's resamples, seed and chunks); "
+    "there is no likelihood, so no chi-square test, no chi-square-based fit index and no Monte Carlo interval; "
+    "the CFA of the measurement section stays the ML validation of the reflective measurement model."
+)
+
+PLS_METHODS = {
+    "PLSc": "consistent partial least squares (PLSc; Dijkstra & Henseler 2015): " + _PLS_COMMON + " Unlike plain "
+            "PLS, the loadings and paths are corrected for the attenuation by measurement error (through rho_A), "
+            "so they estimate the same latent quantities as ML; they differ from ML's by estimation method, not "
+            "by model.",
+    "PLS": "partial least squares path modelling (PLS; Lohmoeller 1989): " + _PLS_COMMON + " The paths are "
+           "between composites, attenuated by measurement error: they are smaller in size than ML's latent "
+           "paths (PLSc corrects this).",
+}
+"""The methods sentence of a PLS or PLSc fit, by estimator (how it differs from ML)."""
+
+
 def estimator_text(fit: Mapping[str, Any]) -> str:
     """The methods sentence of a fit document: the estimator, its test statistic and its standard errors.
 
@@ -164,6 +184,8 @@ def estimator_text(fit: Mapping[str, Any]) -> str:
                 "Savalei 2018), the standard ones listed below them." + miss)
     if est == "WLSMV":
         return "Estimator: " + WLSMV_METHODS
+    if est in PLS_METHODS:
+        return "Estimator: " + PLS_METHODS[est]
     if est in ("ML", "FIML"):
         return ("Estimator: maximum likelihood (ML); test statistic: the likelihood-ratio chi-square; standard "
                 "errors: from the " + ("observed" if fiml else "expected") + " information." + miss)

@@ -24,8 +24,9 @@ __all__ = ["RULE", "robustness_section"]
 
 RULE = ("A claim is robust when it holds in every specification that ran, fragile when it holds in some, "
         "contradicted when it holds in none. A path claim is judged once per estimator, missing-data handling and "
-        "structural model, by the estimator's own 95% Wald interval (robust standard errors under MLR and WLSMV); "
-        "an indirect-effect claim once more per interval of the indirect effect.")
+        "structural model, by the estimator's own 95% Wald interval (robust standard errors under MLR and WLSMV; under PLS and PLSc, "
+        "which have no information matrix, the percentile bootstrap interval); an indirect-effect claim once more "
+        "per interval of the indirect effect (the Monte Carlo interval does not exist under PLS and PLSc).")
 """How the labels are given (shown above the table)."""
 
 _LABEL_CLASS = {"robust": "ok", "fragile": "warn", "contradicted": "bad"}

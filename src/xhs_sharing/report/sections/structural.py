@@ -22,7 +22,7 @@ from xhs_sharing.report.format import (
     stars,
 )
 from xhs_sharing.report.judged import categories_text, judged_view, with_unjudged_rows
-from xhs_sharing.report.tables import estimator_label, fit_table
+from xhs_sharing.report.tables import PLS_METHODS, estimator_label, fit_table
 from xhs_sharing.study.cutoffs import Cutoff
 from xhs_sharing.study.spec import Study
 from xhs_sharing.study.syntax import MEDIATOR_SEP
@@ -73,8 +73,9 @@ def paths_table(paths: pd.DataFrame, fit: Mapping[str, Any] | None = None) -> di
     return {"caption": "Structural paths", "rows": rows,
             "columns": [col("Path"), col("B", "num"), col("SE", "num"), col("z", "num"), col("p", "num"),
                         col("\u03b2", "num"), col("B 95% CI", "num")],
-            "note": "B: unstandardized coefficient with its Wald 95% interval; \u03b2: completely standardized coefficient. "
-                    "* p < .05, ** p < .01, *** p < .001." + _se_note(fit or {})}
+            "note": ("" if (fit or {}).get("estimator") in PLS_METHODS else
+                     "B: unstandardized coefficient with its Wald 95% interval; \u03b2: completely standardized "
+                     "coefficient. ") + "* p < .05, ** p < .01, *** p < .001." + _se_note(fit or {})}
 
 
 def _se_note(fit: Mapping[str, Any]) -> str:
@@ -84,7 +85,16 @@ def _se_note(fit: Mapping[str, Any]) -> str:
     if fit.get("estimator") == "WLSMV":
         return (" Estimator WLSMV: SEs, z, p and the Wald intervals are robust (sandwich, lavaan's robust.sem); "
                 "\u03b2 standardizes by the latent responses (delta parameterization).")
+    if fit.get("estimator") in PLS_METHODS:
+        return (f" Estimator {fit['estimator']}: B = \u03b2 (standardized composites); SE is the bootstrap standard "
+                "deviation, z = B/SE, and the interval is the percentile bootstrap, not Wald. "
+                + _first_upper(PLS_METHODS[str(fit["estimator"])].split(": ", 1)[0]) + ".")
     return ""
+
+
+def _first_upper(text: str) -> str:
+    """``text`` with its first letter upper case (the rest as written, unlike ``str.capitalize``)."""
+    return text[:1].upper() + text[1:]
 
 
 ALPHA = 0.05
@@ -131,7 +141,9 @@ def structural_view(res: Mapping[str, Any], cutoffs: Mapping[str, Cutoff], study
         "std_paths": None if res.get("std_paths") is None else std_paths_table(res["std_paths"]),
         "latent": None if res.get("latent_covariances") is None else latent_table(res["latent_covariances"]),
         "f2": None if res.get("f2") is None else f2_table(res["f2"]),
-        "fit": with_unjudged_rows(fit_table(judged_view(fit), "Fit of the structural model" + estimator, cutoffs), fit),
+        # PLS has no fit indices to judge (fit.json's note): shown as absent, not as failed checks
+        "fit": with_unjudged_rows(fit_table(judged_view(fit), "Fit of the structural model" + estimator,
+                                            {} if fit.get("estimator") in PLS_METHODS else cutoffs), fit),
         "syntax": res["model_syntax"],
         "r2_values": r2,
         "proper": not improper,

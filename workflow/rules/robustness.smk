@@ -34,7 +34,9 @@ rule robustness_spec:
         seed=config["synthetic"]["seed"],
         settings=config["structural"],
         intervals=ROB["intervals"],
-    threads: 2
+    # one core per specification: the batched refits run in one process, so --cores 2 runs two specifications
+    # at once (the WLSMV ones dominate: ~90 s of CPU each for 5,000 resamples); results do not depend on it
+    threads: 1
     conda:
         "../../environment.yml"
     benchmark:

@@ -133,10 +133,13 @@ def pls_effects_table(
         direct = ci[(x, "", y, "direct")][1:]
         own = (lo, hi) if kind == "indirect" else ci[(x, "", y, "total_indirect")][1:]
         mtype = classify_mediation(own, direct).value
-        rows.append((x, m, y, kind, float(est), se, float(est), se, lo, hi, np.nan, np.nan, mtype, estimator))
+        # PLS estimates are standardized: the bootstrap SE is the SD of the draws, the standardized
+        # interval the percentile interval itself
+        rows.append((x, m, y, kind, float(est), se, float(est), se, lo, hi, np.nan, np.nan, mtype, se, lo, hi,
+                     estimator))
     return pd.DataFrame(rows, columns=["x", "mediator", "y", "effect", "est", "se", "std_est", "std_se",
                                        "boot_ci_low", "boot_ci_high", "mc_ci_low", "mc_ci_high",
-                                       "mediation_type", "estimator"])
+                                       "mediation_type", "boot_se", "std_ci_lower", "std_ci_upper", "estimator"])
 
 
 def _htmt_with_bounds(table: pd.DataFrame) -> pd.DataFrame:

@@ -413,12 +413,13 @@ REPORT_RESULTS: tuple[str, ...] = (
     "model_syntax", "paths", "r2", "fit", "indirect", "bootstrap", "equivalence", "claims",
     "htmt2", "htmt_intervals", "cross_loadings", "item_vif", "std_paths", "latent_covariances", "r2_intervals", "f2",
     "cfa_residual_correlations", "cfa_modindices", "sem_residual_correlations", "sem_modindices",
-    "method_bias", "method_bias_paths",
+    "method_bias", "method_bias_paths", "indirect_contrasts",
 )
 """Keys of the files under :data:`RESULTS_DIR` the report reads (and the default target asks for)."""
 
 REPORT_OPTIONAL_SINCE_ISSUE17: tuple[str, ...] = (
     "htmt2", "htmt_intervals", "cross_loadings", "item_vif", "std_paths", "latent_covariances", "r2_intervals", "f2",
+    "indirect_contrasts",
 )
 """Keys of :data:`REPORT_RESULTS` added by issue 17 (points 12, 13): results written before them lack these files,
 and the report then leaves out their tables (a file that is present must hold its columns)."""

@@ -22,6 +22,7 @@ from xhs_sharing.report.format import (
     stars,
 )
 from xhs_sharing.report.judged import categories_text, judged_view, with_unjudged_rows
+from xhs_sharing.report.sections.mediation_extras import contrasts_table, precision_table
 from xhs_sharing.report.tables import PLS_METHODS, estimator_label, fit_table
 from xhs_sharing.study.cutoffs import Cutoff
 from xhs_sharing.study.spec import Study
@@ -234,6 +235,8 @@ def mediation_view(res: Mapping[str, Any]) -> dict[str, Any]:
                           "classifies that specific indirect effect against the direct effect; the Total indirect, Direct "
                           "and Total rows (and the pair's heading) classify the total indirect effect."},
         "types": types,
+        "precision": precision_table(res["indirect"]),
+        "contrasts": contrasts_table(res.get("indirect_contrasts")),
         "bootstrap_text": " ".join(filter(None, [_bootstrap_text(boot) + categories_text(boot),
                                                   bootstrap_failure_text(boot)])),
         "bootstrap_incomplete": _finite(failed) and float(failed) > 0,

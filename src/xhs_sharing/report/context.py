@@ -20,13 +20,21 @@ from markupsafe import Markup
 from xhs_sharing.analysis.claims import improper_problems
 from xhs_sharing.report import figures
 from xhs_sharing.report.format import DASH
-from xhs_sharing.report.read import ReportError, read_diagnostics, read_montecarlo, read_results, read_robustness
+from xhs_sharing.report.read import (
+    ReportError,
+    read_diagnostics,
+    read_montecarlo,
+    read_pls,
+    read_results,
+    read_robustness,
+)
 from xhs_sharing.report.sections.claims import claims_view
 from xhs_sharing.report.sections.estimation import estimation_view
 from xhs_sharing.report.sections.limitations import limitations_view
 from xhs_sharing.report.sections.measurement import fit_by_construction, measurement_view
 from xhs_sharing.report.sections.method_bias import method_bias_view
 from xhs_sharing.report.sections.montecarlo import montecarlo_section
+from xhs_sharing.report.sections.pls import pls_view
 from xhs_sharing.report.sections.provenance import data_view, provenance_view
 from xhs_sharing.report.sections.robustness import robustness_section
 from xhs_sharing.report.sections.source import source_view
@@ -180,6 +188,7 @@ def build_context(
         "limitations": limitations_view(study, claims["rows"], data),
         "montecarlo": montecarlo,
         "robustness": robustness_section(rob, study),
+        "pls": pls_view(read_pls(Path(results_dir))),
         "provenance": provenance_view(run_info, config_text, study_text, data, hashes),
         "generated": run_info.get("finished") or run_info.get("started") or DASH,
         "figures": _figures(res, study, measurement, structural),

@@ -22,6 +22,7 @@ from xhs_sharing.results import (
     BY_KEY,
     MONTECARLO_DIR,
     MONTECARLO_RESULTS,
+    PLS_RESULTS,
     REPORT_OPTIONAL_SINCE_ISSUE17,
     REPORT_RESULTS,
     RESULTS_DIR,
@@ -140,3 +141,11 @@ def read_robustness(rob_dir: Path) -> dict[str, Any]:
     out: dict[str, Any] = {key: _read(path, key) for key, path in p.items()}
     out["hashes"] = {BY_KEY[key].relative_to(RESULTS_DIR): sha256_file(path) for key, path in p.items()}
     return out
+
+
+def read_pls(results_dir: Path) -> dict[str, Any] | None:
+    """The PLS tables (:data:`~xhs_sharing.results.PLS_RESULTS`) when the run wrote them (estimator PLS or PLSc), else None."""
+    p = _paths(Path(results_dir), RESULTS_DIR, PLS_RESULTS)
+    if not all(path.is_file() for path in p.values()):
+        return None
+    return {key: _read(path, key) for key, path in p.items()}

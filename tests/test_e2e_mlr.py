@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.slow]
 
 def test_mlr_run_end_to_end(tmp_path) -> None:
     work = scratch_copy(tmp_path)
-    run(work, "--cores", "2", "--config", "estimator=MLR")
+    run(work, "--cores", "2", "--config", "estimator=MLR", "robustness={enabled: false}")  # MLR's own outputs only
     res = work / "results"
     fit = json.loads((res / "structural" / "fit.json").read_text())
     cfa = json.loads((res / "measurement" / "cfa_fit.json").read_text())

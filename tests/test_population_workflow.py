@@ -85,5 +85,5 @@ def test_validate_study_records_that_no_population_values_are_declared(workdir: 
 
 def test_the_default_spec_schedules_the_montecarlo_study(workdir: Path) -> None:
     counts = jobs(run(workdir, "-n"))
-    assert counts["montecarlo_chunk"] == 5 and counts["montecarlo_sensitivity"] == 1
+    assert counts["montecarlo_chunk"] == 6 and counts["montecarlo_sensitivity"] == 1  # one per sample size
     assert counts["montecarlo_gather"] == 1

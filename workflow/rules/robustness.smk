@@ -24,8 +24,10 @@ rule robustness_spec:
     input:
         table=PATHS["items"],
         study=study_spec_path(),
-        # the diagnostics gate every model: a survey they stop starts no specification
+        # the diagnostics and the measurement step gate every model: a survey or a setting they stop
+        # starts no specification (and leaves no robustness output)
         diagnostics=PATHS["diagnostics"],
+        measurement=PATHS["cfa_fit"],
     output:
         doc=PATHS["robustness_spec"],
     wildcard_constraints:

@@ -163,7 +163,8 @@ def test_plsc_run_end_to_end(tmp_path) -> None:
     from test_e2e import run, scratch_copy
 
     work = scratch_copy(tmp_path)
-    run(work, "--cores", "2", "--configfile", "tests/e2e/small.yaml", "--config", "estimator=PLSc")
+    run(work, "--cores", "2", "--configfile", "tests/e2e/small.yaml", "--config", "estimator=PLSc",
+        "robustness={enabled: true, estimators: [PLSc], models: [as_specified]}")  # small.yaml leaves it out
     res = work / "results"
     fit = json.loads((res / "structural" / "fit.json").read_text())
     cfa = json.loads((res / "measurement" / "cfa_fit.json").read_text())

@@ -74,7 +74,7 @@ from xhs_sharing.analysis.structural import (
 from xhs_sharing.analysis.structural_tables import f2_table, latent_covariance_table, r2_intervals
 from xhs_sharing.errors import EstimationError, SpecError
 from xhs_sharing.pipeline.fit_extras import structural_extras
-from xhs_sharing.results import FIT_COLUMNS, with_estimator
+from xhs_sharing.results import BY_KEY, FIT_COLUMNS, with_estimator
 from xhs_sharing.sem.batched import BatchedChunkFitter, BatchedModel
 from xhs_sharing.sem.bootstrap import BootstrapFailure, BootstrapProgress, ChunkFitter, FimlChunkFitter, fit_chunk
 from xhs_sharing.sem.checks import solution_problems
@@ -649,6 +649,15 @@ def pls_bootstrap_summary(out: PlsOutputs) -> dict[str, Any]:
 _CI_NAMES: Final = {"ci_lower": "ci_low", "ci_upper": "ci_high"}
 
 
+COVARIANCE_ONLY_TABLES: Final = {
+    "std_paths": "std_paths", "latent_covariances": "latent_covariances", "r2_intervals": "r2_intervals",
+    "f2": "f2", "residual_correlations": "sem_residual_correlations", "modindices": "sem_modindices",
+    "indirect_contrasts": "indirect_contrasts",
+}
+"""Tables of the covariance-based model (field of :class:`StructuralOutputs` -> result key): under PLS they are
+written with their contract's columns and no rows, the rule's outputs being the same for every estimator."""
+
+
 def run_structural_pls(
     items: pd.DataFrame, study: Study, *, estimator: str, boot_seed: int, n_boot: int = DEFAULTS["bootstrap"],
     chunk_size: int = DEFAULTS["chunk_size"], sesoi: float = DEFAULTS["sesoi"], n_jobs: int = 1,
@@ -687,4 +696,5 @@ def run_structural_pls(
         equivalence=with_estimator(pls_equivalence_table(study, out, sesoi), estimator),
         pls={key: with_estimator(table.rename(columns=_CI_NAMES), estimator) for key, table in
              (("pls_outer", out.outer), ("pls_quality", out.quality), ("pls_htmt", out.htmt), ("pls_inner", inner))},
+        **{name: pd.DataFrame(columns=list(BY_KEY[key].columns)) for name, key in COVARIANCE_ONLY_TABLES.items()},
     )

@@ -194,7 +194,7 @@ def test_expected_information_is_the_hessian_at_a_perfect_fit(desc, data, bm):
 @pytest.mark.slow
 def test_bootstrap_batch_equals_one_by_one_fisher_scoring(default_fit, bm, boot_covs):
     """Every resample: the batched estimates are solve_ml's (the one-by-one bootstrap's solver) to 1e-8."""
-    fit = bm.fit_batch(boot_covs, n=N, tol=1e-10)
+    fit = bm.fit_batch(boot_covs, n=N, tol=1e-10, memory=0, info_refresh=2)  # Fisher scoring
     assert fit.params.shape == (40, bm.q)
     assert fit.converged.all() and fit.proper.all() and not fit.failed.any()
     assert fit.refit_count == 0
@@ -219,7 +219,7 @@ def test_chunks_and_threads_do_not_change_results(bm, boot_covs):
 
 def test_textbook_fisher_scoring_reaches_the_same_minimum(bm, boot_covs):
     a = bm.fit_batch(boot_covs[:10], n=N, tol=1e-9)
-    b = bm.fit_batch(boot_covs[:10], n=N, tol=1e-9, info_refresh=10**6)  # information at every iterate
+    b = bm.fit_batch(boot_covs[:10], n=N, tol=1e-9, info_refresh=10**6, memory=0)  # information at every iterate
     assert a.converged.all() and b.converged.all()
     np.testing.assert_allclose(a.params, b.params, rtol=0, atol=1e-7)
 
@@ -427,7 +427,7 @@ def test_input_errors_are_package_errors(default_fit, bm):
 def test_quasi_newton_batch_equals_one_by_one_fisher_scoring(default_fit, bm, boot_covs):
     """The bootstrap's solver (L-BFGS pairs on the full-sample information): solve_ml's estimates to 1e-8."""
     fit = bm.fit_batch(boot_covs, n=N, tol=1e-10, memory=10, info_refresh=1)
-    plain = bm.fit_batch(boot_covs, n=N, tol=1e-10)
+    plain = bm.fit_batch(boot_covs, n=N, tol=1e-10, memory=0, info_refresh=2)  # Fisher scoring
     assert fit.converged.all() and fit.refit_count == 0 and np.all(fit.max_abs_grad < 1e-10)
     assert np.array_equal(fit.proper, plain.proper)
     structure = default_fit[0].structure

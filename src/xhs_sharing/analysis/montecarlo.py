@@ -17,7 +17,8 @@ at several sample sizes, by simulation:
    default covariances, as :func:`xhs_sharing.analysis.structural.fit_structural`)
    is fitted by ML to all replications of a job at once with
    :meth:`xhs_sharing.sem.batched.BatchedModel.fit_batch`, started from the
-   population values (Fisher scoring reusing the information matrix; the few
+   population values (the bootstrap's limited-memory BFGS steps on the
+   information at the population start; the few
    replications it leaves unconverged, ~1% at n = 150, get textbook Fisher
    scoring, and the one-by-one :func:`xhs_sharing.sem.estimation.solve_ml`
    only if that fails too). The asymptotic covariance of each replication's
@@ -408,7 +409,8 @@ class ReplicationModel:
                   n_threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """ML estimates ``(params, converged, refitted)`` of every replication.
 
-        Fisher scoring with the information reused between refreshes (fast);
+        The solver of the bootstrap (limited-memory BFGS steps on the
+        information at the population start, :data:`~xhs_sharing.sem.batched.LBFGS_MEMORY`);
         the few members it leaves unconverged get textbook Fisher scoring
         (information at every iterate), and the one-by-one
         :func:`~xhs_sharing.sem.estimation.solve_ml` only when that fails
@@ -421,7 +423,7 @@ class ReplicationModel:
         refitted = np.zeros(len(covs), dtype=bool)
         again = np.flatnonzero(~conv)
         if len(again):
-            fit2 = bm.fit_batch(covs[again], n=n, tol=tol, n_threads=n_threads, info_refresh=10**9)
+            fit2 = bm.fit_batch(covs[again], n=n, tol=tol, n_threads=n_threads, info_refresh=10**9, memory=0)
             conv[again], proper[again], params[again] = fit2.converged, fit2.proper, fit2.params
             refitted[again] = fit2.refitted
         for k in np.flatnonzero(conv & ~proper):

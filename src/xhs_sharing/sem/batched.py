@@ -86,7 +86,17 @@ from xhs_sharing.sem.standardize import inverse_i_minus_b
 
 log = logging.getLogger(__name__)
 
+#: Quasi-Newton pairs per member on top of the information: the solver of every batched ML fit
+#: (bootstrap, Monte Carlo, robustness grid; issue 14). 0 gives Fisher scoring.
+LBFGS_MEMORY = 10
+
+#: Iterates at which a member's information is recomputed: 1 keeps the information at the
+#: common start for the whole fit (the quasi-Newton pairs do the rest).
+INFO_REFRESH = 1
+
 __all__ = [
+    "INFO_REFRESH",
+    "LBFGS_MEMORY",
     "BatchFit",
     "BatchedChunkFitter",
     "BatchedModel",
@@ -695,10 +705,10 @@ class BatchedModel:
         chunk_size: int = 128,
         se: bool = False,
         refit: bool = True,
-        info_refresh: int = 2,
+        info_refresh: int = INFO_REFRESH,
         max_halvings: int = 30,
         n_threads: int | None = None,
-        memory: int = 0,
+        memory: int = LBFGS_MEMORY,
     ) -> BatchFit:
         """ML estimates for every covariance matrix of a stack.
 
@@ -724,11 +734,16 @@ class BatchedModel:
             at each member's first ``info_refresh`` iterates, after a step that
             needed halving; otherwise the last inverse is reused, which leaves the
             linear rate of Fisher scoring unchanged once the iterates have
-            settled. ``info_refresh >= max_iter`` gives textbook Fisher
-            scoring (information at every iterate).
+            settled. ``info_refresh >= max_iter`` with ``memory=0`` gives
+            textbook Fisher scoring (information at every iterate). Default
+            :data:`INFO_REFRESH`.
         max_halvings : step halvings before a member is refitted one by one.
         n_threads : chunks fitted in parallel threads (numpy releases the GIL
             in its array kernels); default: the CPUs available, at most 2.
+        memory : limited-memory BFGS pairs per member on top of the
+            information (Nocedal & Wright 2006, sec. 7.2); default
+            :data:`LBFGS_MEMORY`, the solver of every batched fit of the
+            package; 0 gives Fisher scoring (the solver before issue 14).
         """
         keep_freed_memory()
         S_all = self._check_covs(covs)
@@ -994,7 +1009,8 @@ class BatchedChunkFitter:
     redesign (kept for the benchmark's before/after comparison).
     """
 
-    def __init__(self, model: BatchedModel, tol: float = 1e-8, *, memory: int = 10, info_refresh: int = 1,
+    def __init__(self, model: BatchedModel, tol: float = 1e-8, *, memory: int = LBFGS_MEMORY,
+                 info_refresh: int = INFO_REFRESH,
                  n_threads: int = 1, refit: bool = True, refit_above: float | None = None) -> None:
         self.model = model
         self.tol = tol

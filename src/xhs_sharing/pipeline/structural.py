@@ -76,7 +76,14 @@ from xhs_sharing.errors import EstimationError, SpecError
 from xhs_sharing.pipeline.fit_extras import structural_extras
 from xhs_sharing.results import BY_KEY, FIT_COLUMNS, with_estimator
 from xhs_sharing.sem.batched import BatchedChunkFitter, BatchedModel
-from xhs_sharing.sem.bootstrap import BootstrapFailure, BootstrapProgress, ChunkFitter, FimlChunkFitter, fit_chunk
+from xhs_sharing.sem.bootstrap import (
+    BootstrapFailure,
+    BootstrapProgress,
+    ChunkFitter,
+    FimlChunkFitter,
+    fast_start_method,
+    fit_chunk,
+)
 from xhs_sharing.sem.checks import solution_problems
 from xhs_sharing.sem.fiml_batched import BatchedFimlChunkFitter
 from xhs_sharing.sem.fit import ESTIMATOR_KEY, fit_measures, robust_fit_measures
@@ -218,14 +225,18 @@ def choose_chunk_fitter(
       count-weighted moments of each missing-data pattern), ``"one-by-one"``
       one at a time (:class:`~xhs_sharing.sem.bootstrap.FimlChunkFitter`,
       the reference: same estimates to about 1e-8);
-    * ``"batched"``: :class:`~xhs_sharing.sem.batched.BatchedChunkFitter`,
-      in this process (the batch is the parallelism: ``n_jobs`` becomes 1);
+    * ``"batched"``: :class:`~xhs_sharing.sem.batched.BatchedChunkFitter`;
       the members the batch does not converge are refitted one by one only
       around a proper full-sample solution, and only while the chunk's
       improper share stays within ``max_failure_rate`` (else the early stop
       is certain);
-    * ``"one-by-one"``: :func:`~xhs_sharing.sem.bootstrap.fit_chunk` on
-      ``n_jobs`` worker processes.
+    * ``"one-by-one"``: :func:`~xhs_sharing.sem.bootstrap.fit_chunk`.
+
+    Every engine refits its chunks on ``n_jobs`` worker processes (the
+    rule's threads), forked where the platform allows
+    (:func:`~xhs_sharing.sem.bootstrap.fast_start_method`); the chunks and
+    their random streams are fixed by the seed and ``chunk_size``, so the
+    results are the same bytes for any ``n_jobs``.
 
     MLR has ML's point estimates, so its resamples are ML (FIML) refits and
     its bootstrap intervals are the ML bootstrap's (lavaan's
@@ -239,12 +250,12 @@ def choose_chunk_fitter(
                     "resample is refitted by FIML (%s)",
                     int(items[list(fit.structure.observed)].isna().any(axis=1).sum()), fit.n_obs,
                     fit.n_patterns, engine)
-        if engine == "batched":
-            return BatchedFimlChunkFitter.from_fit(fit), "batched FIML", 1
+        if engine == "batched":  # on n_jobs workers, one thread each (threads in workers oversubscribe)
+            return BatchedFimlChunkFitter.from_fit(fit, n_threads=1 if n_jobs > 1 else None), "batched FIML", n_jobs
         return FimlChunkFitter.from_fit(fit), "one-by-one FIML", n_jobs
     if engine == "batched":
         return BatchedChunkFitter(BatchedModel.from_fit(fit), refit=fit.proper,
-                                  refit_above=max_failure_rate), engine, 1
+                                  refit_above=max_failure_rate), engine, n_jobs
     return fit_chunk, engine, n_jobs
 
 
@@ -301,7 +312,7 @@ def run_bootstrap(
     try:
         boot = bootstrap_indirect(items, syntax, chains, n_boot, seed, chunk_size=chunk_size, n_jobs=n_jobs,
                                   progress=progress, full_fit=boot_fit, chunk_fitter=fitter,
-                                  max_failure_rate=max_failure_rate)
+                                  max_failure_rate=max_failure_rate, mp_context=fast_start_method())
     except EstimationError as exc:
         if fit.proper and isinstance(exc, BootstrapFailure) and exc.early:
             raise BootstrapFailure(f"{exc}.{hint} To accept such intervals anyway, raise "

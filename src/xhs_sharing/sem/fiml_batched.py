@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from xhs_sharing.errors import EstimationError, SpecError
 from xhs_sharing.sem.batched import BatchedModel, _available_cpus, _Pairs
@@ -70,19 +71,22 @@ class FimlBatchTerms:
 
 
 #: Blocks up to this size are inverted by elementwise Cholesky formulas over
-#: the whole stack; LAPACK's per-matrix calls cost more for such tiny blocks.
-SMALL_BLOCK = 4
+#: the whole stack; LAPACK's per-matrix calls cost more for such tiny blocks
+#: (measured on 128 members: 5 x 5 blocks of 30 rows 1.3 ms against LAPACK's
+#: 6.2 ms, 6 x 6 0.8 against 1.2 ms; from 7 x 7 on LAPACK is faster).
+SMALL_BLOCK = 6
 
 
 def small_spd_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Inverses and log-determinants of a stack ``(..., m, m)`` of positive-definite matrices.
 
     ``a = L L'`` by the Cholesky recurrences (Golub & Van Loan 2013, alg.
-    4.2.1) evaluated elementwise over the stack, ``L^-1`` by forward
-    substitution and ``a^-1 = L^-T L^-1``, ``log|a| = 2 sum log L_jj``. For
-    ``m > SMALL_BLOCK`` LAPACK factors (``np.linalg.cholesky``) and
-    :func:`~xhs_sharing.sem.linalg.tri_inv` inverts the factors (LAPACK's
-    per-matrix general inverse costs several times more for such blocks).
+    4.2.1) evaluated elementwise over the stack (:func:`spd_inverse_soa`),
+    ``L^-1`` by forward substitution and ``a^-1 = L^-T L^-1``, ``log|a| = 2
+    sum log L_jj``. For ``m > SMALL_BLOCK`` LAPACK factors
+    (``np.linalg.cholesky``) and :func:`~xhs_sharing.sem.linalg.tri_inv`
+    inverts the factors (LAPACK's per-matrix general inverse costs several
+    times more for such blocks).
     """
     m = a.shape[-1]
     if m > SMALL_BLOCK:
@@ -90,68 +94,100 @@ def small_spd_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = tri_inv(chol.reshape(-1, m, m))
         inv = (np.swapaxes(x, 1, 2) @ x).reshape(a.shape)
         return inv, 2.0 * np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
-    low = [[None] * m for _ in range(m)]
+    inv, logdet = spd_inverse_soa(np.moveaxis(a, (-2, -1), (0, 1)))
+    return np.moveaxis(inv, (0, 1), (-2, -1)), logdet
+
+
+def spd_inverse_soa(a: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`small_spd_inverse` of a stack laid out ``(m, m, ...)``: entry ``(i, j)`` of every matrix is ``a[i, j]``.
+
+    With this layout every elementwise step of the recurrences reads and
+    writes contiguous memory. ``m > SMALL_BLOCK`` goes through LAPACK. The
+    inverses are written into ``out`` when given (same shape as ``a``).
+    """
+    m = a.shape[0]
+    out = np.empty(a.shape) if out is None else out
+    if m > SMALL_BLOCK:
+        inv, logdet = small_spd_inverse(np.moveaxis(a, (0, 1), (-2, -1)))
+        out[...] = np.moveaxis(inv, (-2, -1), (0, 1))
+        return out, logdet
+    low: list[list[Any]] = [[None] * m for _ in range(m)]
     for j in range(m):
-        d = a[..., j, j] - sum(low[j][k] ** 2 for k in range(j))
+        d = a[j, j] - sum(low[j][k] ** 2 for k in range(j))
         low[j][j] = np.sqrt(d)
         for i in range(j + 1, m):
-            low[i][j] = (a[..., i, j] - sum(low[i][k] * low[j][k] for k in range(j))) / low[j][j]
-    inv_l = [[None] * m for _ in range(m)]  # X = L^-1, lower triangular
+            low[i][j] = (a[i, j] - sum(low[i][k] * low[j][k] for k in range(j))) / low[j][j]
+    inv_l: list[list[Any]] = [[None] * m for _ in range(m)]  # X = L^-1, lower triangular
     for i in range(m):
         inv_l[i][i] = 1.0 / low[i][i]
         for j in range(i):
             inv_l[i][j] = -sum(low[i][k] * inv_l[k][j] for k in range(j, i)) * inv_l[i][i]
-    out = np.empty(a.shape)
     for i in range(m):
         for j in range(i + 1):
             v = sum(inv_l[k][i] * inv_l[k][j] for k in range(i, m))
-            out[..., i, j] = v
-            out[..., j, i] = v
+            out[i, j] = v
+            out[j, i] = v
     logdet = 2.0 * sum(np.log(low[j][j]) for j in range(m))
     return out, logdet
 
 
 @dataclass(frozen=True)
 class _Group:
-    """The rows with ``m`` missing values: indices, missing columns and centred data."""
+    """The ``k`` rows with ``m`` missing values: their positions, missing columns and where their terms go.
+
+    Every per-row quantity of the group is laid out with the row and the
+    member last (``(m, k, B)`` vectors, ``(m, m, k, B)`` blocks), so each
+    elementwise step reads contiguous memory. ``flat`` holds the position in
+    a ``p x p`` matrix of block entry ``(i, j)`` of row ``r``, in that
+    order; ``cells`` and ``entries`` are the group's slices of the cells
+    (slot-major, ``(m, k)``) and of the block entries of :class:`_Layout`.
+    """
 
     rows: np.ndarray  # (k,)
-    cols: np.ndarray  # (k, m)
-    xo: np.ndarray  # (k, p) centred data, 0 where missing
-    o: np.ndarray  # (k, p) 1.0 where observed
-
-    @classmethod
-    def of(cls, rows: np.ndarray, cols: np.ndarray, xo: np.ndarray, o: np.ndarray) -> _Group:
-        return cls(rows, cols, xo[rows], o[rows])
+    cols_t: np.ndarray  # (m, k): missing column of slot i of row r
+    flat: np.ndarray  # (m m k,)
+    cells: slice
+    entries: slice
 
 
 @dataclass(frozen=True)
-class _Drawn:
-    """A group's rows that each member drew, ``(B, kd)``: drawn rows first, then undrawn ones (count 0) as padding.
+class _Layout:
+    """Where the missing values of a sample are; fixed for a data set and a centre, whatever the counts.
 
-    ``kd`` is the most rows of the group any member drew (about 3/4 of the
-    group for bootstrap counts), so a step skips most undrawn rows.
+    The missing cells are numbered group by group (:attr:`MissingData.groups`,
+    by the number ``m`` of missing values of a row), slot by slot. ``items``
+    lists, for every indicator ``j`` with missing values, the cells missing
+    ``j`` and the centred data rows ``xo`` they belong to (zero where
+    missing), so sums over the cells of one indicator are matrix products
+    shared by all members. ``scatter`` is the sparse ``p^2 x E`` matrix that
+    adds the ``E`` block entries of all rows into their ``p x p`` matrix.
     """
 
-    c: np.ndarray  # (B, kd) counts
-    xo: np.ndarray  # (B, kd, p)
-    o: np.ndarray  # (B, kd, p)
-    cols: np.ndarray  # (B, kd, m)
-    flat: np.ndarray  # (B, kd m^2) positions of every block entry in the member's p x p
+    groups: tuple[_Group, ...]
+    items: tuple[tuple[int, np.ndarray, np.ndarray], ...]  # (j, cells, xo rows (r_j, p))
+    n_cells: int
+    n_entries: int
+    scatter: sparse.csr_matrix
 
     @classmethod
-    def of(cls, gr: _Group, counts: np.ndarray) -> _Drawn:
-        cg = counts[:, gr.rows]
-        drawn = cg > 0
-        kd = max(1, int(drawn.sum(axis=1).max(initial=0)))
-        order = np.argsort(~drawn, axis=1, kind="stable")[:, :kd]
-        cols = gr.cols[order]
-        p = gr.xo.shape[1]
-        flat = (cols[..., :, None] * p + cols[..., None, :]).reshape(len(cg), -1)
-        return cls(np.take_along_axis(cg, order, axis=1), gr.xo[order], gr.o[order], cols, flat)
-
-    def take(self, sel: np.ndarray) -> _Drawn:
-        return _Drawn(self.c[sel], self.xo[sel], self.o[sel], self.cols[sel], self.flat[sel])
+    def of(cls, md: MissingData, xo: np.ndarray) -> _Layout:
+        groups, cell_rows, cell_cols, flats, at, at_e = [], [], [], [], 0, 0
+        for rows, cols in md.groups:
+            k, m = cols.shape
+            cols_t = np.ascontiguousarray(cols.T)
+            flat = (cols_t[:, None, :] * md.p + cols_t[None, :, :]).ravel()
+            groups.append(_Group(rows, cols_t, flat, slice(at, at + k * m), slice(at_e, at_e + flat.size)))
+            cell_rows.append(np.tile(rows, m))
+            cell_cols.append(cols_t.ravel())
+            flats.append(flat)
+            at, at_e = at + k * m, at_e + flat.size
+        c_rows = np.concatenate(cell_rows) if cell_rows else np.zeros(0, dtype=np.intp)
+        c_cols = np.concatenate(cell_cols) if cell_cols else np.zeros(0, dtype=np.intp)
+        items = tuple((j, np.flatnonzero(c_cols == j), xo[c_rows[c_cols == j]])
+                      for j in range(md.p) if np.any(c_cols == j))
+        allflat = np.concatenate(flats) if flats else np.zeros(0, dtype=np.intp)
+        scatter = sparse.csr_matrix((np.ones(at_e), (allflat, np.arange(at_e))), shape=(md.p * md.p, at_e))
+        return cls(tuple(groups), items, at, at_e, scatter)
 
 
 @dataclass(frozen=True)
@@ -164,12 +200,14 @@ class FimlMoments:
     xo_i``, ``so = sum_i c_i o_i`` and ``n = sum_i c_i`` (one matrix product
     of the counts each). Every member's ``sum_i c_i r_i r_i'`` with ``r_i =
     o_i (x_i - mu)`` then follows for any ``mu`` without touching the rows
-    (:meth:`residual_moments`).
+    (:meth:`residual_moments`). ``group_counts`` holds the counts of each
+    group's rows ``(k, B)``; ``layout`` the places of the missing values.
     """
 
     counts: np.ndarray
     center: np.ndarray
-    drawn: tuple[_Drawn, ...]
+    layout: _Layout
+    group_counts: tuple[np.ndarray, ...]
     A: np.ndarray
     X: np.ndarray
     O: np.ndarray
@@ -178,7 +216,8 @@ class FimlMoments:
     n: np.ndarray
 
     @classmethod
-    def of(cls, md: MissingData, counts: np.ndarray, center: np.ndarray | None = None) -> FimlMoments:
+    def of(cls, md: MissingData, counts: np.ndarray, center: np.ndarray | None = None,
+           layout: _Layout | None = None) -> FimlMoments:
         counts = np.asarray(counts, dtype=np.float64)
         c0 = np.zeros(md.p) if center is None else np.asarray(center, dtype=np.float64)
         o = md.observed.astype(np.float64)
@@ -188,17 +227,17 @@ class FimlMoments:
         def outer(u: np.ndarray, v: np.ndarray) -> np.ndarray:
             return (counts @ (u[:, :, None] * v[:, None, :]).reshape(len(u), -1)).reshape(nb, p, p)
 
-        drawn = tuple(_Drawn.of(_Group.of(rows, cols, xo, o), counts) for rows, cols in md.groups)
-        return cls(counts, c0, drawn, outer(xo, xo), outer(xo, o), outer(o, o), counts @ xo, counts @ o,
-                   counts.sum(axis=1))
+        lay = _Layout.of(md, xo) if layout is None else layout
+        group_counts = tuple(np.ascontiguousarray(counts[:, g.rows].T) for g in lay.groups)
+        return cls(counts, c0, lay, group_counts, outer(xo, xo), outer(xo, o), outer(o, o), counts @ xo,
+                   counts @ o, counts.sum(axis=1))
 
     def take(self, sel: np.ndarray) -> FimlMoments:
         """The moments of the members ``sel`` (integer positions)."""
         if len(sel) == len(self.n) and np.array_equal(sel, np.arange(len(self.n))):
             return self
-        drawn = tuple(d.take(sel) for d in self.drawn)
-        return FimlMoments(self.counts[sel], self.center, drawn, self.A[sel], self.X[sel], self.O[sel],
-                           self.sx[sel], self.so[sel], self.n[sel])
+        return FimlMoments(self.counts[sel], self.center, self.layout, tuple(c[:, sel] for c in self.group_counts),
+                           self.A[sel], self.X[sel], self.O[sel], self.sx[sel], self.so[sel], self.n[sel])
 
     def residual_moments(self, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(sum_i c_i r_i r_i', sum_i c_i r_i)`` at the means ``mean`` ``(B, p)``.
@@ -244,36 +283,42 @@ def fiml_batch_terms(model: BatchedModel, md: MissingData, counts: np.ndarray, t
     the moments: ``sum c r'Omega r = tr(Omega sum c r r')`` and ``sum c
     t t' = sum c r r' - C - C' + sum c s s'`` with the cross term ``C = sum
     c r s'``, so ``W = Omega - Omega (E + sum c t t') Omega / n_b``.
+
+    No residual ``r_i = xo_i - mu o_i`` of a member is formed (issue 14):
+    with ``mu o_i = mu - e_J mu_J``, ``z_J = (Omega xo_i)_J - (Omega mu)_J +
+    Omega_JJ mu_J``, and ``C = sum c xo s' - mu (sum c s)' + sum c e_J mu_J
+    s'``, whose last term lives on the ``J x J`` block and is summed with
+    ``E``. The data enter only through the cells missing indicator ``j``:
+    ``(Omega xo_i)_j`` of all those rows and members is one product
+    ``xo_rows Omega_.j``, and column ``j`` of ``sum c xo s'`` is
+    ``xo_rows' w_j`` (:func:`_cell_products`).
     """
     mom = FimlMoments.of(md, counts) if moments is None else moments
+    lay = mom.layout
     nb, p = theta.shape[0], md.p
     core = model._core(theta)
     omega = core.K
+    omega_t = np.ascontiguousarray(omega.transpose(1, 2, 0))  # (p, p, B)
     n_b = mom.n
     mu = mean - mom.center
+    om_mu = np.einsum("bij,bj->bi", omega, mu)
     rr, sr = mom.residual_moments(mean)
-    f_rows = np.zeros(nb)  # sum_i c_i (log|Omega_JJ| - z_J' (Omega_JJ)^-1 z_J)
-    cross = np.zeros((nb, p, p))
-    s_sum = np.zeros((nb, p))
-    e_flat = np.zeros(nb * p * p)
-    offsets = (np.arange(nb) * p * p)[:, None]
-    bi = np.arange(nb)[:, None, None]
-    for dg in mom.drawn:
-        c, cols = dg.c, dg.cols  # (B, kd), (B, kd, m)
-        a_inv, ld = small_spd_inverse(omega[bi[..., None], cols[..., :, None], cols[..., None, :]])  # (B, kd, m, m)
-        r = dg.xo - mu[:, None, :] * dg.o  # (B, kd, p)
-        zj = np.take_along_axis(r @ omega, cols, axis=2)  # (B, kd, m)
-        sh = np.einsum("bkij,bkj->bki", a_inv, zj)
-        f_rows += np.einsum("bk,bk->b", c, ld - np.einsum("bki,bki->bk", zj, sh))
-        v = np.zeros_like(r)
-        v[bi, np.arange(c.shape[1])[None, :, None], cols] = c[:, :, None] * sh
-        cross += np.swapaxes(r, 1, 2) @ v
-        s_sum += v.sum(axis=1)
-        a_inv += sh[:, :, :, None] * sh[:, :, None, :]
-        a_inv *= c[:, :, None, None]
-        e_flat += np.bincount((offsets + dg.flat).ravel(), weights=a_inv.ravel(), minlength=nb * p * p)
+    z_cells = np.empty((lay.n_cells, nb))  # (Omega xo_i)_j at every missing cell, for every member
+    for j, cells, xrows in lay.items:
+        z_cells[cells] = xrows @ omega_t[:, j]
+    f_rows = np.zeros(nb)
+    w_cells = np.empty((lay.n_cells, nb))  # c_i s_i at every missing cell
+    entries = np.empty((lay.n_entries, nb))  # the J x J block of every row
+    omega_flat, mu_t, om_mu_t = omega_t.reshape(p * p, nb), np.ascontiguousarray(mu.T), np.ascontiguousarray(om_mu.T)
+    for g, c in zip(lay.groups, mom.group_counts, strict=True):
+        f_rows += _group_terms(g, c, omega_flat, mu_t, om_mu_t, z_cells, w_cells, entries)
+    cross_t, s_sum_t = _cell_products(lay, w_cells, nb, p)
+    cross = cross_t.transpose(2, 0, 1)
+    s_sum = s_sum_t.T
+    e = np.asarray(lay.scatter @ entries).reshape(p, p, nb).transpose(2, 0, 1)
     f = core.logdet + (f_rows + np.einsum("bij,bij->b", omega, rr)) / n_b
-    T = e_flat.reshape(nb, p, p) + rr - cross - np.swapaxes(cross, 1, 2)
+    ms = mu[:, :, None] * s_sum[:, None, :]
+    T = e + rr - cross - np.swapaxes(cross, 1, 2) + ms + np.swapaxes(ms, 1, 2)
     W = omega - omega @ T @ omega / n_b[:, None, None]
     W = 0.5 * (W + np.swapaxes(W, 1, 2))
     g_mu = -2.0 * ((sr - s_sum)[:, None, :] @ omega)[:, 0, :] / n_b[:, None]
@@ -281,6 +326,43 @@ def fiml_batch_terms(model: BatchedModel, md: MissingData, counts: np.ndarray, t
     f[~core.ok] = np.inf
     g[~core.ok] = np.nan
     return FimlBatchTerms(f, g)
+
+
+def _group_terms(g: _Group, c: np.ndarray, omega_flat: np.ndarray, mu_t: np.ndarray, om_mu_t: np.ndarray,
+                 z_cells: np.ndarray, w_cells: np.ndarray, entries: np.ndarray) -> np.ndarray:
+    """One group's rows: ``sum_i c_i (log|Omega_JJ| - z_J' (Omega_JJ)^-1 z_J)`` per member ``(B,)``.
+
+    Writes ``w = c s`` into the group's cells of ``w_cells`` and the rows'
+    ``J x J`` blocks ``c A^-1 + c s s' - mu_J w' - w mu_J'`` (``A =
+    Omega_JJ``) into its slice of ``entries``. Layout ``(m, k, B)`` and
+    ``(m, m, k, B)``; ``c`` is ``(k, B)``.
+    """
+    m, k = g.cols_t.shape
+    nb = c.shape[1]
+    block = omega_flat[g.flat].reshape(m, m, k, nb)
+    mu_j = mu_t[g.cols_t]  # (m, k, B)
+    zj = z_cells[g.cells].reshape(m, k, nb) - om_mu_t[g.cols_t] + (block * mu_j[None]).sum(axis=1)
+    inv, ld = spd_inverse_soa(block, out=entries[g.entries].reshape(m, m, k, nb))
+    sh = (inv * zj[None]).sum(axis=1)
+    w = c * sh
+    w_cells[g.cells] = w.reshape(m * k, nb)
+    inv *= c  # in place: the group's slice of entries
+    inv += w[:, None] * (sh - mu_j)[None, :] - mu_j[:, None] * w[None, :]
+    return (c * (ld - (zj * sh).sum(axis=0))).sum(axis=0)
+
+
+def _cell_products(lay: _Layout, w_cells: np.ndarray, nb: int, p: int) -> tuple[np.ndarray, np.ndarray]:
+    """``sum_i c_i xo_i s_i'`` laid out ``(p, p, B)`` and ``sum_i c_i s_i`` laid out ``(p, B)``, from the cells' ``w``.
+
+    Column ``j`` of the first is ``xo_rows' w_j`` over the cells missing ``j``; entry ``j`` of the second their sum.
+    """
+    cross = np.zeros((p, p, nb))
+    s_sum = np.zeros((p, nb))
+    for j, cells, xrows in lay.items:
+        wj = w_cells[cells]  # (r_j, B)
+        cross[:, j] = xrows.T @ wj
+        s_sum[j] = wj.sum(axis=0)
+    return cross, s_sum
 
 
 def _available_cpus_max2() -> int:

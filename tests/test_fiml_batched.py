@@ -63,6 +63,28 @@ def test_batch_terms_equal_the_objective_of_each_resampled_data_set(setting):
         assert np.abs(g).max() > 1e-3  # away from the optimum: the check is not vacuous
 
 
+def test_batch_terms_with_large_missing_blocks_equal_the_objective(setting):
+    """Rows missing 5-6 answers (elementwise inverses) and 7 or more (LAPACK) as well as the small blocks."""
+    fit, _ = setting
+    data = holzinger39.get_data()[[f"x{i}" for i in range(1, 10)]]
+    x = data.mask(np.random.default_rng(SEED).random(data.shape) < 0.5).to_numpy(dtype=float)
+    x = x[(~np.isnan(x)).sum(axis=1) >= 1]
+    md = MissingData(x)
+    sizes = {cols.shape[1] for _, cols in md.groups}
+    assert {5, 6} <= sizes and max(sizes) >= 7
+    idx = chunk_indices(np.random.SeedSequence(4), 3, len(x))
+    model = BatchedModel(fit.structure, start=fit.theta)
+    rng = np.random.default_rng(5)
+    theta = fit.theta + 0.02 * rng.standard_normal((3, model.q))
+    mean = fit.means + 0.05 * rng.standard_normal((3, model.p))
+    terms = fiml_batch_terms(model, md, counts_from_indices(idx, len(x)), theta, mean)
+    for b in range(3):
+        obj = FimlObjective(MissingData(x[idx[b]]), fit.structure.sigma_derivatives, model.q)
+        f, g = obj.value_and_gradient(np.concatenate([theta[b], mean[b]]))
+        assert terms.f[b] == pytest.approx(f, rel=1e-12)
+        np.testing.assert_allclose(terms.g[b], g, rtol=0, atol=1e-12)
+
+
 def test_batched_fiml_refits_equal_the_one_by_one_refits(setting):
     fit, x = setting
     idx = chunk_indices(np.random.SeedSequence(SEED), 30, len(x))

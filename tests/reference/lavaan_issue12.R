@@ -39,18 +39,7 @@ suppressPackageStartupMessages({
 
 args <- commandArgs(trailingOnly = FALSE)
 here <- dirname(normalizePath(sub("^--file=", "", args[grep("^--file=", args)])))
-data_dir <- file.path(here, "data")
-out_dir <- file.path(here, "fixtures")
-dir.create(out_dir, showWarnings = FALSE)
-
-fmt <- function(x) ifelse(is.na(x), "", trimws(formatC(x, digits = 15, format = "g")))
-
-write_fixture <- function(frame, name) {
-  for (col in names(frame)) {
-    if (is.double(frame[[col]])) frame[[col]] <- fmt(frame[[col]])
-  }
-  write.csv(frame, file.path(out_dir, name), row.names = FALSE, quote = FALSE, na = "")
-}
+source(file.path(here, "fixture_helpers.R"))  # data_dir, out_dir, fmt, write_fixture, write_meta
 
 read_items <- function(name) {
   d <- read.csv(file.path(data_dir, name), check.names = FALSE)
@@ -133,8 +122,4 @@ write_fixture(rbind(srmr_rows(skewed_cfa, "cfa"), srmr_rows(skewed_sem, "sem"),
                     srmr_rows(small_cfa, "cfa_small"), srmr_rows(default_cfa, "cfa_complete")),
               "issue12_srmr.csv")
 
-write.csv(data.frame(key = c("lavaan", "semTools", "R", "script"),
-                     value = c(as.character(packageVersion("lavaan")),
-                               as.character(packageVersion("semTools")),
-                               R.version.string, "tests/reference/lavaan_issue12.R")),
-          file.path(out_dir, "issue12_meta.csv"), row.names = FALSE)
+write_meta("issue12_meta.csv", "lavaan_issue12.R", c("lavaan", "semTools"))

@@ -42,24 +42,13 @@
 #                           "Extraction: principal components", 1 factor), and
 #                           the share of an unrotated one-factor ML factor
 #                           analysis (factanal): sum of squared loadings / 25
-#   issue17_meta.csv        lavaan and R versions
+#   issue17_cmb_meta.csv        lavaan and R versions
 
 suppressPackageStartupMessages(library(lavaan))
 
 args <- commandArgs(trailingOnly = FALSE)
 here <- dirname(normalizePath(sub("^--file=", "", args[grep("^--file=", args)])))
-data_dir <- file.path(here, "data")
-out_dir <- file.path(here, "fixtures")
-dir.create(out_dir, showWarnings = FALSE)
-
-fmt <- function(x) ifelse(is.na(x), "", trimws(formatC(x, digits = 15, format = "g")))
-
-write_fixture <- function(frame, name) {
-  for (col in names(frame)) {
-    if (is.double(frame[[col]])) frame[[col]] <- fmt(frame[[col]])
-  }
-  write.csv(frame, file.path(out_dir, name), row.names = FALSE, quote = FALSE, na = "")
-}
+source(file.path(here, "fixture_helpers.R"))  # data_dir, out_dir, fmt, write_fixture, write_meta
 
 items <- read.csv(file.path(data_dir, "default_items.csv"), check.names = FALSE)
 items <- items[, setdiff(names(items), "respondent_id")]
@@ -128,9 +117,4 @@ write_fixture(data.frame(
   value = c(eig[1] / sum(eig), eig[1], sum(eig > 1), sum(fa1$loadings^2) / ncol(items))
 ), "issue17_harman.csv")
 
-meta <- data.frame(
-  key = c("lavaan", "R", "script"),
-  value = c(as.character(packageVersion("lavaan")), R.version.string,
-            "tests/reference/lavaan_issue17_cmb.R")
-)
-write.csv(meta, file.path(out_dir, "issue17_meta.csv"), row.names = FALSE)
+write_meta("issue17_cmb_meta.csv", "lavaan_issue17_cmb.R")

@@ -25,7 +25,7 @@
 # (parameterEstimates: lhs, op, rhs, est), so the MIs can be checked at
 # lavaan's own solution. issue17_mardia.csv: semTools'
 # mardiaSkew / mardiaKurtosis of the 25 default items and of the nine HS items.
-# issue17_meta.csv records the versions.
+# issue17_fit_meta.csv records the versions.
 
 suppressPackageStartupMessages({
   library(lavaan)
@@ -34,18 +34,7 @@ suppressPackageStartupMessages({
 
 args <- commandArgs(trailingOnly = FALSE)
 here <- dirname(normalizePath(sub("^--file=", "", args[grep("^--file=", args)])))
-data_dir <- file.path(here, "data")
-out_dir <- file.path(here, "fixtures")
-dir.create(out_dir, showWarnings = FALSE)
-
-fmt <- function(x) ifelse(is.na(x), "", trimws(formatC(x, digits = 15, format = "g")))
-
-write_fixture <- function(frame, name) {
-  for (col in names(frame)) {
-    if (is.double(frame[[col]])) frame[[col]] <- fmt(frame[[col]])
-  }
-  write.csv(frame, file.path(out_dir, name), row.names = FALSE, quote = FALSE, na = "")
-}
+source(file.path(here, "fixture_helpers.R"))  # data_dir, out_dir, fmt, write_fixture, write_meta
 
 MEASURES <- c("npar", "ntotal", "chisq", "df", "logl", "unrestricted.logl", "aic", "bic",
               "bic2", "rmsea", "rmsea.pvalue")
@@ -101,9 +90,4 @@ mardia_rows <- function(dat, case) {
 write_fixture(rbind(mardia_rows(default_items, "default"), mardia_rows(hs, "hs")),
               "issue17_mardia.csv")
 
-meta <- data.frame(
-  key = c("lavaan", "semTools", "R", "script"),
-  value = c(as.character(packageVersion("lavaan")), as.character(packageVersion("semTools")),
-            R.version.string, "tests/reference/lavaan_issue17_fit.R")
-)
-write.csv(meta, file.path(out_dir, "issue17_meta.csv"), row.names = FALSE)
+write_meta("issue17_fit_meta.csv", "lavaan_issue17_fit.R", c("lavaan", "semTools"))

@@ -30,7 +30,7 @@
 #   issue17_f2.csv              lhs, rhs, r2_included, r2_excluded, f2: R^2 of lhs on its
 #                               predictors in lavInspect(fit, "cov.lv"), without rhs, and
 #                               Cohen's f^2 = (R2_incl - R2_excl) / (1 - R2_incl)
-#   issue17_meta.csv            versions
+#   issue17_mst_meta.csv            versions
 
 suppressPackageStartupMessages({
   library(lavaan)
@@ -39,18 +39,8 @@ suppressPackageStartupMessages({
 
 args <- commandArgs(trailingOnly = FALSE)
 here <- dirname(normalizePath(sub("^--file=", "", args[grep("^--file=", args)])))
-data_dir <- file.path(here, "data")
-out_dir <- file.path(here, "fixtures")
-dir.create(out_dir, showWarnings = FALSE)
-
-fmt <- function(x) ifelse(is.na(x), "", trimws(formatC(x, digits = 17, format = "g")))
-
-write_fixture <- function(frame, name) {
-  for (col in names(frame)) {
-    if (is.double(frame[[col]])) frame[[col]] <- fmt(frame[[col]])
-  }
-  write.csv(frame, file.path(out_dir, name), row.names = FALSE, quote = FALSE, na = "")
-}
+fixture_digits <- 17
+source(file.path(here, "fixture_helpers.R"))  # data_dir, out_dir, fmt, write_fixture, write_meta
 
 frame <- read.csv(file.path(data_dir, "default_items.csv"), check.names = FALSE)
 items <- frame[, setdiff(names(frame), "respondent_id")]
@@ -131,11 +121,6 @@ f2 <- do.call(rbind, lapply(seq_len(nrow(reg)), function(k) {
 }))
 write_fixture(f2, "issue17_f2.csv")
 
-meta <- data.frame(
-  key = c("lavaan", "semTools", "R", "script"),
-  value = c(as.character(packageVersion("lavaan")), as.character(packageVersion("semTools")),
-            R.version.string, "tests/reference/lavaan_issue17_mst.R")
-)
-write.csv(meta, file.path(out_dir, "issue17_meta.csv"), row.names = FALSE)
+write_meta("issue17_mst_meta.csv", "lavaan_issue17_mst.R", c("lavaan", "semTools"))
 cat(sprintf("HTMT IS-ES %.6f HTMT2 %.6f; R2 %s\n", h1["IS", "ES"], h2["IS", "ES"],
             paste(sprintf("%.4f", r2[endo]), collapse = " ")))

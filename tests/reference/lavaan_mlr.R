@@ -26,19 +26,7 @@ suppressPackageStartupMessages(library(lavaan))
 
 args <- commandArgs(trailingOnly = FALSE)
 here <- dirname(normalizePath(sub("^--file=", "", args[grep("^--file=", args)])))
-data_dir <- file.path(here, "data")
-out_dir <- file.path(here, "fixtures")
-dir.create(out_dir, showWarnings = FALSE)
-
-fmt <- function(x) ifelse(is.na(x), "", trimws(formatC(x, digits = 15, format = "g")))
-
-write_fixture <- function(frame, name) {
-  for (col in names(frame)) {
-    if (is.double(frame[[col]])) frame[[col]] <- fmt(frame[[col]])
-  }
-  write.csv(frame, file.path(out_dir, name), row.names = FALSE, quote = FALSE,
-            na = "")
-}
+source(file.path(here, "fixture_helpers.R"))  # data_dir, out_dir, fmt, write_fixture, write_meta
 
 MEASURES <- c(
   "npar", "ntotal", "chisq", "df", "pvalue", "chisq.scaled", "df.scaled",
@@ -105,9 +93,4 @@ write.csv(data.frame(lapply(hs, fmt)), file.path(data_dir, "holzinger_swineford.
           row.names = FALSE, quote = FALSE)
 write_case(cfa(hs_model, data = hs, estimator = "MLR"), "hs_mlr")
 
-meta <- data.frame(
-  key = c("lavaan", "R", "script"),
-  value = c(as.character(packageVersion("lavaan")), R.version.string,
-            "tests/reference/lavaan_mlr.R")
-)
-write.csv(meta, file.path(out_dir, "meta.csv"), row.names = FALSE)
+write_meta("meta.csv", "lavaan_mlr.R")

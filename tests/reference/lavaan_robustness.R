@@ -15,11 +15,7 @@ suppressPackageStartupMessages(library(lavaan))
 
 args <- commandArgs(trailingOnly = FALSE)
 here <- dirname(normalizePath(sub("^--file=", "", args[grep("^--file=", args)])))
-data_dir <- file.path(here, "data")
-out_dir <- file.path(here, "fixtures")
-dir.create(out_dir, showWarnings = FALSE)
-
-fmt <- function(x) ifelse(is.na(x), "", trimws(formatC(x, digits = 15, format = "g")))
+source(file.path(here, "fixture_helpers.R"))  # data_dir, out_dir, fmt, write_fixture, write_meta
 
 items <- read.csv(file.path(data_dir, "default_items.csv"), check.names = FALSE)
 items <- items[, setdiff(names(items), "respondent_id")]

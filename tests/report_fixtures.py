@@ -450,7 +450,7 @@ def _write_contrasts(res: Path) -> None:
                 d = float(g.loc[i, "est"] - g.loc[j, "est"])
                 rows.append(dict(x=x, y=y, mediator_1=g.loc[i, "mediator"], mediator_2=g.loc[j, "mediator"], est=d,
                                  se=0.03, std_est=1.1 * d, std_se=0.033, boot_se=0.031, boot_ci_low=d - 0.06,
-                                 boot_ci_high=d + 0.06, std_ci_lower=1.1 * d - 0.066, std_ci_upper=1.1 * d + 0.066,
+                                 boot_ci_high=d + 0.06, std_ci_low=1.1 * d - 0.066, std_ci_high=1.1 * d + 0.066,
                                  mc_ci_low=d - 0.058, mc_ci_high=d + 0.058, estimator="ML"))
     write_csv(pd.DataFrame(rows, columns=list(BY_KEY["indirect_contrasts"].columns)), _file(res, "indirect_contrasts"))
 

@@ -103,8 +103,8 @@ def test_bootstrap_columns_by_algebra_on_fixed_resamples(default_fit: Structural
     # standardized: (2 b/100 - 0.01 b^2) - 4 b/100, quantiles of that difference, not of its limits
     b = np.arange(1, 10, dtype=float)
     std = 2 * b / 100 - 0.01 * b**2 - 4 * b / 100
-    assert table.loc[0, "std_ci_lower"] == pytest.approx(np.quantile(std, 0.1), abs=1e-15)
-    assert table.loc[0, "std_ci_upper"] == pytest.approx(np.quantile(std, 0.9), abs=1e-15)
+    assert table.loc[0, "std_ci_low"] == pytest.approx(np.quantile(std, 0.1), abs=1e-15)
+    assert table.loc[0, "std_ci_high"] == pytest.approx(np.quantile(std, 0.9), abs=1e-15)
     assert table.loc[0, "mc_ci_low"] == pytest.approx(np.quantile(-np.arange(1, 22) / 100.0, 0.1), abs=1e-15)
     # the second contrast (ES: columns 5 and 6 of the specs) is -b/100 as well
     assert (specs[5].x, specs[5].mediator, specs[6].mediator) == ("ES", "SN", "CN")
@@ -116,14 +116,14 @@ def test_add_bootstrap_columns_by_algebra(default_fit: StructuralResult) -> None
     boot = _fixed_draws(specs, BootstrapResult, requested=9, converged=9)
     table = pd.DataFrame({"effect": [s.effect for s in specs]})
     out = add_bootstrap_columns(table, boot, level=0.9)
-    assert list(out.columns) == ["effect", "boot_se", "std_ci_lower", "std_ci_upper"]
+    assert list(out.columns) == ["effect", "boot_se", "std_ci_low", "std_ci_high"]
     b = np.arange(1, 10, dtype=float)
     assert out.loc[3, "boot_se"] == pytest.approx(np.std(b * 4 / 100, ddof=1), abs=1e-15)
     std0 = 2 * b / 100 - 0.01 * b**2
-    assert out.loc[0, "std_ci_lower"] == pytest.approx(np.quantile(std0, 0.05), abs=1e-15)
-    assert out.loc[0, "std_ci_upper"] == pytest.approx(np.quantile(std0, 0.95), abs=1e-15)
+    assert out.loc[0, "std_ci_low"] == pytest.approx(np.quantile(std0, 0.05), abs=1e-15)
+    assert out.loc[0, "std_ci_high"] == pytest.approx(np.quantile(std0, 0.95), abs=1e-15)
     empty = add_bootstrap_columns(table, None)
-    assert empty[["boot_se", "std_ci_lower", "std_ci_upper"]].isna().all().all()
+    assert empty[["boot_se", "std_ci_low", "std_ci_high"]].isna().all().all()
     with pytest.raises(SpecError, match="bootstrap has 20 effects, the table 3 rows"):
         add_bootstrap_columns(table.head(3), boot)
 

@@ -11,13 +11,13 @@ INDIRECT = pd.DataFrame({
     "x": ["PR", "PR", "PR"], "mediator": ["SN", "CN", ""], "y": ["WSI"] * 3,
     "effect": ["indirect", "indirect", "total_indirect"], "est": [0.0712, 0.0655, 0.1367],
     "boot_se": [0.0231, 0.0244, 0.03], "std_est": [0.0801, 0.0731, 0.15],
-    "std_ci_lower": [0.0352, -0.0021, 0.09], "std_ci_upper": [0.1303, 0.1299, 0.2],
+    "std_ci_low": [0.0352, -0.0021, 0.09], "std_ci_high": [0.1303, 0.1299, 0.2],
 })
 
 CONTRASTS = pd.DataFrame({
     "x": ["PR"], "y": ["WSI"], "mediator_1": ["SN"], "mediator_2": ["CN"], "est": [0.0057], "se": [0.034],
     "std_est": [0.007], "std_se": [0.04], "boot_se": [0.035], "boot_ci_low": [-0.061], "boot_ci_high": [0.074],
-    "std_ci_lower": [-0.07], "std_ci_upper": [0.08], "mc_ci_low": [-0.06], "mc_ci_high": [0.072],
+    "std_ci_low": [-0.07], "std_ci_high": [0.08], "mc_ci_low": [-0.06], "mc_ci_high": [0.072],
     "estimator": ["ML"],
 })
 

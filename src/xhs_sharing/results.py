@@ -96,7 +96,7 @@ ROBUST_FIT_KEYS = ("chi2_scaled", "pvalue_scaled", "scaling_factor", "baseline_c
 """Keys a fit document has only under MLR: the Yuan-Bentler (Mplus) scaled test and lavaan's robust indices
 (xhs_sharing.sem.fit.robust_fit_measures), the test (``yuan.bentler.mplus``) and SEs (``robust.huber.white``)."""
 
-INDIRECT_KEYS_SINCE_ISSUE17 = ("boot_se", "std_ci_lower", "std_ci_upper")
+INDIRECT_KEYS_SINCE_ISSUE17 = ("boot_se", "std_ci_low", "std_ci_high")
 """Columns of ``indirect_effects.csv`` added by issue 17 (before ``estimator``; files written before lack them):
 the bootstrap SE and the percentile-bootstrap interval of the standardized effect."""
 
@@ -264,7 +264,7 @@ FILES: tuple[ResultFile, ...] = (
                            "bootstrap SE and the percentile-bootstrap interval of the standardized effect"),
     ResultFile("indirect_contrasts", "results/structural/indirect_contrasts.csv",
                ("x", "y", "mediator_1", "mediator_2", "est", "se", "std_est", "std_se", "boot_se", "boot_ci_low",
-                "boot_ci_high", "std_ci_lower", "std_ci_upper", "mc_ci_low", "mc_ci_high", "estimator"),
+                "boot_ci_high", "std_ci_low", "std_ci_high", "mc_ci_low", "mc_ci_high", "estimator"),
                ("x", "y", "mediator_1", "mediator_2", "estimator"),
                description="every pairwise difference of the specific indirect effects of one x on one y (via "
                            "mediator_1 minus via mediator_2): delta-method and bootstrap SEs, percentile-bootstrap "

@@ -62,12 +62,12 @@ __all__ = [
     "indirect_contrasts",
 ]
 
-INDIRECT_BOOTSTRAP_COLUMNS: Final = ("boot_se", "std_ci_lower", "std_ci_upper")
+INDIRECT_BOOTSTRAP_COLUMNS: Final = ("boot_se", "std_ci_low", "std_ci_high")
 """Columns :func:`add_bootstrap_columns` appends to the effects table."""
 
 CONTRAST_COLUMNS: Final = (
     "x", "y", "mediator_1", "mediator_2", "est", "se", "std_est", "std_se", "boot_se",
-    "boot_ci_low", "boot_ci_high", "std_ci_lower", "std_ci_upper", "mc_ci_low", "mc_ci_high",
+    "boot_ci_low", "boot_ci_high", "std_ci_low", "std_ci_high", "mc_ci_low", "mc_ci_high",
 )
 """Columns of :func:`contrasts_table` (``results/structural/indirect_contrasts.csv`` before ``estimator``)."""
 
@@ -154,16 +154,16 @@ def _boot_columns(
 def add_bootstrap_columns(
     table: pd.DataFrame, boot: BootstrapResult | None, level: float = 0.95
 ) -> pd.DataFrame:
-    """``table`` (of ``indirect_effects_table``) with ``boot_se, std_ci_lower, std_ci_upper`` appended.
+    """``table`` (of ``indirect_effects_table``) with ``boot_se, std_ci_low, std_ci_high`` appended.
 
     ``boot_se`` by :func:`bootstrap_se` of each effect's resample estimates;
-    ``std_ci_lower, std_ci_upper`` the percentile-bootstrap interval of the
+    ``std_ci_low, std_ci_high`` the percentile-bootstrap interval of the
     standardized effect. NaN without bootstrap draws.
     """
     if boot is not None and len(boot.specs) != len(table):
         raise SpecError(f"the bootstrap has {len(boot.specs)} effects, the table {len(table)} rows")
     se, _, _, slo, shi = _boot_columns(boot, None, level, len(table))
-    return table.assign(boot_se=se, std_ci_lower=slo, std_ci_upper=shi)
+    return table.assign(boot_se=se, std_ci_low=slo, std_ci_high=shi)
 
 
 def contrasts_table(
@@ -221,5 +221,5 @@ def contrasts_table(
         "mediator_1": [k.mediator_1 for k in cons], "mediator_2": [k.mediator_2 for k in cons],
         "est": point[:c], "se": se[:c], "std_est": point[c:], "std_se": se[c:],
         "boot_se": b_se, "boot_ci_low": b_lo, "boot_ci_high": b_hi,
-        "std_ci_lower": s_lo, "std_ci_upper": s_hi, "mc_ci_low": mc_lo, "mc_ci_high": mc_hi,
+        "std_ci_low": s_lo, "std_ci_high": s_hi, "mc_ci_low": mc_lo, "mc_ci_high": mc_hi,
     }, columns=list(CONTRAST_COLUMNS))

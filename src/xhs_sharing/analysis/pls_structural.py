@@ -139,7 +139,7 @@ def pls_effects_table(
                      estimator))
     return pd.DataFrame(rows, columns=["x", "mediator", "y", "effect", "est", "se", "std_est", "std_se",
                                        "boot_ci_low", "boot_ci_high", "mc_ci_low", "mc_ci_high",
-                                       "mediation_type", "boot_se", "std_ci_lower", "std_ci_upper", "estimator"])
+                                       "mediation_type", "boot_se", "std_ci_low", "std_ci_high", "estimator"])
 
 
 def _htmt_with_bounds(table: pd.DataFrame) -> pd.DataFrame:

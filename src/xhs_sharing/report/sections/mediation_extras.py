@@ -1,7 +1,7 @@
 """Bootstrap precision of the indirect effects and contrasts between them (issue 17 point 14).
 
 Two tables of the mediation section, read from ``indirect_effects.csv`` (its
-``boot_se``, ``std_ci_lower`` and ``std_ci_upper`` columns) and
+``boot_se``, ``std_ci_low`` and ``std_ci_high`` columns) and
 ``indirect_contrasts.csv`` (:mod:`xhs_sharing.analysis.mediation_contrasts`).
 Results written before these columns or files existed give no table.
 """
@@ -34,7 +34,7 @@ def precision_table(indirect: pd.DataFrame) -> dict[str, Any] | None:
     for r in indirect[indirect["effect"] == "indirect"].itertuples(index=False):
         chain = arrow(str(r.x), *str(r.mediator).split(MEDIATOR_SEP), str(r.y))
         rows.append({"cells": [cell(chain, header=True), num(r.est, 3), num(r.boot_se, 3), num(r.std_est, 3),
-                               cell(_ci(r.std_ci_lower, r.std_ci_upper), "num")]})
+                               cell(_ci(r.std_ci_low, r.std_ci_high), "num")]})
     return {"caption": "Specific indirect effects: bootstrap standard errors and standardized intervals",
             "rows": rows,
             "columns": [col("Indirect effect"), col("B", "num"), col("Bootstrap SE", "num"), col("\u03b2", "num"),
@@ -54,7 +54,7 @@ def contrasts_table(contrasts: pd.DataFrame | None) -> dict[str, Any] | None:
                  f"{arrow(str(r.x), *str(r.mediator_2).split(MEDIATOR_SEP), str(r.y))}")
         rows.append({"cells": [cell(label, header=True), num(r.est, 3), num(r.se, 3), num(r.boot_se, 3),
                                cell(_ci(r.boot_ci_low, r.boot_ci_high), "num"), cell(_ci(r.mc_ci_low, r.mc_ci_high), "num"),
-                               num(r.std_est, 3), cell(_ci(r.std_ci_lower, r.std_ci_upper), "num")]})
+                               num(r.std_est, 3), cell(_ci(r.std_ci_low, r.std_ci_high), "num")]})
     return {"caption": "Contrasts between specific indirect effects", "rows": rows,
             "columns": [col("Contrast"), col("B", "num"), col("SE (delta)", "num"), col("Bootstrap SE", "num"),
                         col("Bootstrap 95% CI", "num"), col("Monte Carlo 95% CI", "num"), col("\u03b2", "num"),

@@ -13,8 +13,9 @@ discrepancy (:mod:`xhs_sharing.sem.objectives`)
 for a whole stack of sample covariances ``S`` (N divisor) with array
 operations.
 
-The method is Fisher scoring with step halving, as the single-sample
-:func:`~xhs_sharing.sem.estimation.solve_ml`. Every derivative of Sigma with
+The steps are quasi-Newton steps on the expected information with step
+halving (below); the single-sample :func:`~xhs_sharing.sem.estimation.solve_ml`
+is Fisher scoring on the same information. Every derivative of Sigma with
 respect to one matrix entry is a symmetric rank-two matrix ``s (u v' + v
 u')`` whose vectors ``u, v`` are columns of ``I_p``, ``M = Lambda C`` or
 ``G = Lambda C Psi C'`` (``s = 1/2`` for a diagonal entry of Psi or Theta).
@@ -36,11 +37,13 @@ Woodbury's identity on the ``m x m`` capacitance
 (:meth:`BatchedModel._inverse_by_woodbury`), not from a ``p x p``
 factorisation.
 
-With ``memory > 0`` (the bootstrap's setting, :class:`BatchedChunkFitter`)
-the steps are limited-memory BFGS steps (Nocedal & Wright 2006, sec. 7.2)
-whose initial matrix is the inverse information, one matrix for the whole
-batch at the common start (the full-sample estimates): a step then costs a
-gradient, no information at all (issue 14).
+By default (``memory = LBFGS_MEMORY``, the setting of every batched fit of
+the package: bootstrap, Monte Carlo study, robustness grid) the steps are
+limited-memory BFGS steps (Nocedal & Wright 2006, sec. 7.2) whose initial
+matrix is the inverse information, one matrix for the whole batch at the
+common start (the full-sample estimates, or the population values of the
+Monte Carlo study): a step then costs a gradient, no information at all
+(issue 14). ``memory = 0`` gives Fisher scoring:
 
 Fisher scoring converges linearly (here ~0.25 per step for bootstrap
 resamples). The information changes little once the iterates have settled,

@@ -216,8 +216,7 @@ class FimlMoments:
     n: np.ndarray
 
     @classmethod
-    def of(cls, md: MissingData, counts: np.ndarray, center: np.ndarray | None = None,
-           layout: _Layout | None = None) -> FimlMoments:
+    def of(cls, md: MissingData, counts: np.ndarray, center: np.ndarray | None = None) -> FimlMoments:
         counts = np.asarray(counts, dtype=np.float64)
         c0 = np.zeros(md.p) if center is None else np.asarray(center, dtype=np.float64)
         o = md.observed.astype(np.float64)
@@ -227,7 +226,7 @@ class FimlMoments:
         def outer(u: np.ndarray, v: np.ndarray) -> np.ndarray:
             return (counts @ (u[:, :, None] * v[:, None, :]).reshape(len(u), -1)).reshape(nb, p, p)
 
-        lay = _Layout.of(md, xo) if layout is None else layout
+        lay = _Layout.of(md, xo)
         group_counts = tuple(np.ascontiguousarray(counts[:, g.rows].T) for g in lay.groups)
         return cls(counts, c0, lay, group_counts, outer(xo, xo), outer(xo, o), outer(o, o), counts @ xo,
                    counts @ o, counts.sum(axis=1))

@@ -242,6 +242,22 @@ def _ols(c: np.ndarray, predictors: Sequence[int], target: int) -> np.ndarray:
     return np.linalg.solve(c[np.ix_(p, p)], c[p, target])
 
 
+def adjacent_weights(c: np.ndarray, spec: PlsSpec, scheme: str) -> np.ndarray | None:
+    """Inner weights of the factorial and centroid schemes, None for the path scheme.
+
+    Works on one construct correlation matrix ``(K, K)`` or a stack ``(B, K, K)``;
+    :class:`SpecError` for an unknown scheme.
+    """
+    adjacent = spec.path_mask + spec.path_mask.T
+    if scheme == "factorial":
+        return c * adjacent
+    if scheme == "centroid":
+        return np.sign(c) * adjacent
+    if scheme != "path":
+        raise SpecError(f"unknown PLS inner weighting scheme {scheme!r}; use one of {SCHEMES}")
+    return None
+
+
 def inner_weights(c: np.ndarray, spec: PlsSpec, scheme: str = "path") -> np.ndarray:
     """Inner weights ``E`` (K x K); the inner proxy of construct ``j`` is ``Z_j = sum_i Y_i E_ij``.
 
@@ -251,15 +267,10 @@ def inner_weights(c: np.ndarray, spec: PlsSpec, scheme: str = "path") -> np.ndar
     * ``factorial``: ``E_ij = C_ij`` for adjacent ``i, j``;
     * ``centroid``: ``E_ij = sign(C_ij)`` for adjacent ``i, j``.
     """
-    mask = spec.path_mask
-    adjacent = mask + mask.T
-    if scheme == "factorial":
-        return c * adjacent
-    if scheme == "centroid":
-        return np.sign(c) * adjacent
-    if scheme != "path":
-        raise SpecError(f"unknown PLS inner weighting scheme {scheme!r}; use one of {SCHEMES}")
-    e = c * mask.T
+    adjacent = adjacent_weights(c, spec, scheme)
+    if adjacent is not None:
+        return adjacent
+    e = c * spec.path_mask.T
     for j in spec.endogenous:
         pred = spec.predecessors(j)
         e[pred, j] = _ols(c, pred, j)

@@ -47,10 +47,10 @@ from xhs_sharing.sem.bootstrap import (
 )
 from xhs_sharing.sem.pls import (
     MAX_ITER,
-    SCHEMES,
     TOL,
     PlsFit,
     PlsSpec,
+    adjacent_weights,
     htmt,
     indirect_chains,
     specific_indirect,
@@ -112,15 +112,8 @@ def _solve_paths(c: np.ndarray, spec: PlsSpec) -> np.ndarray:
 
 def _inner(c: np.ndarray, spec: PlsSpec, scheme: str) -> np.ndarray:
     """Batched :func:`xhs_sharing.sem.pls.inner_weights`."""
-    mask = spec.path_mask
-    adjacent = mask + mask.T
-    if scheme == "factorial":
-        return c * adjacent
-    if scheme == "centroid":
-        return np.sign(c) * adjacent
-    if scheme != "path":
-        raise SpecError(f"unknown PLS inner weighting scheme {scheme!r}; use one of {SCHEMES}")
-    return c * mask.T + _solve_paths(c, spec)
+    adjacent = adjacent_weights(c, spec, scheme)
+    return adjacent if adjacent is not None else c * spec.path_mask.T + _solve_paths(c, spec)
 
 
 def batched_outer_weights(
